@@ -1,0 +1,19 @@
+/* Name -> attention variant. New variants add one line here. */
+#include <string.h>
+#include "core/attention.h"
+
+extern const sb_attention_ops sb_attention_full;
+extern const sb_attention_ops sb_attention_sbm;
+
+static const sb_attention_ops *const variants[] = {
+    &sb_attention_full,
+    &sb_attention_sbm,
+};
+
+const sb_attention_ops *sb_attention_find(const char *name) {
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+        if (strcmp(variants[i]->name, name) == 0) return variants[i];
+    return NULL;
+}
+
+const char *sb_attention_names(void) { return "full, sbm"; }

@@ -1,0 +1,190 @@
+/* SBM attention against full attention, one attention call at a time.
+ *
+ * Shapes of issue #3: n = 4096 tokens, d_h = 32, k = 128 clusters, 4
+ * (example, head) pairs. The SBM parameters are set so that every edge
+ * probability is about the same p, chosen to hit a target density ρ: the
+ * sampler keeps an edge with probability 1 - exp(-p) (fastRG), so
+ * p = -ln(1 - ρ); δ = 0 so training and inference sample the same density.
+ * For each density it prints forward (inference) and forward+backward
+ * (training) time, the share of each part, the tracked peak memory of the
+ * attention (state + scratch, not Q/K/V), then the least-squares fit of time
+ * against edges and the break-even density against full attention.
+ *
+ *   bench_sbm_attention [--n 4096] [--d 32] [--k 128] [--pairs 4] [--reps 3]
+ *                       [--threads N] [--no-bernoulli]                       */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/attention.h"
+#include "core/sbm_attention.h"
+
+typedef struct {
+    double fwd, train;     /* best seconds over reps */
+    double mem_fwd;        /* tracked peak bytes above the inputs, inference */
+    double edges, density; /* sampled edges of the last inference call */
+    double parts[SB_SBM_PART_COUNT];
+} result;
+
+static void fill(float *x, size_t n, sb_rng_reader *r, float scale) {
+    for (size_t i = 0; i < n; i++) x[i] = scale * sb_rng_next_normal(r);
+}
+
+/* Make every membership about sqrt(p): logits ≈ beta along one direction. */
+static void set_sbm_params(const sb_attn_config *cfg, float *params, double p, sb_rng_reader *r) {
+    const int D = cfg->d_head, k = cfg->sbm_k, H = cfg->n_heads;
+    double m = sqrt(p);
+    float beta = (float)log(m / (1.0 - m));
+    float *C = params, *w1 = C + (size_t)H * k * D, *b1 = w1 + D * D, *w2 = b1 + D, *b2 = w2 + D * D;
+    for (int i = 0; i < H * k; i++)
+        for (int d = 0; d < D; d++) C[(size_t)i * D + d] = (d == 0 ? 1.0f : 0.0f) + 0.02f * sb_rng_next_normal(r);
+    fill(w1, (size_t)D * D, r, 0.2f);
+    fill(b1, D, r, 0.2f);
+    fill(w2, (size_t)D * D, r, 0.002f);
+    for (int d = 0; d < D; d++) b2[d] = d == 0 ? beta : 0.0f;
+}
+
+static result time_variant(sb_backend *be, const sb_attention_ops *ops, const sb_attn_config *cfg,
+                           const float *params, float *dparams, const sb_attn_call *base, float *dq, float *dk,
+                           float *dv, const float *dout, int reps) {
+    result res = {1e30, 1e30, 0, 0, 0, {0}};
+    int64_t live0 = be->mem.live_bytes;
+    sb_mem_reset_peak(&be->mem);
+    void *st = ops->state_create(be, cfg, base->B, base->N, 1);
+    sb_attn_call c = *base;
+    sb_attn_grads g = {.dq = dq, .dk = dk, .dv = dv, .dout = dout, .density_weight = 0.0f};
+    for (int r = 0; r <= reps; r++) { /* r = 0 warms up */
+        c.training = 0;
+        c.rng_attn.c1 = (uint32_t)r;
+        if (r == 1) sb_sbm_profile_reset();
+        double t0 = omp_get_wtime();
+        ops->forward(be, st, cfg, params, &c);
+        double t1 = omp_get_wtime();
+        if (r > 0 && t1 - t0 < res.fwd) res.fwd = t1 - t0;
+        if (r == 0) res.mem_fwd = (double)(be->mem.peak_bytes - live0);
+    }
+    double inf_parts[SB_SBM_PART_COUNT];
+    sb_sbm_profile_get(inf_parts);
+    if (ops->density) {
+        float *d = malloc(sizeof(float) * base->B * base->H);
+        ops->density(st, d);
+        res.density = 0;
+        for (int i = 0; i < base->B * base->H; i++) res.density += d[i];
+        res.density /= base->B * base->H;
+        res.edges = res.density * base->B * base->H * (double)base->N * base->N;
+        free(d);
+    }
+    sb_sbm_profile_reset();
+    for (int r = 0; r <= reps; r++) {
+        c.training = 1;
+        c.rng_attn.c1 = 1000u + (uint32_t)r;
+        if (r == 1) sb_sbm_profile_reset();
+        double t0 = omp_get_wtime();
+        ops->forward(be, st, cfg, params, &c);
+        ops->backward(be, st, cfg, params, dparams, &c, &g);
+        double t1 = omp_get_wtime();
+        if (r > 0 && t1 - t0 < res.train) res.train = t1 - t0;
+    }
+    sb_sbm_profile_get(res.parts);
+    for (int i = 0; i < SB_SBM_PART_COUNT; i++) res.parts[i] /= reps;
+    (void)inf_parts;
+    ops->state_destroy(be, st);
+    return res;
+}
+
+/* least squares y = a + b x; returns R² */
+static double fit(const double *x, const double *y, int n, double *a, double *b) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
+    for (int i = 0; i < n; i++) sx += x[i], sy += y[i], sxx += x[i] * x[i], sxy += x[i] * y[i], syy += y[i] * y[i];
+    *b = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    *a = (sy - *b * sx) / n;
+    double ss_tot = syy - sy * sy / n, ss_res = 0;
+    for (int i = 0; i < n; i++) ss_res += (y[i] - *a - *b * x[i]) * (y[i] - *a - *b * x[i]);
+    return 1.0 - ss_res / ss_tot;
+}
+
+int main(int argc, char **argv) {
+    int n = 4096, D = 32, k = 128, pairs = 4, reps = 3, threads = 0, bernoulli = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--n") && i + 1 < argc) n = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--d") && i + 1 < argc) D = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--k") && i + 1 < argc) k = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--pairs") && i + 1 < argc) pairs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-bernoulli")) bernoulli = 0;
+        else {
+            fprintf(stderr, "usage: %s [--n N] [--d D] [--k K] [--pairs P] [--reps R] [--threads T] [--no-bernoulli]\n", argv[0]);
+            return 2;
+        }
+    }
+    sb_backend *be = sb_backend_cpu_create(threads);
+    const size_t sz = (size_t)pairs * n * D;
+    float *q = be->alloc(be, sizeof(float) * sz), *kk = be->alloc(be, sizeof(float) * sz);
+    float *v = be->alloc(be, sizeof(float) * sz), *out = be->alloc(be, sizeof(float) * sz);
+    float *dout = be->alloc(be, sizeof(float) * sz), *dq = be->alloc(be, sizeof(float) * sz);
+    float *dk = be->alloc(be, sizeof(float) * sz), *dv = be->alloc(be, sizeof(float) * sz);
+    sb_rng_reader r;
+    sb_rng_reader_init(&r, sb_rng_make(1, SB_RNG_INIT, 0, 0, 0, 0));
+    fill(q, sz, &r, 1.0f), fill(kk, sz, &r, 1.0f), fill(v, sz, &r, 1.0f), fill(dout, sz, &r, 1.0f);
+    sb_attn_config cfg = {.n_heads = 1, .d_head = D, .max_len = n, .attn_dropout = 0.0f, .sbm_k = k,
+                          .sbm_delta = 0.0f, .sbm_sampler = SB_SAMPLER_FASTRG, .sbm_ste = 1, .sbm_ste_clip = 0.0f};
+    sb_attn_call call = {.B = pairs, .H = 1, .N = n, .D = D, .q = q, .k = kk, .v = v, .out = out,
+                         .rng = sb_rng_make(1, SB_RNG_ATTN_DROPOUT, 0, 0, 0, 0),
+                         .rng_attn = sb_rng_make(1, SB_RNG_ATTN, 0, 0, 0, 0)};
+    printf("one attention call: n=%d d_h=%d k=%d pairs=%d threads=%d, best of %d\n", n, D, k, pairs,
+           omp_get_max_threads(), reps);
+    const sb_attention_ops *full = sb_attention_find("full"), *sbm = sb_attention_find("sbm");
+    result rf = time_variant(be, full, &cfg, NULL, NULL, &call, dq, dk, dv, dout, reps);
+    printf("\nfull attention: inference %.1f ms, training %.1f ms, attention memory %.1f MiB\n", 1e3 * rf.fwd,
+           1e3 * rf.train, rf.mem_fwd / 1048576.0);
+
+    size_t np = sbm->param_count(&cfg);
+    float *params = malloc(sizeof(float) * np), *dparams = calloc(np, sizeof(float));
+    const double targets[] = {0.01, 0.02, 0.05, 0.10, 0.20, 0.50};
+    const int nt = sizeof targets / sizeof targets[0];
+    double ex[16], yt[16], yi[16], dens[16];
+    printf("\nSBM (fastRG, O(edges)):\n");
+    printf("%8s %8s %10s %10s %8s %8s %9s | train share: %s %s %s %s\n", "target", "density", "infer ms",
+           "train ms", "inf/full", "trn/full", "mem/full", sb_sbm_part_names[0], sb_sbm_part_names[1],
+           sb_sbm_part_names[2], sb_sbm_part_names[3]);
+    for (int t = 0; t < nt; t++) {
+        set_sbm_params(&cfg, params, -log(1.0 - targets[t]), &r);
+        result rs = time_variant(be, sbm, &cfg, params, dparams, &call, dq, dk, dv, dout, reps);
+        double tot = 0;
+        for (int p = 0; p < SB_SBM_PART_COUNT; p++) tot += rs.parts[p];
+        printf("%7.0f%% %7.2f%% %10.1f %10.1f %8.3f %8.3f %9.3f |", 100 * targets[t], 100 * rs.density, 1e3 * rs.fwd,
+               1e3 * rs.train, rs.fwd / rf.fwd, rs.train / rf.train, rs.mem_fwd / rf.mem_fwd);
+        for (int p = 0; p < SB_SBM_PART_COUNT; p++) printf(" %5.1f%%", 100 * rs.parts[p] / tot);
+        printf("\n");
+        ex[t] = rs.edges, yt[t] = rs.train, yi[t] = rs.fwd, dens[t] = rs.density;
+    }
+    double a, b;
+    double r2t = fit(ex, yt, nt, &a, &b);
+    double be_train = (rf.train - a) / b / ((double)pairs * n * n);
+    printf("\ntraining time vs edges: %.3f ms + %.2f ns/edge, R^2 = %.4f; break-even density vs full: %.1f%%\n",
+           1e3 * a, 1e9 * b, r2t, 100 * be_train);
+    double r2i = fit(ex, yi, nt, &a, &b);
+    double be_inf = (rf.fwd - a) / b / ((double)pairs * n * n);
+    printf("inference time vs edges: %.3f ms + %.2f ns/edge, R^2 = %.4f; break-even density vs full: %.1f%%\n",
+           1e3 * a, 1e9 * b, r2i, 100 * be_inf);
+    (void)dens;
+    if (bernoulli) {
+        printf("\nSBM with the dense Bernoulli sampler (the public code's O(n^2 k) sampling):\n");
+        printf("%8s %8s %10s %10s %8s %8s\n", "target", "density", "infer ms", "train ms", "inf/full", "trn/full");
+        cfg.sbm_sampler = SB_SAMPLER_BERNOULLI;
+        for (int t = 0; t < nt; t++) {
+            /* Bernoulli keeps an edge with probability p itself */
+            set_sbm_params(&cfg, params, targets[t], &r);
+            result rs = time_variant(be, sbm, &cfg, params, dparams, &call, dq, dk, dv, dout, reps);
+            printf("%7.0f%% %7.2f%% %10.1f %10.1f %8.3f %8.3f\n", 100 * targets[t], 100 * rs.density, 1e3 * rs.fwd,
+                   1e3 * rs.train, rs.fwd / rf.fwd, rs.train / rf.train);
+        }
+    }
+    free(params), free(dparams);
+    float *bufs[] = {q, kk, v, out, dout, dq, dk, dv};
+    for (int i = 0; i < 8; i++) be->free(be, bufs[i]);
+    sb_backend_destroy(be);
+    return 0;
+}

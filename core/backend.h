@@ -1,0 +1,175 @@
+/* The backend interface: every op the model and the attention variants need.
+ *
+ * Model and attention code call only through this table, so the same layer
+ * code runs on every backend (cpu now; cuda later). Conventions:
+ *   - all tensors are row-major float32 unless stated; shapes in comments;
+ *   - backward ops ACCUMULATE (+=) into their gradient outputs, as llm.c does,
+ *     so callers zero gradients once before a backward pass;
+ *   - every op adds its exact FLOP count to be->flops (rules in core/flops.h);
+ *   - memory comes from be->alloc, which tracks live bytes and their peak. */
+#ifndef SB_BACKEND_H
+#define SB_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/philox.h"
+#include "core/flops.h"
+#include "core/mem.h"
+#include "core/csr.h"
+
+typedef struct sb_backend sb_backend;
+
+struct sb_backend {
+    const char *name;
+    sb_mem_tracker mem;
+    sb_flop_counter flops;
+
+    /* ---- memory ---- */
+    void *(*alloc)(sb_backend *be, size_t bytes);          /* zeroed */
+    void (*free)(sb_backend *be, void *p);
+    void (*zero)(sb_backend *be, void *p, size_t bytes);
+    void (*copy)(sb_backend *be, void *dst, const void *src, size_t bytes);
+
+    /* ---- dense linear algebra ---- */
+    /* C[M,N] = alpha * op(A) op(B) + beta * C; op(X) = X or Xᵀ; row-major. */
+    void (*gemm)(sb_backend *be, int trans_a, int trans_b, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+    /* `batch` independent gemms, operands offset by their strides (elements). */
+    void (*gemm_batched)(sb_backend *be, int trans_a, int trans_b, int M, int N, int K, float alpha,
+                         const float *A, int lda, size_t stride_a, const float *B, int ldb,
+                         size_t stride_b, float beta, float *C, int ldc, size_t stride_c, int batch);
+    /* out[r,c] += bias[c] over rows x cols. */
+    void (*add_bias)(sb_backend *be, float *out, const float *bias, size_t rows, int cols);
+    /* dbias[c] += sum_r dout[r,c]. */
+    void (*bias_backward)(sb_backend *be, float *dbias, const float *dout, size_t rows, int cols);
+
+    /* ---- elementwise ---- */
+    void (*add)(sb_backend *be, float *out, const float *a, const float *b, size_t n); /* out = a + b */
+    void (*accumulate)(sb_backend *be, float *out, const float *a, size_t n);         /* out += a */
+    void (*gelu_forward)(sb_backend *be, float *out, const float *in, size_t n);      /* erf GELU */
+    void (*gelu_backward)(sb_backend *be, float *din, const float *in, const float *dout, size_t n);
+    void (*relu_forward)(sb_backend *be, float *out, const float *in, size_t n);
+    void (*relu_backward)(sb_backend *be, float *din, const float *out, const float *dout, size_t n);
+    void (*sigmoid_forward)(sb_backend *be, float *out, const float *in, size_t n);
+    /* din += out (1 - out) dout, from the forward's output */
+    void (*sigmoid_backward)(sb_backend *be, float *din, const float *out, const float *dout, size_t n);
+    /* In-place softmax of each of `rows` rows of width `cols`. */
+    void (*softmax_rows)(sb_backend *be, float *x, size_t rows, int cols);
+    /* dx += y (dy - sum(y dy)) per row, y the forward's output. */
+    void (*softmax_rows_backward)(sb_backend *be, float *dx, const float *y, const float *dy, size_t rows,
+                                  int cols);
+    /* Inverted dropout with drop probability p; the keep mask is a pure function
+     * of the stream, so backward regenerates it. p == 0 copies. */
+    void (*dropout_forward)(sb_backend *be, float *out, const float *in, size_t n, float p,
+                            sb_rng_stream s);
+    void (*dropout_backward)(sb_backend *be, float *din, const float *dout, size_t n, float p,
+                             sb_rng_stream s);
+    /* x[b,t,:] *= mask[b,t] for rows = B*T of width C. */
+    void (*mask_rows)(sb_backend *be, float *x, const float *mask, size_t rows, int C);
+
+    /* ---- head layout ---- */
+    /* dst[b,h,t,:] (=|+=) src[(b*T+t)*src_stride + h*D + :], dst [B,H,T,D]. */
+    void (*heads_split)(sb_backend *be, float *dst, const float *src, int src_stride, int B, int T,
+                        int H, int D, int accumulate);
+    /* dst[(b*T+t)*dst_stride + h*D + :] (=|+=) src[b,h,t,:]. */
+    void (*heads_merge)(sb_backend *be, float *dst, int dst_stride, const float *src, int B, int T,
+                        int H, int D, int accumulate);
+
+    /* ---- normalisation ---- */
+    /* in, out [rows,C]; mean, rstd [rows]; gamma, beta [C]. */
+    void (*layernorm_forward)(sb_backend *be, float *out, float *mean, float *rstd, const float *in,
+                              const float *gamma, const float *beta, size_t rows, int C, float eps);
+    void (*layernorm_backward)(sb_backend *be, float *din, float *dgamma, float *dbeta,
+                               const float *dout, const float *in, const float *gamma,
+                               const float *mean, const float *rstd, size_t rows, int C);
+
+    /* ---- embeddings, pooling, loss ---- */
+    /* out[b,t,:] = tok[ids[b,t],:] + pos[t,:]; ids [B,T]. */
+    void (*embedding_forward)(sb_backend *be, float *out, const int32_t *ids, const float *tok,
+                              const float *pos, int B, int T, int C);
+    void (*embedding_backward)(sb_backend *be, float *dtok, float *dpos, const float *dout,
+                               const int32_t *ids, int B, int T, int C);
+    /* out[b,:] = mean over all T positions of in[b,t,:] (pads count as the zeros they are). */
+    void (*mean_pool_forward)(sb_backend *be, float *out, const float *in, int B, int T, int C);
+    void (*mean_pool_backward)(sb_backend *be, float *din, const float *dout, int B, int T, int C);
+    /* Softmax cross-entropy over rows of logits [rows,C] with labels [rows]
+     * (label < 0: ignored row). loss[r] = -log p[label]; dlogits = (p - onehot) * scale
+     * is ADDED for counted rows; correct[r] = argmax == label. */
+    void (*cross_entropy)(sb_backend *be, float *loss, float *dlogits, uint8_t *correct,
+                          const float *logits, const int32_t *labels, size_t rows, int C,
+                          float scale);
+
+    /* ---- dense (full) softmax attention, fused per block of query rows ---- */
+    /* q,k,v,out [B,H,N,D]; key_mask [B,N] (1 real, 0 pad) or NULL; probs [B,H,N,N]
+     * receives the softmax probabilities before dropout (saved for backward).
+     * Attention dropout p uses streams keyed by (base stream, example b, head h). */
+    void (*dense_attention_forward)(sb_backend *be, float *out, float *probs, const float *q,
+                                    const float *k, const float *v, const float *key_mask, int B,
+                                    int H, int N, int D, float p_drop, sb_rng_stream base);
+    void (*dense_attention_backward)(sb_backend *be, float *dq, float *dk, float *dv,
+                                     const float *dout, const float *probs, const float *q,
+                                     const float *k, const float *v, int B, int H, int N, int D,
+                                     float p_drop, sb_rng_stream base);
+
+    /* ---- sparse attention on a sampled graph (core/csr.h) ---- */
+    /* Build the transpose of csr (col_ptr, row_of, perm) in O(nnz + G n). */
+    void (*csr_transpose)(sb_backend *be, sb_csr *csr);
+    /* Per row i of graph g, over its edges e = (i, j):
+     *   s_e = q_i . k_j / sqrt(D); probs_e = softmax over the row's edges;
+     *   out_i = sum_e dropout(probs_e) v_j   (a row without edges outputs 0).
+     * q, k, v, out [G,n,D]; probs [nnz]. Dropout keeps edge e by its local
+     * index (e - first edge of the graph) in the stream derived for graph g. */
+    void (*sparse_attention_forward)(sb_backend *be, float *out, float *probs, const float *q,
+                                     const float *k, const float *v, const sb_csr *csr, int D,
+                                     float p_drop, sb_rng_stream base, int H);
+    /* Backward of the above. Writes ds [nnz], the gradient w.r.t. each edge's
+     * score logit (which is also dL/dA_e for a 0/1 edge mask, the STE's
+     * input), and dprobs_kept [nnz] = dropout(probs) (scratch for dV).
+     * Needs the transpose. dq, dk, dv accumulate. */
+    void (*sparse_attention_backward)(sb_backend *be, float *dq, float *dk, float *dv, float *ds,
+                                      float *probs_kept, const float *dout, const float *probs,
+                                      const float *q, const float *k, const float *v,
+                                      const sb_csr *csr, int D, float p_drop, sb_rng_stream base,
+                                      int H);
+    /* Y[g,i,:] += sum over row i's edges e of vals[e] X[g,j,:]; X, Y [G,n,w]. */
+    void (*spmm_rows)(sb_backend *be, float *Y, const sb_csr *csr, const float *vals,
+                      const float *X, int w);
+    /* Y[g,j,:] += sum over edges e into key j of vals[e] X[g,i,:] (needs the transpose). */
+    void (*spmm_cols)(sb_backend *be, float *Y, const sb_csr *csr, const float *vals,
+                      const float *X, int w);
+    /* Sample one graph per (example b, head h) from p_ij = Qhat_i S_h Khat_jᵀ:
+     *   SB_SAMPLER_FASTRG:    edge counts Poisson(p_ij + delta), merged, so
+     *                         P(edge) = 1 - exp(-(p_ij + delta)); O(n k + k² + m).
+     *   SB_SAMPLER_BERNOULLI: Bernoulli(min(1, p_ij + delta)); O(n² k), the
+     *                         public code's dense sampler.
+     * Only real queries and real keys (key_mask) get edges; self_loops adds
+     * (i,i) for every real i. qhat, khat [B,H,n,k]; S [H,k,k]; key_mask [B,n]
+     * or NULL. The result replaces csr's contents (capacity grows). */
+    void (*sbm_sample)(sb_backend *be, sb_csr *csr, const float *qhat, const float *khat,
+                       const float *S, const float *key_mask, int B, int H, int n, int k,
+                       float delta, int self_loops, int sampler, sb_rng_stream base);
+
+    /* ---- optimiser ---- */
+    /* One AdamW step over n parameters (decoupled weight decay, bias-corrected). */
+    void (*adamw)(sb_backend *be, float *param, const float *grad, float *m, float *v, size_t n,
+                  float lr, float beta1, float beta2, float eps, float weight_decay, int t);
+};
+
+/* threads > 0 sets the OpenMP and OpenBLAS thread count for the process. */
+enum { SB_SAMPLER_FASTRG = 0, SB_SAMPLER_BERNOULLI = 1 };
+
+/* CSR storage through the backend's allocator (core/csr.c). */
+void sb_csr_reserve(sb_backend *be, sb_csr *c, int G, int n, int64_t nnz);
+void sb_csr_free(sb_backend *be, sb_csr *c);
+
+sb_backend *sb_backend_cpu_create(int threads);
+void sb_cpu_set_threads(int threads);
+void sb_backend_destroy(sb_backend *be);
+/* The stream for attention dropout of (example b, head h) derived from a base stream. */
+static inline sb_rng_stream sb_rng_derive(sb_rng_stream base, uint32_t example, uint32_t head) {
+    base.c3 = base.c3 * 65599u + example;
+    base.c2 = (base.c2 & ~0xFFu) | (head & 0xFFu);
+    return base;
+}
+
+#endif

@@ -1,0 +1,103 @@
+/* The CPU backend: OpenBLAS (cblas_sgemm) for dense products, OpenMP loops for
+ * everything else. Allocations carry a small header with their size so the
+ * tracker counts exactly what is live. */
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/cpu/cpu_ops.h"
+
+/* OpenBLAS's own thread count setter (declared in its cblas.h on Debian). */
+void openblas_set_num_threads(int num_threads);
+
+#define SB_ALIGN 64
+
+static void *cpu_alloc(sb_backend *be, size_t bytes) {
+    /* header of SB_ALIGN bytes keeps the payload aligned and stores the size */
+    void *raw = NULL;
+    if (posix_memalign(&raw, SB_ALIGN, bytes + SB_ALIGN) != 0 || raw == NULL) {
+        fprintf(stderr, "sbmbench: out of memory allocating %zu bytes\n", bytes);
+        exit(3);
+    }
+    memset(raw, 0, bytes + SB_ALIGN);
+    *(size_t *)raw = bytes;
+    sb_mem_note_alloc(&be->mem, bytes);
+    return (char *)raw + SB_ALIGN;
+}
+
+static void cpu_free(sb_backend *be, void *p) {
+    if (!p) return;
+    char *raw = (char *)p - SB_ALIGN;
+    sb_mem_note_free(&be->mem, *(size_t *)raw);
+    free(raw);
+}
+
+static void cpu_zero(sb_backend *be, void *p, size_t bytes) {
+    (void)be;
+    memset(p, 0, bytes);
+}
+
+static void cpu_copy(sb_backend *be, void *dst, const void *src, size_t bytes) {
+    (void)be;
+    memcpy(dst, src, bytes);
+}
+
+void sb_cpu_set_threads(int threads) {
+    if (threads > 0) {
+        omp_set_num_threads(threads);
+        openblas_set_num_threads(threads);
+    }
+}
+
+sb_backend *sb_backend_cpu_create(int threads) {
+    sb_cpu_set_threads(threads);
+    sb_backend *be = calloc(1, sizeof *be);
+    if (!be) {
+        fprintf(stderr, "sbmbench: out of memory\n");
+        exit(3);
+    }
+    be->name = "cpu";
+    be->alloc = cpu_alloc;
+    be->free = cpu_free;
+    be->zero = cpu_zero;
+    be->copy = cpu_copy;
+    be->gemm = sb_cpu_gemm;
+    be->gemm_batched = sb_cpu_gemm_batched;
+    be->add_bias = sb_cpu_add_bias;
+    be->bias_backward = sb_cpu_bias_backward;
+    be->add = sb_cpu_add;
+    be->accumulate = sb_cpu_accumulate;
+    be->gelu_forward = sb_cpu_gelu_forward;
+    be->gelu_backward = sb_cpu_gelu_backward;
+    be->relu_forward = sb_cpu_relu_forward;
+    be->relu_backward = sb_cpu_relu_backward;
+    be->sigmoid_forward = sb_cpu_sigmoid_forward;
+    be->sigmoid_backward = sb_cpu_sigmoid_backward;
+    be->softmax_rows = sb_cpu_softmax_rows;
+    be->softmax_rows_backward = sb_cpu_softmax_rows_backward;
+    be->dropout_forward = sb_cpu_dropout_forward;
+    be->dropout_backward = sb_cpu_dropout_backward;
+    be->mask_rows = sb_cpu_mask_rows;
+    be->heads_split = sb_cpu_heads_split;
+    be->heads_merge = sb_cpu_heads_merge;
+    be->layernorm_forward = sb_cpu_layernorm_forward;
+    be->layernorm_backward = sb_cpu_layernorm_backward;
+    be->embedding_forward = sb_cpu_embedding_forward;
+    be->embedding_backward = sb_cpu_embedding_backward;
+    be->mean_pool_forward = sb_cpu_mean_pool_forward;
+    be->mean_pool_backward = sb_cpu_mean_pool_backward;
+    be->cross_entropy = sb_cpu_cross_entropy;
+    be->dense_attention_forward = sb_cpu_dense_attention_forward;
+    be->dense_attention_backward = sb_cpu_dense_attention_backward;
+    be->csr_transpose = sb_cpu_csr_transpose;
+    be->sparse_attention_forward = sb_cpu_sparse_attention_forward;
+    be->sparse_attention_backward = sb_cpu_sparse_attention_backward;
+    be->spmm_rows = sb_cpu_spmm_rows;
+    be->spmm_cols = sb_cpu_spmm_cols;
+    be->sbm_sample = sb_cpu_sbm_sample;
+    be->adamw = sb_cpu_adamw;
+    return be;
+}
+
+void sb_backend_destroy(sb_backend *be) { free(be); }

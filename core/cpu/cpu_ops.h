@@ -1,0 +1,97 @@
+/* The CPU backend's ops, one file per op family (core/cpu/cpu_*.c). */
+#ifndef SB_CPU_OPS_H
+#define SB_CPU_OPS_H
+#include "core/backend.h"
+
+/* Rows handled per parallel task in row-wise ops; fixed so results do not
+ * depend on the thread count. */
+#define SB_CPU_ROW_CHUNK 64
+
+/* cpu_gemm.c */
+void sb_cpu_gemm(sb_backend *be, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float beta, float *C, int ldc);
+void sb_cpu_gemm_batched(sb_backend *be, int ta, int tb, int M, int N, int K, float alpha,
+                         const float *A, int lda, size_t sa, const float *B, int ldb, size_t sb,
+                         float beta, float *C, int ldc, size_t sc, int batch);
+void sb_cpu_gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc);
+void sb_cpu_add_bias(sb_backend *be, float *out, const float *bias, size_t rows, int cols);
+void sb_cpu_bias_backward(sb_backend *be, float *dbias, const float *dout, size_t rows, int cols);
+
+/* cpu_elementwise.c */
+void sb_cpu_add(sb_backend *be, float *out, const float *a, const float *b, size_t n);
+void sb_cpu_accumulate(sb_backend *be, float *out, const float *a, size_t n);
+void sb_cpu_gelu_forward(sb_backend *be, float *out, const float *in, size_t n);
+void sb_cpu_gelu_backward(sb_backend *be, float *din, const float *in, const float *dout, size_t n);
+void sb_cpu_relu_forward(sb_backend *be, float *out, const float *in, size_t n);
+void sb_cpu_relu_backward(sb_backend *be, float *din, const float *out, const float *dout, size_t n);
+void sb_cpu_sigmoid_forward(sb_backend *be, float *out, const float *in, size_t n);
+void sb_cpu_sigmoid_backward(sb_backend *be, float *din, const float *out, const float *dout, size_t n);
+void sb_cpu_softmax_rows(sb_backend *be, float *x, size_t rows, int cols);
+void sb_cpu_softmax_rows_backward(sb_backend *be, float *dx, const float *y, const float *dy, size_t rows, int cols);
+void sb_cpu_dropout_forward(sb_backend *be, float *out, const float *in, size_t n, float p,
+                            sb_rng_stream s);
+void sb_cpu_dropout_backward(sb_backend *be, float *din, const float *dout, size_t n, float p,
+                             sb_rng_stream s);
+void sb_cpu_mask_rows(sb_backend *be, float *x, const float *mask, size_t rows, int C);
+/* Exactly sb_dropout_factors (core/kernels_inline.h), many blocks at a time. */
+void sb_cpu_dropout_factors(const sb_rng_stream *s, uint64_t first, size_t n, uint32_t threshold,
+                            float scale, float *factors);
+void sb_cpu_adamw(sb_backend *be, float *param, const float *grad, float *m, float *v, size_t n,
+                  float lr, float beta1, float beta2, float eps, float wd, int t);
+
+/* cpu_layout.c */
+void sb_cpu_heads_split(sb_backend *be, float *dst, const float *src, int src_stride, int B, int T,
+                        int H, int D, int accumulate);
+void sb_cpu_heads_merge(sb_backend *be, float *dst, int dst_stride, const float *src, int B, int T,
+                        int H, int D, int accumulate);
+
+/* cpu_norm.c */
+void sb_cpu_layernorm_forward(sb_backend *be, float *out, float *mean, float *rstd, const float *in,
+                              const float *gamma, const float *beta, size_t rows, int C, float eps);
+void sb_cpu_layernorm_backward(sb_backend *be, float *din, float *dgamma, float *dbeta,
+                               const float *dout, const float *in, const float *gamma,
+                               const float *mean, const float *rstd, size_t rows, int C);
+
+/* cpu_embed_loss.c */
+void sb_cpu_embedding_forward(sb_backend *be, float *out, const int32_t *ids, const float *tok,
+                              const float *pos, int B, int T, int C);
+void sb_cpu_embedding_backward(sb_backend *be, float *dtok, float *dpos, const float *dout,
+                               const int32_t *ids, int B, int T, int C);
+void sb_cpu_mean_pool_forward(sb_backend *be, float *out, const float *in, int B, int T, int C);
+void sb_cpu_mean_pool_backward(sb_backend *be, float *din, const float *dout, int B, int T, int C);
+void sb_cpu_cross_entropy(sb_backend *be, float *loss, float *dlogits, uint8_t *correct,
+                          const float *logits, const int32_t *labels, size_t rows, int C,
+                          float scale);
+
+/* cpu_attention_dense.c */
+void sb_cpu_dense_attention_forward(sb_backend *be, float *out, float *probs, const float *q,
+                                    const float *k, const float *v, const float *key_mask, int B,
+                                    int H, int N, int D, float p_drop, sb_rng_stream base);
+void sb_cpu_dense_attention_backward(sb_backend *be, float *dq, float *dk, float *dv,
+                                     const float *dout, const float *probs, const float *q,
+                                     const float *k, const float *v, int B, int H, int N, int D,
+                                     float p_drop, sb_rng_stream base);
+
+/* cpu_sparse.c */
+void sb_cpu_csr_transpose(sb_backend *be, sb_csr *c);
+void sb_cpu_sparse_attention_forward(sb_backend *be, float *out, float *probs, const float *q, const float *k,
+                                     const float *v, const sb_csr *c, int D, float p_drop, sb_rng_stream base,
+                                     int H);
+void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, float *dv, float *ds,
+                                      float *probs_kept, const float *dout, const float *probs, const float *q,
+                                      const float *k, const float *v, const sb_csr *c, int D, float p_drop,
+                                      sb_rng_stream base, int H);
+void sb_cpu_spmm_rows(sb_backend *be, float *Y, const sb_csr *c, const float *vals, const float *X, int w);
+void sb_cpu_spmm_cols(sb_backend *be, float *Y, const sb_csr *c, const float *vals, const float *X, int w);
+
+/* cpu_sbm_sample.c */
+void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const float *khat, const float *S,
+                       const float *key_mask, int B, int H, int n, int k, float delta, int self_loops,
+                       int sampler, sb_rng_stream base);
+
+/* Masked softmax of one row in place: s[j] for real keys (mask NULL: all real);
+ * pads get 0; a row without a real key becomes all zeros. */
+void sb_cpu_softmax_row_masked(float *s, const float *key_mask, int n);
+
+#endif

@@ -1,0 +1,221 @@
+/* SBM graph sampling on the CPU: fastRG (Rohe et al. 2018) in O(n k + k² + m)
+ * per graph, and the dense Bernoulli sampler of the public code in O(n² k).
+ *
+ * fastRG for one graph, with Q̂, K̂ restricted to the real positions R:
+ *   cq_a = Σ_i Q̂_ia, ck_b = Σ_j K̂_jb, S̃_ab = cq_a S_ab ck_b, λ = Σ S̃
+ *   m ~ Poisson(λ); each edge: block (a,b) ~ S̃/λ, i ~ Q̂_:a / cq_a, j ~ K̂_:b / ck_b.
+ * This draws Poisson(p_ij) edges i->j independently for every pair (Poisson
+ * thinning), each with its block pair kept (the public code's pairing bug
+ * loses it). δ adds Poisson(δ |R|²) edges uniform over R x R, i.e. p_ij + δ.
+ * Duplicates merge: P(i->j present) = 1 - exp(-(p_ij + δ)).
+ *
+ * Graphs are independent and sampled in parallel. Random words come from the
+ * graph's Philox stream by position (edges from block 0, δ edges from block
+ * 2^30, the Poisson totals from a reader at block 2^31), so a graph's sample
+ * does not depend on the thread count. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/cpu/cpu_ops.h"
+#include "core/sbm_sampling.h"
+
+#define DELTA_BLOCK0 (1u << 30)
+#define POISSON_BLOCK0 (1u << 31)
+#define WORD_CHUNK 4096 /* random words generated per batch */
+
+typedef struct {
+    int32_t *cols;   /* this graph's sorted unique columns, row by row */
+    int64_t nnz;
+} graph_edges;
+
+/* Sort edge list (ei, ej) by row then column, merge duplicates, write row
+ * counts into row_len[n] and the columns into out (capacity m). O(m + n). */
+static int64_t edges_to_csr(const int32_t *ei, const int32_t *ej, int64_t m, int n, int64_t *row_len,
+                            int32_t *out, int32_t *tmp_i, int32_t *tmp_j, int64_t *cnt) {
+    /* pass 1: stable counting sort by column */
+    memset(cnt, 0, sizeof(int64_t) * (size_t)(n + 1));
+    for (int64_t e = 0; e < m; e++) cnt[ej[e] + 1]++;
+    for (int c = 0; c < n; c++) cnt[c + 1] += cnt[c];
+    for (int64_t e = 0; e < m; e++) {
+        int64_t p = cnt[ej[e]]++;
+        tmp_i[p] = ei[e];
+        tmp_j[p] = ej[e];
+    }
+    /* pass 2: stable counting sort by row: rows in order, columns ascending */
+    memset(cnt, 0, sizeof(int64_t) * (size_t)(n + 1));
+    for (int64_t e = 0; e < m; e++) cnt[tmp_i[e] + 1]++;
+    for (int r = 0; r < n; r++) cnt[r + 1] += cnt[r];
+    int64_t *pos = row_len; /* borrow row_len as insertion cursors */
+    for (int r = 0; r < n; r++) pos[r] = cnt[r];
+    for (int64_t e = 0; e < m; e++) out[pos[tmp_i[e]]++] = tmp_j[e];
+    /* merge duplicates in place, row by row */
+    int64_t w = 0;
+    for (int r = 0; r < n; r++) {
+        int64_t start = w;
+        for (int64_t e = cnt[r]; e < cnt[r + 1]; e++)
+            if (w == start || out[w - 1] != out[e]) out[w++] = out[e];
+        row_len[r] = w - start;
+    }
+    return w;
+}
+
+static void *xmalloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) abort();
+    return p;
+}
+
+/* fastRG for one graph. real[nr]: real positions. Returns the edges. */
+static graph_edges sample_fastrg(const float *qhat, const float *khat, const float *S, const int32_t *real,
+                                 int nr, int n, int k, float delta, int self_loops, sb_rng_stream s,
+                                 int64_t *row_len) {
+    graph_edges g = {NULL, 0};
+    memset(row_len, 0, sizeof(int64_t) * (size_t)n);
+    if (nr == 0) {
+        g.cols = xmalloc(sizeof(int32_t));
+        return g;
+    }
+    /* per-cluster weights over real positions, cluster-major: wq[a*nr + r] */
+    float *wq = xmalloc(sizeof(float) * (size_t)k * nr), *wk = xmalloc(sizeof(float) * (size_t)k * nr);
+    for (int r = 0; r < nr; r++) {
+        const float *qi = qhat + (size_t)real[r] * k, *ki = khat + (size_t)real[r] * k;
+        for (int a = 0; a < k; a++) {
+            wq[(size_t)a * nr + r] = qi[a];
+            wk[(size_t)a * nr + r] = ki[a];
+        }
+    }
+    sb_alias_slot *tq = xmalloc(sizeof(sb_alias_slot) * (size_t)k * nr);
+    sb_alias_slot *tk = xmalloc(sizeof(sb_alias_slot) * (size_t)k * nr);
+    sb_alias_slot *tb = xmalloc(sizeof(sb_alias_slot) * (size_t)k * k);
+    void *work = xmalloc(SB_ALIAS_WORK_BYTES(nr > k * k ? nr : k * k));
+    float *cq = xmalloc(sizeof(float) * k), *ck = xmalloc(sizeof(float) * k);
+    float *st = xmalloc(sizeof(float) * (size_t)k * k);
+    for (int a = 0; a < k; a++) {
+        cq[a] = (float)sb_alias_build(tq + (size_t)a * nr, wq + (size_t)a * nr, nr, work);
+        ck[a] = (float)sb_alias_build(tk + (size_t)a * nr, wk + (size_t)a * nr, nr, work);
+    }
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b < k; b++) st[(size_t)a * k + b] = cq[a] * S[(size_t)a * k + b] * ck[b];
+    double lambda = sb_alias_build(tb, st, k * k, work);
+
+    sb_rng_reader rd;
+    sb_rng_reader_init(&rd, s);
+    rd.next_block = POISSON_BLOCK0;
+    int64_t m1 = sb_poisson(&rd, lambda);
+    int64_t m2 = delta > 0.0f ? sb_poisson(&rd, (double)delta * nr * nr) : 0;
+    int64_t m3 = self_loops ? nr : 0, m = m1 + m2 + m3;
+    int32_t *ei = xmalloc(sizeof(int32_t) * (size_t)m), *ej = xmalloc(sizeof(int32_t) * (size_t)m);
+    uint32_t *words = xmalloc(sizeof(uint32_t) * WORD_CHUNK * 4);
+    /* SBM edges: three words each (block, query, key) */
+    for (int64_t e0 = 0; e0 < m1; e0 += WORD_CHUNK) {
+        int64_t ne = m1 - e0 < WORD_CHUNK ? m1 - e0 : WORD_CHUNK;
+        uint64_t w0 = (uint64_t)e0 * 3; /* first word; WORD_CHUNK*3 is a multiple of 4 */
+        sb_rng_fill(&s, (uint32_t)(w0 / 4), (size_t)(ne * 3 + 3) / 4, words);
+        for (int64_t e = 0; e < ne; e++) {
+            int32_t blk = sb_alias_draw(tb, (uint32_t)(k * k), words[3 * e]);
+            int a = blk / k, b = blk % k;
+            ei[e0 + e] = real[sb_alias_draw(tq + (size_t)a * nr, (uint32_t)nr, words[3 * e + 1])];
+            ej[e0 + e] = real[sb_alias_draw(tk + (size_t)b * nr, (uint32_t)nr, words[3 * e + 2])];
+        }
+    }
+    /* δ edges: uniform over real x real, two words each */
+    for (int64_t e0 = 0; e0 < m2; e0 += WORD_CHUNK) {
+        int64_t ne = m2 - e0 < WORD_CHUNK ? m2 - e0 : WORD_CHUNK;
+        sb_rng_fill(&s, DELTA_BLOCK0 + (uint32_t)((uint64_t)e0 * 2 / 4), (size_t)(ne * 2 + 3) / 4, words);
+        for (int64_t e = 0; e < ne; e++) {
+            ei[m1 + e0 + e] = real[sb_u32_below(words[2 * e], (uint32_t)nr)];
+            ej[m1 + e0 + e] = real[sb_u32_below(words[2 * e + 1], (uint32_t)nr)];
+        }
+    }
+    for (int r = 0; r < m3; r++) ei[m1 + m2 + r] = ej[m1 + m2 + r] = real[r];
+
+    g.cols = xmalloc(sizeof(int32_t) * (size_t)m);
+    int32_t *ti = xmalloc(sizeof(int32_t) * (size_t)m), *tj = xmalloc(sizeof(int32_t) * (size_t)m);
+    int64_t *cnt = xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+    g.nnz = edges_to_csr(ei, ej, m, n, row_len, g.cols, ti, tj, cnt);
+    free(wq), free(wk), free(tq), free(tk), free(tb), free(work), free(cq), free(ck), free(st);
+    free(ei), free(ej), free(words), free(ti), free(tj), free(cnt);
+    return g;
+}
+
+/* Dense Bernoulli for one graph: P = Q̂ (K̂ Sᵀ)ᵀ row block by row block. */
+static graph_edges sample_bernoulli(const float *qhat, const float *khat, const float *S, const float *key_mask,
+                                    int n, int k, float delta, int self_loops, sb_rng_stream s,
+                                    int64_t *row_len) {
+    graph_edges g;
+    float *W = xmalloc(sizeof(float) * (size_t)n * k);
+    sb_cpu_gemm_serial(0, 1, n, k, k, 1.0f, khat, k, S, k, 0.0f, W, k); /* W = K̂ Sᵀ */
+    enum { RB = 32 };
+    float *P = xmalloc(sizeof(float) * RB * (size_t)n);
+    const uint32_t blocks_per_row = (uint32_t)(n + 3) / 4;
+    uint32_t *words = xmalloc(sizeof(uint32_t) * 4 * blocks_per_row);
+    int64_t cap = 1024, nnz = 0;
+    g.cols = xmalloc(sizeof(int32_t) * (size_t)cap);
+    for (int i0 = 0; i0 < n; i0 += RB) {
+        int rb = n - i0 < RB ? n - i0 : RB;
+        sb_cpu_gemm_serial(0, 1, rb, n, k, 1.0f, qhat + (size_t)i0 * k, k, W, k, 0.0f, P, n);
+        for (int r = 0; r < rb; r++) {
+            int i = i0 + r;
+            row_len[i] = 0;
+            if (key_mask && key_mask[i] <= 0.0f) continue; /* padded query: no row */
+            if (cap - nnz < n) g.cols = realloc(g.cols, sizeof(int32_t) * (size_t)(cap = 2 * cap + n));
+            sb_rng_fill(&s, (uint32_t)i * blocks_per_row, blocks_per_row, words);
+            const float *p = P + (size_t)r * n;
+            int64_t start = nnz;
+            for (int j = 0; j < n; j++) {
+                if (key_mask && key_mask[j] <= 0.0f) continue;
+                float pr = p[j] + delta;
+                if (sb_u32_to_unit(words[j]) < pr || (self_loops && j == i)) g.cols[nnz++] = j;
+            }
+            row_len[i] = nnz - start;
+        }
+    }
+    g.nnz = nnz;
+    free(W), free(P), free(words);
+    return g;
+}
+
+void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const float *khat, const float *S,
+                       const float *key_mask, int B, int H, int n, int k, float delta, int self_loops,
+                       int sampler, sb_rng_stream base) {
+    const int G = B * H;
+    graph_edges *ge = xmalloc(sizeof(graph_edges) * (size_t)G);
+    int64_t *row_len = xmalloc(sizeof(int64_t) * (size_t)G * n);
+    int64_t flops = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : flops)
+    for (int g = 0; g < G; g++) {
+        int b = g / H, h = g % H;
+        const float *km = key_mask ? key_mask + (size_t)b * n : NULL;
+        const float *qh = qhat + (size_t)g * n * k, *kh = khat + (size_t)g * n * k, *Sh = S + (size_t)h * k * k;
+        sb_rng_stream s = sb_rng_derive(base, (uint32_t)b, (uint32_t)h);
+        if (sampler == SB_SAMPLER_BERNOULLI) {
+            ge[g] = sample_bernoulli(qh, kh, Sh, km, n, k, delta, self_loops, s, row_len + (size_t)g * n);
+            flops += 2LL * n * k * k + 2LL * n * n * k + (int64_t)n * n;
+        } else {
+            int32_t *real = xmalloc(sizeof(int32_t) * (size_t)n);
+            int nr = 0;
+            for (int i = 0; i < n; i++)
+                if (!km || km[i] > 0.0f) real[nr++] = i;
+            ge[g] = sample_fastrg(qh, kh, Sh, real, nr, n, k, delta, self_loops, s, row_len + (size_t)g * n);
+            /* column sums and alias tables 3 per weight (scale, compare, residual), S̃ 2 per block */
+            flops += 2LL * 3 * nr * k + 5LL * k * k;
+            free(real);
+        }
+    }
+    be->flops.total += flops;
+    be->flops.sparse += flops;
+    int64_t nnz = 0;
+    for (int g = 0; g < G; g++) nnz += ge[g].nnz;
+    sb_csr_reserve(be, csr, G, n, nnz);
+    csr->nnz = nnz;
+    csr->row_ptr[0] = 0;
+    for (size_t r = 0; r < (size_t)G * n; r++) csr->row_ptr[r + 1] = csr->row_ptr[r] + row_len[r];
+#pragma omp parallel for schedule(static)
+    for (int g = 0; g < G; g++) {
+        memcpy(csr->col + csr->row_ptr[(size_t)g * n], ge[g].cols, sizeof(int32_t) * (size_t)ge[g].nnz);
+        free(ge[g].cols);
+    }
+    free(ge);
+    free(row_len);
+}

@@ -1,0 +1,34 @@
+#include "core/backend.h"
+#include <string.h>
+
+/* Make room for nnz edges of G graphs of n nodes, keeping nothing. */
+void sb_csr_reserve(sb_backend *be, sb_csr *c, int G, int n, int64_t nnz) {
+    if (c->n_graphs != G || c->n != n || !c->row_ptr) {
+        be->free(be, c->row_ptr);
+        be->free(be, c->col_ptr);
+        c->row_ptr = be->alloc(be, sizeof(int64_t) * ((size_t)G * n + 1));
+        c->col_ptr = be->alloc(be, sizeof(int64_t) * ((size_t)G * n + 1));
+        c->n_graphs = G;
+        c->n = n;
+    }
+    if (nnz > c->cap) {
+        be->free(be, c->col);
+        be->free(be, c->row_of);
+        be->free(be, c->perm);
+        int64_t cap = nnz + nnz / 4 + 1024; /* headroom: densities drift step to step */
+        c->col = be->alloc(be, sizeof(int32_t) * (size_t)cap);
+        c->row_of = be->alloc(be, sizeof(int32_t) * (size_t)cap);
+        c->perm = be->alloc(be, sizeof(int64_t) * (size_t)cap);
+        c->cap = cap;
+    }
+    c->has_transpose = 0;
+}
+
+void sb_csr_free(sb_backend *be, sb_csr *c) {
+    be->free(be, c->row_ptr);
+    be->free(be, c->col_ptr);
+    be->free(be, c->col);
+    be->free(be, c->row_of);
+    be->free(be, c->perm);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,25 @@
+/* A batch of G sparse n x n graphs (one per (example, head)) in CSR, stored as
+ * one block-diagonal matrix: global row g*n + i holds query i of graph g, and
+ * its column indices are key positions 0..n-1 within the same graph, sorted
+ * and unique within a row. The transpose (built for backward) lists, for each
+ * global key g*n + j, the edges that end there, in row order. */
+#ifndef SB_CSR_H
+#define SB_CSR_H
+
+#include <stdint.h>
+
+typedef struct {
+    int n_graphs;      /* G */
+    int n;             /* queries = keys per graph */
+    int64_t nnz;       /* edges in all graphs */
+    int64_t cap;       /* edge capacity of col/row_of/perm */
+    int64_t *row_ptr;  /* [G*n + 1] edge offsets of each global row */
+    int32_t *col;      /* [cap] key index within the graph */
+    /* transpose, valid when has_transpose */
+    int has_transpose;
+    int64_t *col_ptr;  /* [G*n + 1] offsets of each global key's incoming edges */
+    int32_t *row_of;   /* [cap] query index (within the graph) of each incoming edge */
+    int64_t *perm;     /* [cap] incoming position -> edge index in row order */
+} sb_csr;
+
+#endif

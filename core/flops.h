@@ -1,0 +1,24 @@
+/* Exact FLOP accounting: each backend op adds the count of the arithmetic it
+ * performs for the call's shapes, so a model's count is what actually ran.
+ * Rules (one FLOP = one float add, multiply, compare, divide, exp, erf, sqrt):
+ *   gemm                 2*M*N*K (alpha/beta scaling not counted)
+ *   add / bias / mask    1 per element
+ *   layernorm forward    8 per element (mean 1, centre 1, square 1, sum 1, scale 2, affine 2)
+ *   GELU forward         8 per element (erf counted as 1)
+ *   softmax row          5 per element (max, sub, exp, sum, scale/divide)
+ *   dropout              1 per element (the compare is not counted; the scale is)
+ *   cross-entropy        5 per logit
+ * Backward rules are documented beside each op. Counts are int64 per call. */
+#ifndef SB_FLOPS_H
+#define SB_FLOPS_H
+#include <stdint.h>
+
+typedef struct {
+    int64_t total;   /* all ops since the last reset */
+    int64_t gemm;    /* of which dense matrix products */
+    int64_t sparse;  /* of which sparse attention ops (SDDMM/SpMM/sampling) */
+} sb_flop_counter;
+
+static inline void sb_flops_reset(sb_flop_counter *f) { f->total = f->gemm = f->sparse = 0; }
+
+#endif

@@ -1,0 +1,300 @@
+/* SBM attention (Cho et al., NeurIPS 2022), computed in O(edges).
+ *
+ * Per layer: one MLP shared by all heads and applied to both queries and keys
+ * (Linear(D,D) -> ReLU -> Linear(D,D)), and per head k cluster embeddings C_h.
+ * For graph g = (example b, head h), with n tokens:
+ *   Q' = MLP(Q), K' = MLP(K)                                   [n,D]
+ *   Q̂ = σ(Q' C_hᵀ), K̂ = σ(K' C_hᵀ)                             [n,k] memberships
+ *   Ŝ_h = softmax over all k² entries of C_h C_hᵀ               [k,k] block matrix
+ *   p_ij = Q̂_i Ŝ_h K̂_jᵀ                                        edge probability
+ *   graph ~ fastRG(Q̂, Ŝ, K̂) (+ δ, + self-loops), or dense Bernoulli
+ *   out_i = Σ_{j ∈ N(i)} softmax_j(q_i·k_j/√D) v_j             on the edges only
+ * Backward: the attention gradients on the edges (dQ, dK, dV), then the
+ * straight-through estimator: dL/dp_ij = clip(dL/dA_ij + r) on sampled edges
+ * (dL/dA_ij equals the edge's score-logit gradient; r is the density
+ * regulariser's share), 0 elsewhere; then through p = Q̂ Ŝ K̂ᵀ in O(m k):
+ *   Y = G K̂ (SpMM, width k): dQ̂ = Y Ŝᵀ, dŜ = Σ_b Q̂ᵀ Y;  dK̂ = Gᵀ (Q̂ Ŝ) (SpMM on the transpose)
+ * then σ', the cluster embeddings (via memberships and via Ŝ) and the MLP
+ * into dQ, dK. Nothing of size n x n is ever formed (except by the optional
+ * dense Bernoulli sampler, which is O(n² k) by definition).
+ *
+ * Parameters per layer, in order: C [H,k,D], w1 [D,D], b1 [D], w2 [D,D], b2 [D]
+ * (y = x w1ᵀ + b1, torch.nn.Linear layout). */
+#include "core/sbm_attention.h"
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/attention.h"
+#include "core/layers.h"
+
+const char *const sb_sbm_part_names[SB_SBM_PART_COUNT] = {"memberships", "sampling", "attention", "ste"};
+static double profile[SB_SBM_PART_COUNT];
+void sb_sbm_profile_reset(void) { memset(profile, 0, sizeof profile); }
+void sb_sbm_profile_get(double seconds[SB_SBM_PART_COUNT]) { memcpy(seconds, profile, sizeof profile); }
+/* charge the time since *t to part, and restart *t */
+static void lap(int part, double *t) {
+    double now = omp_get_wtime();
+    profile[part] += now - *t;
+    *t = now;
+}
+
+typedef struct {
+    int B, N, H, D, k, training;
+    /* forward activations kept for backward */
+    float *h1q, *qp, *h1k, *kp; /* [B,H,N,D] MLP hidden (after ReLU) and outputs */
+    float *qhat, *khat;         /* [B,H,N,k] */
+    float *S;                   /* [H,k,k] */
+    sb_csr graph;               /* this call's sampled graph (owned) */
+    const sb_csr *used;         /* the graph the last forward used */
+    float *probs;               /* [edge capacity] */
+    int64_t probs_cap;
+    float *density;             /* [B,H] */
+    int last_B;
+} sbm_state;
+
+typedef struct {
+    float *C, *w1, *b1, *w2, *b2;
+} sbm_params;
+
+static sbm_params unpack(const sb_attn_config *cfg, float *p) {
+    const size_t D = cfg->d_head, CK = (size_t)cfg->n_heads * cfg->sbm_k * D;
+    sbm_params s = {p, p + CK, p + CK + D * D, p + CK + D * D + D, p + CK + 2 * D * D + D};
+    return s;
+}
+
+static size_t sbm_param_count(const sb_attn_config *cfg) {
+    const size_t D = cfg->d_head;
+    return (size_t)cfg->n_heads * cfg->sbm_k * D + 2 * D * D + 2 * D;
+}
+
+static void sbm_init_params(const sb_attn_config *cfg, float *params, sb_rng_reader *rng) {
+    sbm_params p = unpack(cfg, params);
+    const int D = cfg->d_head, k = cfg->sbm_k, H = cfg->n_heads;
+    /* C: torch kaiming_normal_ on [H,k,D]: fan_in = k*D, gain sqrt(2) */
+    const float std_c = sqrtf(2.0f / (float)(k * D));
+    for (size_t i = 0; i < (size_t)H * k * D; i++) p.C[i] = std_c * sb_rng_next_normal(rng);
+    /* MLP: torch.nn.Linear defaults, U(-1/sqrt(D), 1/sqrt(D)) for weights and biases */
+    const float bound = 1.0f / sqrtf((float)D);
+    float *lin[4] = {p.w1, p.b1, p.w2, p.b2};
+    size_t len[4] = {(size_t)D * D, (size_t)D, (size_t)D * D, (size_t)D};
+    for (int t = 0; t < 4; t++)
+        for (size_t i = 0; i < len[t]; i++) lin[t][i] = (2.0f * sb_rng_next_unit(rng) - 1.0f) * bound;
+}
+
+static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training) {
+    sbm_state *s = calloc(1, sizeof *s);
+    s->B = B, s->N = N, s->H = cfg->n_heads, s->D = cfg->d_head, s->k = cfg->sbm_k, s->training = training;
+    const size_t rows = (size_t)B * s->H * N;
+    s->h1q = be->alloc(be, sizeof(float) * rows * s->D);
+    s->qp = be->alloc(be, sizeof(float) * rows * s->D);
+    s->h1k = be->alloc(be, sizeof(float) * rows * s->D);
+    s->kp = be->alloc(be, sizeof(float) * rows * s->D);
+    s->qhat = be->alloc(be, sizeof(float) * rows * s->k);
+    s->khat = be->alloc(be, sizeof(float) * rows * s->k);
+    s->S = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
+    s->density = be->alloc(be, sizeof(float) * (size_t)B * s->H);
+    return s;
+}
+
+static void sbm_state_destroy(sb_backend *be, void *state) {
+    sbm_state *s = state;
+    if (!s) return;
+    float *bufs[] = {s->h1q, s->qp, s->h1k, s->kp, s->qhat, s->khat, s->S, s->probs, s->density};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->free(be, bufs[i]);
+    sb_csr_free(be, &s->graph);
+    free(s);
+}
+
+/* out[g] (=) X[g] Wᵀ for the G = B*H graphs with per-head W [H, rows_w, cols]:
+ * X [B,H,N,cols], out [B,H,N,rows_w]. */
+static void per_head_gemm_nt(sb_backend *be, float *out, const float *X, const float *W, int B, int H, int N,
+                             int cols, int rows_w, float beta) {
+    for (int b = 0; b < B; b++)
+        be->gemm_batched(be, 0, 1, N, rows_w, cols, 1.0f, X + (size_t)b * H * N * cols, cols, (size_t)N * cols, W,
+                         cols, (size_t)rows_w * cols, beta, out + (size_t)b * H * N * rows_w, rows_w,
+                         (size_t)N * rows_w, H);
+}
+
+/* Q' = ReLU(X w1ᵀ + b1) w2ᵀ + b2 over all rows. */
+static void mlp_forward(sb_backend *be, float *h1, float *out, const float *x, const sbm_params *p, int rows, int D) {
+    sb_linear_forward(be, h1, x, p->w1, p->b1, rows, D, D);
+    be->relu_forward(be, h1, h1, (size_t)rows * D);
+    sb_linear_forward(be, out, h1, p->w2, p->b2, rows, D, D);
+}
+
+static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, const float *params,
+                        const sb_attn_call *c) {
+    sbm_state *s = state;
+    sbm_params p = unpack(cfg, (float *)params);
+    const int B = c->B, H = c->H, N = c->N, D = c->D, k = s->k, rows = B * H * N;
+    s->last_B = B;
+    double t = omp_get_wtime();
+    /* memberships */
+    mlp_forward(be, s->h1q, s->qp, c->q, &p, rows, D);
+    mlp_forward(be, s->h1k, s->kp, c->k, &p, rows, D);
+    per_head_gemm_nt(be, s->qhat, s->qp, p.C, B, H, N, D, k, 0.0f);
+    per_head_gemm_nt(be, s->khat, s->kp, p.C, B, H, N, D, k, 0.0f);
+    be->sigmoid_forward(be, s->qhat, s->qhat, (size_t)rows * k);
+    be->sigmoid_forward(be, s->khat, s->khat, (size_t)rows * k);
+    /* block matrix: softmax over all k² entries of C_h C_hᵀ */
+    be->gemm_batched(be, 0, 1, k, k, D, 1.0f, p.C, D, (size_t)k * D, p.C, D, (size_t)k * D, 0.0f, s->S, k,
+                     (size_t)k * k, H);
+    be->softmax_rows(be, s->S, (size_t)H, k * k);
+    lap(SB_SBM_PART_MEMBERSHIPS, &t);
+    /* graph */
+    if (c->fixed_graph) {
+        s->used = c->fixed_graph;
+    } else {
+        float delta = (c->training || cfg->sbm_delta_at_eval) ? cfg->sbm_delta : 0.0f;
+        be->sbm_sample(be, &s->graph, s->qhat, s->khat, s->S, c->key_mask, B, H, N, k, delta, cfg->sbm_self_loops,
+                       cfg->sbm_sampler, c->rng_attn);
+        s->used = &s->graph;
+    }
+    const sb_csr *g = s->used;
+    if (g->nnz > s->probs_cap) {
+        be->free(be, s->probs);
+        s->probs_cap = g->nnz + g->nnz / 4 + 1024;
+        s->probs = be->alloc(be, sizeof(float) * (size_t)s->probs_cap);
+    }
+    if (c->training && !g->has_transpose) be->csr_transpose(be, (sb_csr *)g);
+    lap(SB_SBM_PART_SAMPLING, &t);
+    float pd = c->training ? cfg->attn_dropout : 0.0f;
+    be->sparse_attention_forward(be, c->out, s->probs, c->q, c->k, c->v, g, D, pd, c->rng, H);
+    lap(SB_SBM_PART_ATTENTION, &t);
+    for (int gi = 0; gi < B * H; gi++)
+        s->density[gi] = (float)((double)(g->row_ptr[(size_t)(gi + 1) * N] - g->row_ptr[(size_t)gi * N]) /
+                                 ((double)N * N));
+}
+
+/* Backward through Q' = MLP(X) into dX, accumulating parameter gradients. */
+static void mlp_backward(sb_backend *be, float *dx, const sbm_params *dp, const sbm_params *p, float *dout,
+                         const float *h1, const float *x, float *scratch, int rows, int D) {
+    be->zero(be, scratch, sizeof(float) * (size_t)rows * D);
+    sb_linear_backward(be, scratch, dp->w2, dp->b2, dout, h1, p->w2, rows, D, D);
+    /* ReLU backward in place: h1 > 0 passes the gradient */
+    be->zero(be, dout, sizeof(float) * (size_t)rows * D);
+    be->relu_backward(be, dout, h1, scratch, (size_t)rows * D);
+    sb_linear_backward(be, dx, dp->w1, dp->b1, dout, x, p->w1, rows, D, D);
+}
+
+static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg, const float *params,
+                         float *dparams, const sb_attn_call *c, const sb_attn_grads *gr) {
+    sbm_state *s = state;
+    sbm_params p = unpack(cfg, (float *)params), dp = unpack(cfg, dparams);
+    const int B = c->B, H = c->H, N = c->N, D = c->D, k = s->k, rows = B * H * N;
+    const sb_csr *g = s->used;
+    double t = omp_get_wtime();
+    if (!g->has_transpose) be->csr_transpose(be, (sb_csr *)g);
+    lap(SB_SBM_PART_SAMPLING, &t);
+    const size_t m = (size_t)g->nnz, nk = (size_t)rows * k;
+    float *ds = be->alloc(be, sizeof(float) * (m ? m : 1)), *pk = be->alloc(be, sizeof(float) * (m ? m : 1));
+    float pd = c->training ? cfg->attn_dropout : 0.0f;
+    be->sparse_attention_backward(be, gr->dq, gr->dk, gr->dv, ds, pk, gr->dout, s->probs, c->q, c->k, c->v, g, D,
+                                  pd, c->rng, H);
+    lap(SB_SBM_PART_ATTENTION, &t);
+    if (!cfg->sbm_ste) {
+        be->free(be, ds);
+        be->free(be, pk);
+        return;
+    }
+    /* STE: G_e = clip(dL/dA_e + r). The reference regulariser differentiates
+     * lambda * mean density through each sampled entry: r = weight / (H B N²). */
+    const float r = cfg->sbm_reg_kind == SB_SBM_REG_SAMPLED
+                        ? gr->density_weight / ((float)H * (float)B * (float)N * (float)N)
+                        : 0.0f;
+    const float clip = cfg->sbm_ste_clip;
+    for (size_t e = 0; e < m; e++) {
+        float v = ds[e] + r;
+        if (clip > 0.0f) v = v > clip ? clip : v < -clip ? -clip : v;
+        ds[e] = v;
+    }
+    be->flops.total += 2LL * (int64_t)m;
+    float *Y = be->alloc(be, sizeof(float) * nk), *U = be->alloc(be, sizeof(float) * nk);
+    float *dqhat = be->alloc(be, sizeof(float) * nk), *dkhat = be->alloc(be, sizeof(float) * nk);
+    float *dS = be->alloc(be, sizeof(float) * (size_t)H * k * k);
+    be->spmm_rows(be, Y, g, ds, s->khat, k);                                  /* Y = G K̂ */
+    per_head_gemm_nt(be, dqhat, Y, s->S, B, H, N, k, k, 0.0f);                /* dQ̂ = Y Ŝᵀ */
+    for (int b = 0; b < B; b++)                                               /* dŜ += Q̂ᵀ Y */
+        be->gemm_batched(be, 1, 0, k, k, N, 1.0f, s->qhat + (size_t)b * H * N * k, k, (size_t)N * k,
+                         Y + (size_t)b * H * N * k, k, (size_t)N * k, 1.0f, dS, k, (size_t)k * k, H);
+    /* U = Q̂ Ŝ: per head, Q̂ [N,k] times Ŝ [k,k]; Ŝ is symmetric, so Ŝᵀ = Ŝ */
+    per_head_gemm_nt(be, U, s->qhat, s->S, B, H, N, k, k, 0.0f);
+    be->spmm_cols(be, dkhat, g, ds, U, k);                                     /* dK̂ = Gᵀ U */
+    if (cfg->sbm_reg_kind == SB_SBM_REG_EXPECTED && gr->density_weight != 0.0f) {
+        /* rho_h = (1/(B N²)) Σ_b (1ᵀQ̂_b) Ŝ_h (K̂_bᵀ1) over real positions; d/dQ̂_i = w Ŝ (K̂ᵀ1), etc. */
+        const float w = gr->density_weight / ((float)H * (float)B * (float)N * (float)N);
+        float *sq = malloc(sizeof(float) * k), *sk = malloc(sizeof(float) * k);
+        float *aq = malloc(sizeof(float) * k), *ak = malloc(sizeof(float) * k);
+        for (int gi = 0; gi < B * H; gi++) {
+            const int b = gi / H, h = gi % H;
+            const float *km = c->key_mask ? c->key_mask + (size_t)b * N : NULL;
+            const float *qh = s->qhat + (size_t)gi * N * k, *kh = s->khat + (size_t)gi * N * k;
+            const float *Sh = s->S + (size_t)h * k * k;
+            memset(sq, 0, sizeof(float) * k), memset(sk, 0, sizeof(float) * k);
+            for (int i = 0; i < N; i++)
+                if (!km || km[i] > 0.0f)
+                    for (int a = 0; a < k; a++) sq[a] += qh[(size_t)i * k + a], sk[a] += kh[(size_t)i * k + a];
+            for (int a = 0; a < k; a++) {
+                aq[a] = ak[a] = 0.0f;
+                for (int bb = 0; bb < k; bb++) aq[a] += Sh[(size_t)a * k + bb] * sk[bb], ak[a] += Sh[(size_t)bb * k + a] * sq[bb];
+            }
+            for (int i = 0; i < N; i++)
+                if (!km || km[i] > 0.0f)
+                    for (int a = 0; a < k; a++)
+                        dqhat[(size_t)gi * N * k + (size_t)i * k + a] += w * aq[a],
+                            dkhat[(size_t)gi * N * k + (size_t)i * k + a] += w * ak[a];
+            for (int a = 0; a < k; a++)
+                for (int bb = 0; bb < k; bb++) dS[(size_t)h * k * k + (size_t)a * k + bb] += w * sq[a] * sk[bb];
+        }
+        free(sq), free(sk), free(aq), free(ak);
+    }
+    /* σ': dQm = dQ̂ Q̂(1-Q̂) (reuse Y, U) */
+    be->zero(be, Y, sizeof(float) * nk);
+    be->zero(be, U, sizeof(float) * nk);
+    be->sigmoid_backward(be, Y, s->qhat, dqhat, nk);
+    be->sigmoid_backward(be, U, s->khat, dkhat, nk);
+    /* Qm = Q' Cᵀ: dQ' = dQm C, dC += dQmᵀ Q' (per head, summed over examples) */
+    float *dqp = be->alloc(be, sizeof(float) * (size_t)rows * D), *dkp = be->alloc(be, sizeof(float) * (size_t)rows * D);
+    for (int b = 0; b < B; b++) {
+        size_t ok = (size_t)b * H * N * k, od = (size_t)b * H * N * D;
+        be->gemm_batched(be, 0, 0, N, D, k, 1.0f, Y + ok, k, (size_t)N * k, p.C, D, (size_t)k * D, 0.0f, dqp + od, D,
+                         (size_t)N * D, H);
+        be->gemm_batched(be, 0, 0, N, D, k, 1.0f, U + ok, k, (size_t)N * k, p.C, D, (size_t)k * D, 0.0f, dkp + od, D,
+                         (size_t)N * D, H);
+        be->gemm_batched(be, 1, 0, k, D, N, 1.0f, Y + ok, k, (size_t)N * k, s->qp + od, D, (size_t)N * D, 1.0f, dp.C,
+                         D, (size_t)k * D, H);
+        be->gemm_batched(be, 1, 0, k, D, N, 1.0f, U + ok, k, (size_t)N * k, s->kp + od, D, (size_t)N * D, 1.0f, dp.C,
+                         D, (size_t)k * D, H);
+    }
+    /* Ŝ = softmax(C Cᵀ) over k²: dD = softmax'(dŜ); dC += (dD + dDᵀ) C */
+    float *dD = be->alloc(be, sizeof(float) * (size_t)H * k * k);
+    be->softmax_rows_backward(be, dD, s->S, dS, (size_t)H, k * k);
+    be->gemm_batched(be, 0, 0, k, D, k, 1.0f, dD, k, (size_t)k * k, p.C, D, (size_t)k * D, 1.0f, dp.C, D,
+                     (size_t)k * D, H);
+    be->gemm_batched(be, 1, 0, k, D, k, 1.0f, dD, k, (size_t)k * k, p.C, D, (size_t)k * D, 1.0f, dp.C, D,
+                     (size_t)k * D, H);
+    /* the shared MLP, for queries then keys */
+    float *dh = be->alloc(be, sizeof(float) * (size_t)rows * D);
+    mlp_backward(be, gr->dq, &dp, &p, dqp, s->h1q, c->q, dh, rows, D);
+    mlp_backward(be, gr->dk, &dp, &p, dkp, s->h1k, c->k, dh, rows, D);
+    float *tmp[] = {ds, pk, Y, U, dqhat, dkhat, dS, dqp, dkp, dD, dh};
+    for (size_t i = 0; i < sizeof tmp / sizeof tmp[0]; i++) be->free(be, tmp[i]);
+    lap(SB_SBM_PART_STE, &t);
+}
+
+static void sbm_density(void *state, float *out) {
+    sbm_state *s = state;
+    memcpy(out, s->density, sizeof(float) * (size_t)s->last_B * s->H);
+}
+
+const sb_attention_ops sb_attention_sbm = {
+    .name = "sbm",
+    .param_count = sbm_param_count,
+    .init_params = sbm_init_params,
+    .state_create = sbm_state_create,
+    .state_destroy = sbm_state_destroy,
+    .forward = sbm_forward,
+    .backward = sbm_backward,
+    .density = sbm_density,
+};

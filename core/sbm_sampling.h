@@ -1,0 +1,48 @@
+/* The random-graph pieces of SBM attention, written once for every backend
+ * (SB_HD): Walker/Vose alias tables, Poisson variates, and the bulk Philox
+ * draws the samplers consume.
+ *
+ * An alias table over w[0..n) stores for each slot a 32-bit acceptance
+ * threshold and an alias; one uniform 32-bit word x draws a slot: the slot is
+ * (x*n) >> 32 and the low 32 bits of x*n, uniform given the slot, decide
+ * between the slot and its alias. */
+#ifndef SB_SBM_SAMPLING_H
+#define SB_SBM_SAMPLING_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/hd.h"
+#include "core/philox.h"
+
+typedef struct {
+    uint32_t threshold; /* accept the slot itself when the low word is below this */
+    int32_t alias;
+} sb_alias_slot;
+
+SB_HD static inline int32_t sb_alias_draw(const sb_alias_slot *t, uint32_t n, uint32_t x) {
+    uint64_t p = (uint64_t)x * n;
+    uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p;
+    return low < t[slot].threshold ? (int32_t)slot : t[slot].alias;
+}
+
+/* Build the table for weights w (non-negative) in O(n); work holds
+ * SB_ALIAS_WORK_BYTES(n). Returns the weights' sum (0: table left uniform). */
+#define SB_ALIAS_WORK_BYTES(n) ((size_t)(n) * (sizeof(double) + 2 * sizeof(int32_t)))
+double sb_alias_build(sb_alias_slot *t, const float *w, int n, void *work);
+
+/* Uniform double in (0,1) from two words. */
+SB_HD static inline double sb_u64_to_unit(uint32_t a, uint32_t b) {
+    uint64_t x = ((uint64_t)a << 21) ^ (uint64_t)b; /* 53 bits */
+    x &= (1ULL << 53) - 1;
+    return ((double)x + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+/* Poisson(lambda) from a sequential reader: inversion below 10, Hörmann's
+ * PTRS transformed rejection (as numpy) above. */
+int64_t sb_poisson(sb_rng_reader *r, double lambda);
+
+/* out[0 .. 4*nblocks) = Philox blocks first_block, first_block+1, ... of s. */
+void sb_rng_fill(const sb_rng_stream *s, uint32_t first_block, size_t nblocks, uint32_t *out);
+
+#endif

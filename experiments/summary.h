@@ -1,0 +1,19 @@
+/* summary.json and the accuracy tables, rebuilt from the run directories on
+ * disk (each run's final.json), so they always agree with what was measured.
+ *
+ * summary.json: {"experiment", "description", "runs": [{"id", "variant", "task",
+ * "model", "seed", "status", "steps", "train_seconds", "final_train_loss",
+ * "dev_accuracy", "test_accuracy", "density", "density_per_layer_head",
+ * "flops_per_example", "peak_memory_bytes", ...}]}; fields a run does not
+ * have are null. tables/accuracy.{md,csv}: test accuracy per variant, mean
+ * and sample standard deviation over seeds. */
+#ifndef SB_SUMMARY_H
+#define SB_SUMMARY_H
+#include <stddef.h>
+#include "experiments/manifest.h"
+
+/* statuses[i] overrides run i's status when non-NULL (e.g. "failed"). */
+int sb_summary_write(const sb_manifest *m, const char *out_dir, const char *const *statuses, char *err,
+                     size_t errlen);
+
+#endif

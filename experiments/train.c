@@ -1,0 +1,354 @@
+#include "experiments/train.h"
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "core/checkpoint.h"
+#include "core/model.h"
+#include "core/optim.h"
+#include "experiments/metrics_h5.h"
+#include "experiments/util.h"
+#include "tasks/task.h"
+
+volatile sig_atomic_t sb_interrupted = 0;
+
+static void on_signal(int sig) {
+    (void)sig;
+    sb_interrupted = 1;
+}
+
+void sb_install_signal_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Progress that survives a resume; the "state" checkpoint section. */
+typedef struct {
+    int32_t next_step;      /* first step not yet done */
+    int32_t best_dev_step;  /* -1: no evaluation yet */
+    int32_t n_train, n_dev;
+    double best_dev_acc;
+    double train_seconds;
+} train_state;
+
+typedef struct {
+    sb_backend *be;
+    sb_model *model;
+    sb_task *task;
+    const sb_run_config *cfg;
+    int32_t *ids, *labels;
+    float *mask;
+    int dw;            /* density width L*H (0: the variant has none) */
+    float *dens;       /* [L,B,H] of the last forward */
+} run_ctx;
+
+/* Add the last forward's density, per example, into row[b*dw + l*H + h]. */
+static void gather_density(run_ctx *r, float *per_example) {
+    const int L = r->cfg->n_layers, H = r->cfg->n_heads, B = r->cfg->micro_batch;
+    sb_model_density(r->model, r->dens);
+    for (int b = 0; b < B; b++)
+        for (int l = 0; l < L; l++)
+            for (int h = 0; h < H; h++)
+                per_example[(size_t)b * r->dw + l * H + h] = r->dens[((size_t)l * B + b) * H + h];
+}
+
+static sb_model_config model_config(const sb_run_config *c, const sb_task *t) {
+    sb_model_config mc = {
+        .vocab_size = t->vocab_size, .max_len = c->max_len, .seq_len = t->seq_len,
+        .d_model = c->d_model, .n_layers = c->n_layers, .n_heads = c->n_heads, .d_head = c->d_head,
+        .d_ffn = c->d_ffn, .n_classes = t->n_classes, .token_level = t->token_level,
+        .dropout = (float)c->dropout, .attn_dropout = (float)c->attn_dropout, .ln_eps = (float)c->ln_eps,
+        .attn = sb_attention_find(c->model),
+    };
+    mc.attn_cfg.n_heads = c->n_heads;
+    mc.attn_cfg.d_head = c->d_head;
+    mc.attn_cfg.max_len = c->max_len;
+    mc.attn_cfg.attn_dropout = (float)c->attn_dropout;
+    mc.attn_cfg.sbm_k = c->sbm_k;
+    mc.attn_cfg.sbm_delta = (float)c->sbm_delta;
+    mc.attn_cfg.sbm_delta_at_eval = c->sbm_delta_at_eval;
+    mc.attn_cfg.sbm_sampler = c->sbm_sampler;
+    mc.attn_cfg.sbm_self_loops = c->sbm_self_loops;
+    mc.attn_cfg.sbm_reg_kind = c->sbm_reg;
+    mc.attn_cfg.sbm_ste = c->sbm_ste;
+    mc.attn_cfg.sbm_ste_clip = (float)c->sbm_ste_clip;
+    return mc;
+}
+
+/* Evaluate n batches of a split without dropout; returns mean loss and accuracy
+ * over all labelled rows (equal to the reference's mean of per-batch means
+ * when batches have equal label counts, as all of ours do). density, when
+ * not NULL, receives [n_batches * B, dw] per-example densities. */
+static void evaluate(run_ctx *r, sb_split split, int n_batches, double *loss, double *acc, float *density) {
+    double ls = 0.0;
+    int64_t correct = 0, counted = 0;
+    const int B = r->cfg->micro_batch;
+    for (int i = 0; i < n_batches; i++) {
+        r->task->batch(r->task, split, (uint64_t)i, B, r->ids, r->mask, r->labels);
+        /* evaluation draws (SBM graphs) are keyed by batch, distinct from training steps */
+        sb_forward_result f = sb_model_forward(r->model, r->ids, r->mask, r->labels, 0, (uint64_t)r->cfg->seed,
+                                               0x80000000u + (uint32_t)split * 0x10000000u + (uint32_t)i);
+        if (density && r->dw) gather_density(r, density + (size_t)i * B * r->dw);
+        ls += f.loss_sum;
+        correct += f.correct;
+        counted += f.counted;
+    }
+    *loss = counted ? ls / (double)counted : NAN;
+    *acc = counted ? (double)correct / (double)counted : NAN;
+}
+
+/* FLOPs and peak tracked memory of inference on one example, measured on a
+ * fresh backend holding only what inference needs (parameters + activations). */
+static void measure_inference(const sb_run_config *c, const sb_task *t, const float *params, size_t n_params,
+                              double *flops, double *peak) {
+    sb_backend *be = sb_backend_cpu_create(0);
+    sb_model_config mc = model_config(c, t);
+    sb_model *m = sb_model_create(be, &mc, 1, 0);
+    memcpy(sb_model_params(m), params, sizeof(float) * n_params);
+    int T = t->seq_len;
+    int32_t *ids = malloc(sizeof(int32_t) * T), *labels = malloc(sizeof(int32_t) * T);
+    float *mask = malloc(sizeof(float) * T);
+    t->batch((sb_task *)t, SB_SPLIT_TEST, 0, 1, ids, mask, labels);
+    sb_flops_reset(&be->flops);
+    sb_model_forward(m, ids, mask, labels, 0, (uint64_t)c->seed, 0);
+    *flops = (double)be->flops.total;
+    *peak = (double)be->mem.peak_bytes;
+    free(ids), free(labels), free(mask);
+    sb_model_destroy(m);
+    sb_backend_destroy(be);
+}
+
+static void progress(const sb_train_opts *o, const char *id, int step, int steps, double loss, double acc,
+                     double dev_acc, double secs, int final_line) {
+    if (o->progress_tty) {
+        fprintf(stderr, "\r[%d/%d] %-34s step %6d/%-6d loss %.4f  acc %5.1f%%  dev %5.1f%%  %6.0fs%s", o->index,
+                o->total, id, step, steps, loss, 100 * acc, 100 * dev_acc, secs, final_line ? "\n" : "");
+    } else {
+        fprintf(stderr, "[%d/%d] %s step %d/%d loss %.4f acc %.1f%% dev %.1f%% %.0fs\n", o->index, o->total, id,
+                step, steps, loss, 100 * acc, 100 * dev_acc, secs);
+    }
+    fflush(stderr);
+}
+
+#define CKPT_SECTIONS(params, adam_m, adam_v, n, st, mt)                                            \
+    {                                                                                              \
+        {"params", params, sizeof(float) * (n)}, {"adam_m", adam_m, sizeof(float) * (n)},          \
+        {"adam_v", adam_v, sizeof(float) * (n)}, {"state", st, sizeof *(st)},                      \
+        {"train_step", (mt)->train_step, sizeof(int) * (mt)->cap_train},                           \
+        {"train_loss", (mt)->train_loss, sizeof(float) * (mt)->cap_train},                         \
+        {"train_acc", (mt)->train_acc, sizeof(float) * (mt)->cap_train},                           \
+        {"train_lr", (mt)->train_lr, sizeof(float) * (mt)->cap_train},                             \
+        {"train_beta1", (mt)->train_beta1, sizeof(float) * (mt)->cap_train},                       \
+        {"dev_step", (mt)->dev_step, sizeof(int) * (mt)->cap_dev},                                 \
+        {"dev_loss", (mt)->dev_loss, sizeof(float) * (mt)->cap_dev},                               \
+        {"dev_acc", (mt)->dev_acc, sizeof(float) * (mt)->cap_dev},                                 \
+        {"train_density", (mt)->train_density, sizeof(float) * (mt)->cap_train * (mt)->density_width}, \
+    }
+#define CKPT_NSECTIONS 13
+
+sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const sb_train_opts *o,
+                           char *err, size_t errlen) {
+    const sb_run_config *c = &spec->cfg;
+    char path_ckpt[4096], path_best[4096], path_metrics[4096], path_final[4096];
+    sb_path(path_ckpt, sizeof path_ckpt, "%s/checkpoint.bin", run_dir);
+    sb_path(path_best, sizeof path_best, "%s/best.bin", run_dir);
+    sb_path(path_metrics, sizeof path_metrics, "%s/metrics.h5", run_dir);
+    sb_path(path_final, sizeof path_final, "%s/final.json", run_dir);
+
+    sb_task *task = sb_task_find(c->task)->open(c, err, errlen);
+    if (!task) return SB_RUN_FAILED;
+    run_ctx r = {.be = sb_backend_cpu_create(0), .task = task, .cfg = c};
+    sb_backend *be = r.be;
+    sb_model_config mc = model_config(c, task);
+    r.model = sb_model_create(be, &mc, c->micro_batch, 1);
+    const size_t n = sb_model_num_params(r.model);
+    const int T = task->seq_len, B = c->micro_batch, R = task->token_level ? B * T : B;
+    const int accum = c->batch_size / c->micro_batch;
+    r.ids = malloc(sizeof(int32_t) * B * T);
+    r.mask = malloc(sizeof(float) * B * T);
+    r.labels = malloc(sizeof(int32_t) * R);
+    float *adam_m = be->alloc(be, sizeof(float) * n), *adam_v = be->alloc(be, sizeof(float) * n);
+    float *params = sb_model_params(r.model), *grads = sb_model_grads(r.model);
+    r.dw = mc.attn->density ? c->n_layers * c->n_heads : 0;
+    r.dens = malloc(sizeof(float) * ((size_t)c->n_layers * B * c->n_heads + 1));
+    float *step_dens = malloc(sizeof(float) * ((size_t)B * (r.dw ? r.dw : 1)));
+    sb_model_set_density_weight(r.model, (float)(c->sbm_lambda / accum));
+    sb_metrics mt;
+    sb_metrics_init(&mt, c->steps, c->steps / c->eval_every + 2, r.dw);
+    train_state st = {.next_step = 0, .best_dev_step = -1, .best_dev_acc = -1.0};
+    sb_ckpt_section sec[CKPT_NSECTIONS] = CKPT_SECTIONS(params, adam_m, adam_v, n, &st, &mt);
+    sb_run_status status = SB_RUN_FAILED;
+
+    if (o->resume && sb_file_exists(path_ckpt)) {
+        if (sb_checkpoint_read(path_ckpt, sec, CKPT_NSECTIONS, err, errlen)) goto done;
+        mt.n_train = st.n_train;
+        mt.n_dev = st.n_dev;
+        fprintf(stderr, "[%d/%d] %s: resuming at step %d\n", o->index, o->total, spec->id, st.next_step);
+    } else {
+        sb_model_init_params(r.model, (uint64_t)c->seed);
+    }
+
+    sb_one_cycle sched = {.max_lr = c->lr, .total_steps = c->steps, .warmup_steps = c->warmup_steps,
+                          .div_factor = c->div_factor, .final_div_factor = c->final_div_factor,
+                          .cycle_momentum = c->cycle_momentum, .beta1_max = c->beta1_max,
+                          .beta1_min = c->beta1_min, .beta1_fixed = c->adam_beta1};
+    const char *stop_env = getenv("SBMBENCH_INTERRUPT_AT_STEP"); /* test hook: raise SIGINT after this step */
+    const int stop_at = stop_env ? atoi(stop_env) : -1;
+    const double t0 = sb_now_seconds(), seconds_before = st.train_seconds; /* earlier sessions' time */
+    double last_draw = 0.0, dev_acc = st.best_dev_acc;
+    for (int step = st.next_step; step < c->steps; step++) {
+        sb_model_zero_grad(r.model);
+        double loss_sum = 0.0;
+        int64_t correct = 0, counted = 0;
+        for (int micro = 0; micro < accum; micro++) {
+            uint64_t call = (uint64_t)step * accum + micro;
+            task->batch(task, SB_SPLIT_TRAIN, call, B, r.ids, r.mask, r.labels);
+            sb_forward_result f = sb_model_forward(r.model, r.ids, r.mask, r.labels, 1, (uint64_t)c->seed, (uint32_t)call);
+            /* reference: loss = mean over the micro-batch / accumulation steps */
+            if (f.counted) sb_model_backward(r.model, 1.0f / ((float)f.counted * (float)accum));
+            if (r.dw) { /* mean density of the step's examples per layer x head */
+                gather_density(&r, step_dens);
+                float *row = mt.train_density + (size_t)mt.n_train * r.dw;
+                for (int b = 0; b < B; b++)
+                    for (int j = 0; j < r.dw; j++) row[j] += step_dens[(size_t)b * r.dw + j] / (float)(B * accum);
+            }
+            loss_sum += f.loss_sum;
+            correct += f.correct;
+            counted += f.counted;
+        }
+        double lr, beta1;
+        sb_one_cycle_at(&sched, step, &lr, &beta1);
+        be->adamw(be, params, grads, adam_m, adam_v, n, (float)lr, (float)beta1, (float)c->adam_beta2,
+                  (float)c->adam_eps, (float)c->weight_decay, step + 1);
+        double loss = loss_sum / (double)(counted ? counted : 1), acc = (double)correct / (double)(counted ? counted : 1);
+        if (!isfinite(loss)) {
+            snprintf(err, errlen, "run %s: training loss is %g at step %d", spec->id, loss, step);
+            goto done;
+        }
+        mt.train_step[mt.n_train] = step;
+        mt.train_loss[mt.n_train] = (float)loss;
+        mt.train_acc[mt.n_train] = (float)acc;
+        mt.train_lr[mt.n_train] = (float)lr;
+        mt.train_beta1[mt.n_train] = (float)beta1;
+        mt.n_train++;
+        if ((step + 1) % c->eval_every == 0 || step + 1 == c->steps) {
+            double dl, da;
+            evaluate(&r, SB_SPLIT_DEV, c->eval_batches, &dl, &da, NULL);
+            mt.dev_step[mt.n_dev] = step;
+            mt.dev_loss[mt.n_dev] = (float)dl;
+            mt.dev_acc[mt.n_dev] = (float)da;
+            mt.n_dev++;
+            dev_acc = da;
+            if (da > st.best_dev_acc) {
+                st.best_dev_acc = da;
+                st.best_dev_step = step;
+                sb_ckpt_section best[1] = {{"params", params, sizeof(float) * n}};
+                if (sb_checkpoint_write(path_best, best, 1, err, errlen)) goto done;
+            }
+        }
+        if (step == stop_at) raise(SIGINT);
+        double now = sb_now_seconds();
+        int last = step + 1 == c->steps;
+        if (!o->progress_tty ? ((step + 1) % c->eval_every == 0 || last) : (now - last_draw > 0.2 || last)) {
+            progress(o, spec->id, step + 1, c->steps, loss, acc, dev_acc, seconds_before + now - t0, 0);
+            last_draw = now;
+        }
+        if ((step + 1) % c->checkpoint_every == 0 || sb_interrupted || last) {
+            st.next_step = step + 1;
+            st.n_train = mt.n_train;
+            st.n_dev = mt.n_dev;
+            st.train_seconds = seconds_before + now - t0;
+            if (!last && sb_checkpoint_write(path_ckpt, sec, CKPT_NSECTIONS, err, errlen)) goto done;
+            if (!last && sb_metrics_write(&mt, path_metrics, spec->id, c->task, c->model, err, errlen)) goto done;
+            if (sb_interrupted && !last) {
+                if (o->progress_tty) fputc('\n', stderr);
+                status = SB_RUN_INTERRUPTED;
+                goto done;
+            }
+        }
+    }
+    if (o->progress_tty) fputc('\n', stderr);
+
+    /* test the best-dev parameters */
+    {
+        sb_ckpt_section best[1] = {{"params", params, sizeof(float) * n}};
+        if (sb_checkpoint_read(path_best, best, 1, err, errlen)) goto done;
+        int n_test = task->split_size[SB_SPLIT_TEST] >= 0 ? (int)(task->split_size[SB_SPLIT_TEST] / B) : c->test_batches;
+        double test_loss, test_acc, flops, peak;
+        if (r.dw) {
+            mt.n_test = n_test * B;
+            mt.test_density = calloc((size_t)mt.n_test * r.dw, sizeof(float));
+        }
+        evaluate(&r, SB_SPLIT_TEST, n_test, &test_loss, &test_acc, mt.test_density);
+        measure_inference(c, task, params, n, &flops, &peak);
+        /* final train loss: mean over the last eval_every steps (a single step is noisy) */
+        int w = mt.n_train < c->eval_every ? mt.n_train : c->eval_every;
+        double fl = 0.0;
+        for (int i = mt.n_train - w; i < mt.n_train; i++) fl += mt.train_loss[i];
+        fl /= w > 0 ? w : 1;
+        if (sb_metrics_write(&mt, path_metrics, spec->id, c->task, c->model, err, errlen)) goto done;
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "id", spec->id);
+        cJSON_AddStringToObject(f, "variant", spec->variant);
+        cJSON_AddStringToObject(f, "task", c->task);
+        cJSON_AddStringToObject(f, "model", c->model);
+        cJSON_AddNumberToObject(f, "seed", (double)c->seed);
+        cJSON_AddStringToObject(f, "status", "done");
+        cJSON_AddNumberToObject(f, "steps", c->steps);
+        cJSON_AddNumberToObject(f, "train_seconds", st.train_seconds);
+        cJSON_AddNumberToObject(f, "final_train_loss", fl);
+        cJSON_AddNumberToObject(f, "dev_accuracy", st.best_dev_acc);
+        cJSON_AddNumberToObject(f, "test_accuracy", test_acc);
+        if (r.dw) { /* test density: mean over test examples, per layer x head and overall */
+            const int L = c->n_layers, H = c->n_heads;
+            double all = 0.0;
+            cJSON *lh = cJSON_AddArrayToObject(f, "density_per_layer_head");
+            for (int l = 0; l < L; l++) {
+                cJSON *row = cJSON_CreateArray();
+                for (int h = 0; h < H; h++) {
+                    double sum = 0.0;
+                    for (int x = 0; x < mt.n_test; x++) sum += mt.test_density[(size_t)x * r.dw + l * H + h];
+                    cJSON_AddItemToArray(row, cJSON_CreateNumber(sum / mt.n_test));
+                    all += sum / mt.n_test;
+                }
+                cJSON_AddItemToArray(lh, row);
+            }
+            cJSON_AddNumberToObject(f, "density", all / (L * H));
+            float *last = mt.train_density + (size_t)(mt.n_train - 1) * r.dw;
+            double tr = 0.0;
+            for (int j = 0; j < r.dw; j++) tr += last[j];
+            cJSON_AddNumberToObject(f, "final_train_density", tr / r.dw);
+        } else {
+            cJSON_AddNullToObject(f, "density");
+            cJSON_AddNullToObject(f, "density_per_layer_head");
+        }
+        cJSON_AddNumberToObject(f, "flops_per_example", flops);
+        cJSON_AddNumberToObject(f, "peak_memory_bytes", peak);
+        cJSON_AddNumberToObject(f, "test_loss", test_loss);
+        cJSON_AddNumberToObject(f, "test_examples", (double)n_test * B);
+        cJSON_AddNumberToObject(f, "best_dev_step", st.best_dev_step + 1);
+        cJSON_AddNumberToObject(f, "num_params", (double)n);
+        cJSON_AddNumberToObject(f, "threads", omp_get_max_threads());
+        cJSON_AddNumberToObject(f, "peak_rss_bytes", (double)sb_process_peak_rss());
+        int rc = sb_write_json_atomic(path_final, f, err, errlen);
+        cJSON_Delete(f);
+        if (rc) goto done;
+        unlink(path_ckpt); /* the run is complete: best.bin and metrics.h5 remain */
+        status = SB_RUN_DONE;
+    }
+done:
+    free(r.ids), free(r.mask), free(r.labels), free(r.dens), free(step_dens);
+    be->free(be, adam_m);
+    be->free(be, adam_v);
+    sb_metrics_free(&mt);
+    sb_model_destroy(r.model);
+    task->ops->close(task);
+    sb_backend_destroy(be);
+    return status;
+}

@@ -1,0 +1,23 @@
+/* Small file-system and JSON helpers shared by the runner. */
+#ifndef SB_UTIL_H
+#define SB_UTIL_H
+#include <stddef.h>
+
+struct cJSON;
+
+/* mkdir -p; 0 on success, else message in err. */
+int sb_mkdir_p(const char *path, char *err, size_t errlen);
+int sb_file_exists(const char *path);
+/* Whole file into a NUL-terminated malloc'd buffer; NULL + message on error. */
+char *sb_read_file(const char *path, size_t *len, char *err, size_t errlen);
+/* Write text to path.tmp, fsync, rename to path. */
+int sb_write_file_atomic(const char *path, const char *text, char *err, size_t errlen);
+int sb_write_json_atomic(const char *path, const struct cJSON *json, char *err, size_t errlen);
+/* Parse a JSON file; on a syntax error the message names file:line:column. */
+struct cJSON *sb_parse_json_text(const char *name, const char *text, char *err, size_t errlen);
+struct cJSON *sb_read_json(const char *path, char *err, size_t errlen);
+double sb_now_seconds(void);
+/* snprintf into a path buffer; exits with a message if it would not fit. */
+void sb_path(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Quick start: set up, build, and run the built-in quickstart experiment
+# (experiments/quickstart.json). Extra arguments go to `sbmbench run`.
+. "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$ROOT"
+"$BUILD/sbmbench" run experiments/quickstart.json "$@"
+echo
+cat "$ROOT/results/quickstart/tables/accuracy.md" 2>/dev/null || true

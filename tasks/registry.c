@@ -1,0 +1,17 @@
+/* Name -> task. New tasks add one line here. */
+#include <string.h>
+#include "tasks/task.h"
+
+extern const sb_task_ops sb_task_synthetic;
+
+static const sb_task_ops *const tasks[] = {
+    &sb_task_synthetic,
+};
+
+const sb_task_ops *sb_task_find(const char *name) {
+    for (size_t i = 0; i < sizeof tasks / sizeof tasks[0]; i++)
+        if (strcmp(tasks[i]->name, name) == 0) return tasks[i];
+    return NULL;
+}
+
+const char *sb_task_names(void) { return "synthetic"; }

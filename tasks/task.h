@@ -1,0 +1,40 @@
+/* The task interface: where batches come from, what the labels mean, and the
+ * paper's setup for the task (its defaults). One file per task. */
+#ifndef SB_TASK_H
+#define SB_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sb_run_config;
+
+typedef enum { SB_SPLIT_TRAIN = 0, SB_SPLIT_DEV = 1, SB_SPLIT_TEST = 2 } sb_split;
+
+typedef struct sb_task sb_task;
+
+typedef struct sb_task_ops {
+    const char *name;
+    const char *description;
+    /* Overwrite cfg's task-dependent fields with the paper's setup for this task. */
+    void (*defaults)(struct sb_run_config *cfg);
+    /* Open the task for a resolved config; NULL with a message in err on failure. */
+    sb_task *(*open)(const struct sb_run_config *cfg, char *err, size_t errlen);
+    void (*close)(sb_task *t);
+} sb_task_ops;
+
+/* What every opened task exposes; task files embed it first in their struct. */
+struct sb_task {
+    const sb_task_ops *ops;
+    int vocab_size, seq_len, n_classes;
+    int token_level;          /* labels per token ([B,T]) instead of per example ([B]) */
+    int64_t split_size[3];    /* examples per split; -1: generated without end */
+    /* Fill B examples: batch `index` of `split` (for training, index is the
+     * global micro-batch counter). ids/mask [B,T], labels [B] or [B,T]. */
+    void (*batch)(sb_task *t, sb_split split, uint64_t index, int B, int32_t *ids, float *mask,
+                  int32_t *labels);
+};
+
+const sb_task_ops *sb_task_find(const char *name);
+const char *sb_task_names(void);
+
+#endif

@@ -1,0 +1,72 @@
+# Bad manifests exit 2 with the file and the key path, and write nothing.
+. "$(dirname "$0")/lib.sh"
+
+good='"experiment": "t", "tasks": ["synthetic"], "models": ["full"], "seeds": [1]'
+write() { printf '%s\n' "$2" > "$1"; }
+
+write syntax.json '{"experiment": "t",
+  "tasks": ["synthetic"]
+  "models": ["full"]}'
+expect_error "syntax error" 2 'syntax.json:3:[0-9]+: JSON syntax error' -- "$SBM" run syntax.json --out o1
+
+write top.json "{$good, \"confg\": {}}"
+expect_error "unknown top-level key" 2 'top.json: confg: unknown key' -- "$SBM" run top.json --out o2
+
+write key.json "{$good, \"config\": {\"lrr\": 0.1}}"
+expect_error "unknown config key" 2 'key.json: config.lrr: unknown key' -- "$SBM" run key.json --out o3
+
+write tkey.json "{$good, \"task_config\": {\"synthetic\": {\"step\": 3}}}"
+expect_error "unknown key in task_config" 2 'tkey.json: task_config.synthetic.step: unknown key' -- "$SBM" run tkey.json --out o4
+
+write type.json "{$good, \"config\": {\"lr\": \"fast\"}}"
+expect_error "wrong type" 2 'type.json: config.lr: expected a number' -- "$SBM" run type.json --out o5
+
+write int.json "{$good, \"config\": {\"steps\": 10.5}}"
+expect_error "non-integer" 2 'int.json: config.steps: expected an integer' -- "$SBM" run int.json --out o6
+
+write listtype.json "{$good, \"config\": {\"lr\": [0.001, \"x\"]}}"
+expect_error "wrong type in a sweep list" 2 'listtype.json: config.lr\[1\]: expected a number' -- "$SBM" run listtype.json --out o7
+
+write range.json "{$good, \"config\": {\"dropout\": 1.5}}"
+expect_error "out of range" 2 'range.json: config.dropout: 1.5 is out of range' -- "$SBM" run range.json --out o8
+
+write cross.json "{$good, \"config\": {\"batch_size\": 10, \"micro_batch\": 4}}"
+expect_error "impossible combination" 2 'cross.json: run synthetic-full-s1: batch_size 10 is not a multiple of micro_batch 4' -- "$SBM" run cross.json --out o9
+
+write warm.json "{$good, \"config\": {\"steps\": 10, \"warmup_steps\": 10}}"
+expect_error "warmup not below steps" 2 'warm.json: run synthetic-full-s1: warmup_steps 10 must be below steps 10' -- "$SBM" run warm.json --out o10
+
+write task.json '{"experiment": "t", "tasks": ["synthetic", "nosuch"], "models": ["full"]}'
+expect_error "unknown task" 2 'task.json: tasks\[1\]: unknown task .nosuch.' -- "$SBM" run task.json --out o11
+
+write model.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["fulll"]}'
+expect_error "unknown model" 2 "model.json: models\[0\]: unknown model 'fulll'" -- "$SBM" run model.json --out o12
+
+write seeds.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["full"], "seeds": [1, -2]}'
+expect_error "bad seed" 2 'seeds.json: seeds\[1\]: expected a non-negative integer' -- "$SBM" run seeds.json --out o13
+
+write dup.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["full"], "seeds": [1, 1]}'
+expect_error "duplicate run" 2 'dup.json: run synthetic-full-s1 appears twice' -- "$SBM" run dup.json --out o14
+
+write noexp.json '{"tasks": ["synthetic"], "models": ["full"]}'
+expect_error "missing experiment" 2 'noexp.json: experiment: missing' -- "$SBM" run noexp.json --out o15
+
+write other.json "{$good, \"model_config\": {\"sbm\": {\"lr\": 1}}}"
+expect_error "override for an unlisted model" 2 'other.json: model_config.sbm: not in the manifest' -- "$SBM" run other.json --out o16
+
+expect_error "missing file" 2 'nosuch.json: cannot open' -- "$SBM" run nosuch.json --out o17
+expect_error "unknown option" 2 "unknown option '--frobnicate'" -- "$SBM" run --frobnicate
+expect_error "bad --threads" 2 'threads: expected a positive integer' -- "$SBM" run --threads zero
+
+# none of the failures above created its output directory
+made=$(ls -d o[0-9]* 2>/dev/null | wc -l)
+if [ "$made" -eq 0 ]; then pass "no output directory created by a rejected manifest"; else fail "rejected manifests created: $(ls -d o[0-9]*)"; fi
+
+# an existing results directory is left byte-for-byte untouched by a rejected manifest
+mkdir -p keep/run && echo precious > keep/run/final.json && echo '{}' > keep/summary.json
+before=$(cd keep && find . -type f -exec md5sum {} + | sort)
+"$SBM" run key.json --out keep >/dev/null 2>&1
+after=$(cd keep && find . -type f -exec md5sum {} + | sort)
+if [ "$before" = "$after" ]; then pass "existing output untouched"; else fail "existing output changed"; fi
+
+finish

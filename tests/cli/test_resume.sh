@@ -1,0 +1,44 @@
+# A run interrupted by SIGINT resumes with --resume and ends exactly as an
+# uninterrupted run with the same seed: same parameters, metrics and results.
+. "$(dirname "$0")/lib.sh"
+
+cat > m.json <<'J'
+{"experiment": "resume", "tasks": ["synthetic"], "models": ["full"], "seeds": [7],
+ "config": {"seq_len": 16, "batch_size": 16, "micro_batch": 8, "steps": 90, "warmup_steps": 10,
+            "lr": 1e-3, "dropout": 0.1, "attn_dropout": 0.1, "eval_every": 20,
+            "checkpoint_every": 30, "eval_batches": 2, "test_batches": 4}}
+J
+run=synthetic-full-s7
+"$SBM" run m.json --out a --threads 2 >/dev/null 2>a.err || fail "uninterrupted run failed: $(cat a.err)"
+
+# the test hook raises a real SIGINT after step 44, between checkpoints
+SBMBENCH_INTERRUPT_AT_STEP=44 "$SBM" run m.json --out b --threads 2 >/dev/null 2>b.err
+rc=$?
+[ "$rc" -eq 130 ] && pass "interrupted run exits 130" || fail "interrupted run exited $rc: $(cat b.err)"
+[ -f b/$run/checkpoint.bin ] && pass "checkpoint written on interrupt" || fail "no checkpoint after interrupt"
+[ ! -f b/$run/final.json ] && pass "no final.json for an interrupted run" || fail "final.json after interrupt"
+grep -q '"status":.*"interrupted"' b/summary.json && pass "summary marks the run interrupted" || fail "summary status: $(cat b/summary.json)"
+
+expect_error "interrupted run needs --resume" 2 'pass --resume' -- "$SBM" run m.json --out b --threads 2
+
+"$SBM" run m.json --out b --threads 2 --resume >/dev/null 2>b2.err || fail "resume failed: $(cat b2.err)"
+grep -q 'resuming at step 45' b2.err && pass "resumed at step 45" || fail "resume message: $(cat b2.err)"
+cmp -s a/$run/best.bin b/$run/best.bin && pass "best parameters identical" || fail "best.bin differs"
+for k in test_accuracy dev_accuracy final_train_loss test_loss best_dev_step; do
+    va=$(grep "\"$k\"" a/$run/final.json)
+    vb=$(grep "\"$k\"" b/$run/final.json)
+    [ -n "$va" ] && [ "$va" = "$vb" ] && pass "$k identical ($va)" || fail "$k: '$va' vs '$vb'"
+done
+if command -v h5dump >/dev/null; then
+    h5dump -d /train/loss a/$run/metrics.h5 | tail -n +2 > la.txt
+    h5dump -d /train/loss b/$run/metrics.h5 | tail -n +2 > lb.txt
+    cmp -s la.txt lb.txt && pass "per-step training losses identical" || fail "metrics.h5 /train/loss differs"
+fi
+[ ! -f b/$run/checkpoint.bin ] && pass "checkpoint removed once complete" || fail "checkpoint left behind"
+
+# a completed run is skipped, not overwritten
+before=$(md5sum b/$run/final.json)
+"$SBM" run m.json --out b --threads 2 >/dev/null 2>b3.err
+grep -q 'already complete, skipped' b3.err && [ "$before" = "$(md5sum b/$run/final.json)" ] &&
+    pass "completed run skipped" || fail "completed run not skipped: $(cat b3.err)"
+finish

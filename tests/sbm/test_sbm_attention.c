@@ -1,0 +1,294 @@
+/* SBM attention (core/sbm_attention.c) against a dense double-precision
+ * reference written here from the paper's equations and the public code's
+ * dense formulation:
+ *   - forward on a fixed graph equals softmax-over-real-keys, masked by the
+ *     graph and renormalised (the public code's F.normalize(softmax * A));
+ *   - backward equals the exact gradient of
+ *         L = Σ out·R + Σ_e G_e p_e (+ expected-density term)
+ *     with G_e held fixed at the straight-through value clip(dL/dA_e + r),
+ *     i.e. the STE's formula, checked by finite differences w.r.t. Q, K, V,
+ *     the cluster embeddings and the MLP, for every regulariser kind;
+ *   - with every edge present it is full attention.
+ * A row with no edge outputs exactly zero. */
+#include <math.h>
+#include "core/attention.h"
+#include "core/backend.h"
+#include "tests/test_util.h"
+
+enum { B = 2, H = 2, N = 7, D = 4, K = 3, G = B * H };
+#define SZ ((size_t)B * H * N * D)
+
+typedef struct {
+    sb_attn_config cfg;
+    float q[SZ], k[SZ], v[SZ], R[SZ], mask[B * N];
+    float *params; /* C [H,K,D], w1, b1, w2, b2 */
+    size_t np;
+    sb_csr *g;
+    double Gfix[4096]; /* per edge, fixed at the base point */
+    double weight;     /* density weight */
+} ctx_t;
+
+static void mlp(const float *x, const float *w1, const float *b1, const float *w2, const float *b2, double *y) {
+    double h[D];
+    for (int o = 0; o < D; o++) {
+        double a = b1[o];
+        for (int i = 0; i < D; i++) a += (double)w1[o * D + i] * x[i];
+        h[o] = a > 0 ? a : 0;
+    }
+    for (int o = 0; o < D; o++) {
+        double a = b2[o];
+        for (int i = 0; i < D; i++) a += (double)w2[o * D + i] * h[i];
+        y[o] = a;
+    }
+}
+
+/* memberships of one row: σ(MLP(x) C_hᵀ) */
+static void membership(const ctx_t *c, int h, const float *x, double *out) {
+    const float *C = c->params, *w1 = C + (size_t)H * K * D, *b1 = w1 + D * D, *w2 = b1 + D, *b2 = w2 + D * D;
+    double y[D];
+    mlp(x, w1, b1, w2, b2, y);
+    for (int a = 0; a < K; a++) {
+        double z = 0;
+        for (int d = 0; d < D; d++) z += y[d] * C[((size_t)h * K + a) * D + d];
+        out[a] = 1.0 / (1.0 + exp(-z));
+    }
+}
+
+static void block_matrix(const ctx_t *c, int h, double *S) {
+    const float *C = c->params + (size_t)h * K * D;
+    double mx = -1e300, z = 0;
+    for (int a = 0; a < K; a++)
+        for (int b = 0; b < K; b++) {
+            double s = 0;
+            for (int d = 0; d < D; d++) s += (double)C[a * D + d] * C[b * D + d];
+            S[a * K + b] = s;
+            mx = s > mx ? s : mx;
+        }
+    for (int i = 0; i < K * K; i++) z += (S[i] = exp(S[i] - mx));
+    for (int i = 0; i < K * K; i++) S[i] /= z;
+}
+
+static double edge_p(const double *qh, const double *S, const double *kh) {
+    double p = 0;
+    for (int a = 0; a < K; a++)
+        for (int b = 0; b < K; b++) p += qh[a] * S[a * K + b] * kh[b];
+    return p;
+}
+
+/* The dense reference. out (if not NULL) gets the attention output; with
+ * want_G it stores dL/dA_e (+ r) into c->Gfix. Returns L. */
+static double reference(ctx_t *c, float *out, int want_G) {
+    double L = 0;
+    const float scale = 1.0f / sqrtf((float)D);
+    for (int gi = 0; gi < G; gi++) {
+        const int b = gi / H, h = gi % H;
+        const float *mk = c->mask + b * N;
+        double qh[N][K], kh[N][K], S[K * K];
+        block_matrix(c, h, S);
+        for (int i = 0; i < N; i++) {
+            membership(c, h, c->q + ((size_t)gi * N + i) * D, qh[i]);
+            membership(c, h, c->k + ((size_t)gi * N + i) * D, kh[i]);
+        }
+        for (int i = 0; i < N; i++) {
+            const size_t row = (size_t)gi * N + i;
+            const float *qi = c->q + row * D;
+            /* softmax over the real keys, then masked by the graph and renormalised */
+            double sm[N], mx = -1e300, z = 0, A[N] = {0}, zA = 0, attn[N];
+            for (int j = 0; j < N; j++) {
+                double s = 0;
+                for (int d = 0; d < D; d++) s += (double)qi[d] * c->k[((size_t)gi * N + j) * D + d];
+                sm[j] = mk[j] > 0 ? s * scale : -INFINITY;
+                mx = sm[j] > mx ? sm[j] : mx;
+            }
+            for (int j = 0; j < N; j++) z += (sm[j] = mk[j] > 0 ? exp(sm[j] - mx) : 0.0);
+            for (int j = 0; j < N; j++) sm[j] /= z;
+            for (int64_t e = c->g->row_ptr[row]; e < c->g->row_ptr[row + 1]; e++) A[c->g->col[e]] = 1;
+            for (int j = 0; j < N; j++) zA += sm[j] * A[j];
+            for (int j = 0; j < N; j++) attn[j] = sm[j] * A[j] / (zA > 1e-12 ? zA : 1e-12);
+            double o[D] = {0};
+            for (int j = 0; j < N; j++)
+                for (int d = 0; d < D; d++) o[d] += attn[j] * c->v[((size_t)gi * N + j) * D + d];
+            for (int d = 0; d < D; d++) {
+                L += o[d] * c->R[row * D + d];
+                if (out) out[row * D + d] = (float)o[d];
+            }
+            /* dL/dA_ij = attn_ij (g_ij - Σ_l attn_il g_il), g_ij = R_i · v_j */
+            double gj[N], ag = 0;
+            for (int j = 0; j < N; j++) {
+                gj[j] = 0;
+                for (int d = 0; d < D; d++) gj[j] += (double)c->R[row * D + d] * c->v[((size_t)gi * N + j) * D + d];
+                ag += attn[j] * gj[j];
+            }
+            for (int64_t e = c->g->row_ptr[row]; e < c->g->row_ptr[row + 1]; e++) {
+                int j = c->g->col[e];
+                if (want_G) {
+                    double G_e = attn[j] * (gj[j] - ag);
+                    if (c->cfg.sbm_reg_kind == SB_SBM_REG_SAMPLED) G_e += c->weight / ((double)H * B * N * N);
+                    double clip = c->cfg.sbm_ste_clip;
+                    if (clip > 0) G_e = G_e > clip ? clip : G_e < -clip ? -clip : G_e;
+                    c->Gfix[e] = G_e;
+                }
+                L += c->Gfix[e] * edge_p(qh[i], S, kh[j]);
+            }
+        }
+        if (c->cfg.sbm_reg_kind == SB_SBM_REG_EXPECTED) /* (weight/H) * Σ_real p / (B N²) */
+            for (int i = 0; i < N; i++)
+                for (int j = 0; j < N; j++)
+                    if (mk[i] > 0 && mk[j] > 0) L += c->weight / H * edge_p(qh[i], S, kh[j]) / ((double)B * N * N);
+    }
+    return L;
+}
+
+static double loss_fn(void *ctx) { return reference(ctx, NULL, 0); }
+
+/* A graph with an empty row, a self-loop, a full row, and nothing touching pads. */
+static void build_graph(sb_csr *g, const float *mask) {
+    static int64_t rp[G * N + 1];
+    static int32_t col[G * N * N], row_of[G * N * N];
+    static int64_t cp[G * N + 1], perm[G * N * N];
+    int64_t e = 0;
+    for (int gi = 0; gi < G; gi++)
+        for (int i = 0; i < N; i++) {
+            rp[gi * N + i] = e;
+            const float *mk = mask + (gi / H) * N;
+            if (mk[i] == 0 || i == 2) continue; /* padded query; row 2 left empty */
+            for (int j = 0; j < N; j++)
+                if (mk[j] > 0 && (i == 0 || j == i || (i * 3 + j * 5 + gi) % 4 == 0)) col[e++] = j;
+        }
+    rp[G * N] = e;
+    *g = (sb_csr){.n_graphs = G, .n = N, .nnz = e, .cap = G * N * N, .row_ptr = rp, .col = col,
+                  .col_ptr = cp, .row_of = row_of, .perm = perm};
+}
+
+static void run_backward(sb_backend *be, const sb_attention_ops *ops, ctx_t *c, float *out, float *dq, float *dk,
+                         float *dv, float *dparams) {
+    void *st = ops->state_create(be, &c->cfg, B, N, 1);
+    sb_attn_call call = {.B = B, .H = H, .N = N, .D = D, .q = c->q, .k = c->k, .v = c->v, .key_mask = c->mask,
+                         .out = out, .training = 1, .rng = sb_rng_make(3, SB_RNG_ATTN_DROPOUT, 0, 0, 0, 0),
+                         .rng_attn = sb_rng_make(3, SB_RNG_ATTN, 0, 0, 0, 0), .fixed_graph = c->g};
+    memset(dq, 0, sizeof(float) * SZ), memset(dk, 0, sizeof(float) * SZ), memset(dv, 0, sizeof(float) * SZ);
+    memset(dparams, 0, sizeof(float) * c->np);
+    ops->forward(be, st, &c->cfg, c->params, &call);
+    sb_attn_grads gr = {.dq = dq, .dk = dk, .dv = dv, .dout = c->R, .density_weight = (float)c->weight};
+    ops->backward(be, st, &c->cfg, c->params, dparams, &call, &gr);
+    ops->state_destroy(be, st);
+}
+
+static void check_gradients(sb_backend *be, ctx_t *c, const char *label) {
+    const sb_attention_ops *sbm = sb_attention_find("sbm");
+    float out[SZ], dq[SZ], dk[SZ], dv[SZ], ref_out[SZ];
+    float *dp = tu_alloc(c->np);
+    reference(c, ref_out, 1); /* fixes G at this point */
+    run_backward(be, sbm, c, out, dq, dk, dv, dp);
+    char name[160];
+    snprintf(name, sizeof name, "%s: output vs dense reference (abs)", label);
+    tu_report(name, tu_max_abs_diff(out, ref_out, SZ), 2e-6);
+    /* the MLP's ReLU has kinks: smaller steps there, so few differences straddle one */
+    struct { const char *what; float *x, *g; size_t n; float h; } t[] = {
+        {"dQ", c->q, dq, SZ, 1.0f / 256}, {"dK", c->k, dk, SZ, 1.0f / 256}, {"dV", c->v, dv, SZ, 1.0f / 256},
+        {"dC", c->params, dp, (size_t)H * K * D, 1.0f / 256},
+        {"dW1,db1", c->params + H * K * D, dp + H * K * D, D * D + D, 1.0f / 65536},
+        {"dW2,db2", c->params + H * K * D + D * D + D, dp + H * K * D + D * D + D, D * D + D, 1.0f / 256}};
+    for (int i = 0; i < 6; i++) {
+        tu_fd_result r = tu_fd_check(loss_fn, c, t[i].x, t[i].g, t[i].n, t[i].h, 100000, (uint32_t)i, 1e-4);
+        snprintf(name, sizeof name, "%s: %s vs finite differences", label, t[i].what);
+        tu_report_fd(name, r, 2e-4);
+    }
+    free(dp);
+}
+
+int main(void) {
+    sb_backend *be = sb_backend_cpu_create(0);
+    static ctx_t c;
+    c.cfg = (sb_attn_config){.n_heads = H, .d_head = D, .max_len = N, .attn_dropout = 0.0f, .sbm_k = K,
+                             .sbm_delta = 0.0f, .sbm_sampler = SB_SAMPLER_FASTRG, .sbm_ste = 1, .sbm_ste_clip = 0.0f};
+    const sb_attention_ops *sbm = sb_attention_find("sbm"), *full = sb_attention_find("full");
+    c.np = sbm->param_count(&c.cfg);
+    c.params = tu_alloc(c.np);
+    sb_rng_reader r = tu_rng(40);
+    sbm->init_params(&c.cfg, c.params, &r);
+    /* larger clusters than the init's so memberships spread over (0,1) */
+    for (int i = 0; i < H * K * D; i++) c.params[i] *= 20.0f;
+    tu_fill_normal(c.q, SZ, 1.0f, 41), tu_fill_normal(c.k, SZ, 1.0f, 42), tu_fill_normal(c.v, SZ, 1.0f, 43);
+    tu_fill_normal(c.R, SZ, 1.0f, 44);
+    for (int i = 0; i < B * N; i++) c.mask[i] = (i >= N + 5) ? 0.0f : 1.0f; /* example 1: last two are pads */
+    sb_csr g;
+    build_graph(&g, c.mask);
+    c.g = &g;
+
+    check_gradients(be, &c, "STE, no regulariser");
+    c.weight = 3.0;
+    c.cfg.sbm_reg_kind = SB_SBM_REG_SAMPLED;
+    check_gradients(be, &c, "STE + sampled-density regulariser");
+    c.cfg.sbm_reg_kind = SB_SBM_REG_EXPECTED;
+    check_gradients(be, &c, "STE + expected-density regulariser");
+    c.weight = 0.0;
+    c.cfg.sbm_reg_kind = SB_SBM_REG_SAMPLED;
+    c.cfg.sbm_ste_clip = 0.01f;
+    check_gradients(be, &c, "STE clipped at 0.01");
+    c.cfg.sbm_ste_clip = 0.0f;
+
+    { /* the empty row outputs exactly zero; pads' rows too */
+        float out[SZ], dq[SZ], dk[SZ], dv[SZ], *dp = tu_alloc(c.np);
+        run_backward(be, sbm, &c, out, dq, dk, dv, dp);
+        free(dp);
+        int zero = 1;
+        for (int gi = 0; gi < G; gi++)
+            for (int d = 0; d < D; d++) zero &= out[((size_t)gi * N + 2) * D + d] == 0.0f;
+        tu_check(zero, "a query row without edges outputs exactly 0");
+    }
+    { /* every edge present (Bernoulli with delta = 1): full attention. Padded
+       * queries get no row in SBM while full attention computes theirs; their
+       * output never reaches the loss in the model, so their dO is 0 here. */
+        for (int gi = 0; gi < G; gi++)
+            for (int i = 0; i < N; i++)
+                if (c.mask[(gi / H) * N + i] == 0)
+                    for (int d = 0; d < D; d++) c.R[((size_t)gi * N + i) * D + d] = 0.0f;
+        sb_attn_config cfg = c.cfg;
+        cfg.sbm_sampler = SB_SAMPLER_BERNOULLI;
+        cfg.sbm_delta = 1.0f;
+        cfg.sbm_ste = 0;
+        float o1[SZ], o2[SZ], dq1[SZ], dk1[SZ], dv1[SZ], dq2[SZ], dk2[SZ], dv2[SZ];
+        for (int v = 0; v < 2; v++) {
+            const sb_attention_ops *ops = v ? full : sbm;
+            void *st = ops->state_create(be, &cfg, B, N, 1);
+            sb_attn_call call = {.B = B, .H = H, .N = N, .D = D, .q = c.q, .k = c.k, .v = c.v, .key_mask = c.mask,
+                                 .out = v ? o2 : o1, .training = 1,
+                                 .rng = sb_rng_make(3, SB_RNG_ATTN_DROPOUT, 0, 0, 0, 0),
+                                 .rng_attn = sb_rng_make(3, SB_RNG_ATTN, 0, 0, 0, 0)};
+            float *dq = v ? dq2 : dq1, *dk = v ? dk2 : dk1, *dv = v ? dv2 : dv1;
+            memset(dq, 0, sizeof(float) * SZ), memset(dk, 0, sizeof(float) * SZ), memset(dv, 0, sizeof(float) * SZ);
+            float *dp = tu_alloc(c.np + 1);
+            ops->forward(be, st, &cfg, c.params, &call);
+            sb_attn_grads gr = {.dq = dq, .dk = dk, .dv = dv, .dout = c.R};
+            ops->backward(be, st, &cfg, c.params, dp, &call, &gr);
+            if (!v) {
+                float dens[G];
+                ops->density(st, dens);
+                double expect0 = 1.0, expect1 = 25.0 / 49.0, worst = 0;
+                for (int gi = 0; gi < G; gi++) worst = fmax(worst, fabs(dens[gi] - (gi < H ? expect0 : expect1)));
+                tu_report("all edges: density = real pairs / N^2", worst, 1e-7);
+            }
+            ops->state_destroy(be, st);
+            free(dp);
+        }
+        /* padded query rows: full attention attends over real keys, SBM gives them no row */
+        float o1r[SZ], o2r[SZ], dq1r[SZ], dq2r[SZ], dk1r[SZ], dk2r[SZ], dv1r[SZ], dv2r[SZ];
+        size_t n = 0;
+        for (int gi = 0; gi < G; gi++)
+            for (int i = 0; i < N; i++)
+                if (c.mask[(gi / H) * N + i] > 0)
+                    for (int d = 0; d < D; d++, n++) {
+                        size_t x = ((size_t)gi * N + i) * D + d;
+                        o1r[n] = o1[x], o2r[n] = o2[x], dq1r[n] = dq1[x], dq2r[n] = dq2[x];
+                        dk1r[n] = dk1[x], dk2r[n] = dk2[x], dv1r[n] = dv1[x], dv2r[n] = dv2[x];
+                    }
+        tu_report("all edges: output = full attention's", tu_max_rel_err(o1r, o2r, n), 1e-5);
+        tu_report("all edges: dQ = full attention's", tu_max_rel_err(dq1r, dq2r, n), 1e-4);
+        tu_report("all edges: dK = full attention's", tu_max_rel_err(dk1r, dk2r, n), 1e-4);
+        tu_report("all edges: dV = full attention's", tu_max_rel_err(dv1r, dv2r, n), 1e-4);
+    }
+    free(c.params);
+    sb_backend_destroy(be);
+    return tu_finish();
+}

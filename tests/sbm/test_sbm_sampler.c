@@ -1,0 +1,238 @@
+/* Statistical tests of the SBM graph samplers (core/cpu/cpu_sbm_sample.c)
+ * and their parts (alias tables, Poisson variates).
+ *
+ * Each distributional check is a chi-square (or z) statistic compared with a
+ * bound about five standard deviations above its expectation, so a correct
+ * sampler fails with probability below 1e-6 while a wrong probability, a lost
+ * block coupling or an off-by-one shows up by orders of magnitude. All draws
+ * are seeded, so the outcome is fixed. */
+#include <math.h>
+#include "core/backend.h"
+#include "core/sbm_sampling.h"
+#include "tests/test_util.h"
+
+/* chi-square bound for `dof` degrees of freedom: mean + 5 standard deviations */
+static double chi2_bound(int dof) { return dof + 5.0 * sqrt(2.0 * dof); }
+
+static void test_alias(void) {
+    enum { N = 11, DRAWS = 400000 };
+    float w[N];
+    tu_fill_uniform(w, N, 0.0f, 1.0f, 1);
+    w[3] = 0.0f; /* a zero weight is never drawn */
+    w[7] = 5.0f; /* a heavy one */
+    sb_alias_slot t[N];
+    char work[SB_ALIAS_WORK_BYTES(N)];
+    double sum = sb_alias_build(t, w, N, work);
+    long count[N] = {0};
+    sb_rng_reader r = tu_rng(2);
+    for (int i = 0; i < DRAWS; i++) count[sb_alias_draw(t, N, sb_rng_next_u32(&r))]++;
+    double chi2 = 0.0;
+    int dof = -1;
+    for (int i = 0; i < N; i++) {
+        double e = DRAWS * w[i] / sum;
+        if (e > 0) chi2 += (count[i] - e) * (count[i] - e) / e, dof++;
+    }
+    tu_report("alias table: chi-square of 400k draws / bound", chi2 / chi2_bound(dof), 1.0);
+    tu_check(count[3] == 0, "alias table: zero weight never drawn (%ld)", count[3]);
+}
+
+static void test_poisson(void) {
+    const double lambdas[] = {0.3, 4.0, 9.99, 10.0, 37.5, 1000.0, 250000.0};
+    for (size_t l = 0; l < sizeof lambdas / sizeof lambdas[0]; l++) {
+        const double lam = lambdas[l];
+        const int n = 100000;
+        sb_rng_reader r = tu_rng(100 + (uint32_t)l);
+        double s = 0, ss = 0;
+        for (int i = 0; i < n; i++) {
+            double x = (double)sb_poisson(&r, lam);
+            s += x, ss += x * x;
+        }
+        double mean = s / n, var = ss / n - mean * mean;
+        /* z of the mean; the variance ratio's sd is about sqrt((2 + 1/lam)/n) */
+        double z = fabs(mean - lam) / sqrt(lam / n);
+        double zv = fabs(var / lam - 1.0) / sqrt((2.0 + 1.0 / lam) / n);
+        char name[96];
+        snprintf(name, sizeof name, "Poisson(%g): |z| of mean, variance ratio", lam);
+        tu_report(name, fmax(z, zv), 5.0);
+    }
+    /* the whole pmf at a small and at a rejection-sampled mean */
+    const double lams[] = {4.0, 30.0};
+    for (int l = 0; l < 2; l++) {
+        const double lam = lams[l];
+        enum { MAXK = 120, DRAWS = 200000 };
+        long count[MAXK + 1] = {0};
+        sb_rng_reader r = tu_rng(200 + (uint32_t)l);
+        for (int i = 0; i < DRAWS; i++) {
+            int64_t x = sb_poisson(&r, lam);
+            count[x > MAXK ? MAXK : x]++;
+        }
+        double chi2 = 0.0, logp = -lam;
+        int dof = -1;
+        for (int x = 0; x < MAXK; x++) {
+            double e = DRAWS * exp(logp);
+            if (e >= 5.0) chi2 += (count[x] - e) * (count[x] - e) / e, dof++;
+            logp += log(lam) - log(x + 1.0);
+        }
+        char name[96];
+        snprintf(name, sizeof name, "Poisson(%g) pmf: chi-square / bound", lam);
+        tu_report(name, chi2 / chi2_bound(dof), 1.0);
+    }
+}
+
+/* A small SBM: B copies of one graph's memberships so one call draws B
+ * independent graphs (each example has its own stream). */
+enum { N = 6, K = 3, COPIES = 4000, CALLS = 5 };
+
+typedef struct {
+    float qhat[N * K], khat[N * K], S[K * K], mask[N];
+    double p[N * N]; /* Q̂ S K̂ᵀ in double */
+} small_sbm;
+
+static void make_small(small_sbm *m) {
+    tu_fill_uniform(m->qhat, N * K, 0.05f, 0.95f, 10);
+    tu_fill_uniform(m->khat, N * K, 0.05f, 0.95f, 11);
+    float logits[K * K];
+    tu_fill_normal(logits, K * K, 1.0f, 12);
+    double z = 0;
+    for (int i = 0; i < K * K; i++) z += exp(logits[i]);
+    for (int i = 0; i < K * K; i++) m->S[i] = (float)(exp(logits[i]) / z);
+    for (int i = 0; i < N; i++) m->mask[i] = i == 4 ? 0.0f : 1.0f; /* position 4 is padding */
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            double acc = 0;
+            for (int a = 0; a < K; a++)
+                for (int b = 0; b < K; b++) acc += (double)m->qhat[i * K + a] * m->S[a * K + b] * m->khat[j * K + b];
+            m->p[i * N + j] = acc;
+        }
+}
+
+/* Draw COPIES*CALLS graphs; count edges per (i,j); check CSR invariants. */
+static int draw_counts(sb_backend *be, const small_sbm *m, int sampler, float delta, int self_loops, long *count) {
+    float *qh = tu_alloc((size_t)COPIES * N * K), *kh = tu_alloc((size_t)COPIES * N * K);
+    float *mask = tu_alloc((size_t)COPIES * N);
+    for (int c = 0; c < COPIES; c++) {
+        memcpy(qh + (size_t)c * N * K, m->qhat, sizeof m->qhat);
+        memcpy(kh + (size_t)c * N * K, m->khat, sizeof m->khat);
+        memcpy(mask + (size_t)c * N, m->mask, sizeof m->mask);
+    }
+    memset(count, 0, sizeof(long) * N * N);
+    sb_csr g = {0};
+    int ok = 1;
+    for (int call = 0; call < CALLS; call++) {
+        be->sbm_sample(be, &g, qh, kh, m->S, mask, COPIES, 1, N, K, delta, self_loops, sampler,
+                       sb_rng_make(77, SB_RNG_ATTN, (uint32_t)call, 0, 0, 0));
+        ok &= g.row_ptr[0] == 0 && g.row_ptr[(size_t)COPIES * N] == g.nnz;
+        for (size_t r = 0; r < (size_t)COPIES * N; r++) {
+            ok &= g.row_ptr[r + 1] >= g.row_ptr[r];
+            for (int64_t e = g.row_ptr[r]; e < g.row_ptr[r + 1]; e++) {
+                int j = g.col[e];
+                ok &= j >= 0 && j < N && (e == g.row_ptr[r] || g.col[e - 1] < j); /* sorted, unique */
+                count[(r % N) * N + j]++;
+            }
+        }
+        /* the transpose lists the same edges by key, rows ascending */
+        be->csr_transpose(be, &g);
+        for (size_t key = 0; key < (size_t)COPIES * N; key++)
+            for (int64_t t = g.col_ptr[key]; t < g.col_ptr[key + 1]; t++) {
+                int64_t e = g.perm[t];
+                ok &= g.col[e] == (int)(key % N) && e >= g.row_ptr[(key / N) * N + g.row_of[t]] &&
+                      e < g.row_ptr[(key / N) * N + g.row_of[t] + 1];
+                ok &= t == g.col_ptr[key] || g.row_of[t - 1] < g.row_of[t];
+            }
+    }
+    sb_csr_free(be, &g);
+    free(qh), free(kh), free(mask);
+    return ok;
+}
+
+/* chi-square over the real pairs against the per-edge probability prob(p) */
+static double edge_chi2(const small_sbm *m, const long *count, double (*prob)(double p, double d), double delta,
+                        int self_loops, int *dof, long *pad_edges, long *missing_loops) {
+    const double T = (double)COPIES * CALLS;
+    double chi2 = 0.0;
+    *dof = 0;
+    *pad_edges = 0;
+    *missing_loops = 0;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            long c = count[i * N + j];
+            if (m->mask[i] == 0.0f || m->mask[j] == 0.0f) {
+                *pad_edges += c;
+                continue;
+            }
+            if (self_loops && i == j) {
+                *missing_loops += (long)T - c;
+                continue;
+            }
+            double pi = prob(m->p[i * N + j], delta);
+            if (pi >= 1.0) {
+                *missing_loops += (long)T - c;
+                continue;
+            }
+            chi2 += (c - T * pi) * (c - T * pi) / (T * pi * (1.0 - pi));
+            ++*dof;
+        }
+    return chi2;
+}
+
+static double prob_poisson(double p, double d) { return 1.0 - exp(-(p + d)); }
+static double prob_bernoulli(double p, double d) { return p + d < 1.0 ? p + d : 1.0; }
+
+static void test_sampler(sb_backend *be, const small_sbm *m, int sampler, float delta, int self_loops,
+                         const char *name) {
+    long count[N * N];
+    int ok = draw_counts(be, m, sampler, delta, self_loops, count);
+    int dof;
+    long pads, loops;
+    double chi2 = edge_chi2(m, count, sampler == SB_SAMPLER_FASTRG ? prob_poisson : prob_bernoulli, delta,
+                            self_loops, &dof, &pads, &loops);
+    char full[160];
+    snprintf(full, sizeof full, "%s: edge frequencies chi2/bound", name);
+    tu_report(full, chi2 / chi2_bound(dof), 1.0);
+    tu_check(ok, "%s: CSR sorted, unique, transpose consistent", name);
+    tu_check(pads == 0, "%s: no edge touches a padded position (%ld found)", name, pads);
+    if (self_loops) tu_check(loops == 0, "%s: every real position has its self-loop (%ld missing)", name, loops);
+}
+
+int main(void) {
+    sb_backend *be = sb_backend_cpu_create(0);
+    test_alias();
+    test_poisson();
+    small_sbm m;
+    make_small(&m);
+    test_sampler(be, &m, SB_SAMPLER_FASTRG, 0.0f, 0, "fastRG");
+    test_sampler(be, &m, SB_SAMPLER_FASTRG, 0.3f, 0, "fastRG, delta 0.3");
+    test_sampler(be, &m, SB_SAMPLER_FASTRG, 0.05f, 1, "fastRG, delta 0.05, self-loops");
+    test_sampler(be, &m, SB_SAMPLER_BERNOULLI, 0.0f, 0, "Bernoulli");
+    test_sampler(be, &m, SB_SAMPLER_BERNOULLI, 0.2f, 1, "Bernoulli, delta 0.2, self-loops");
+    {   /* δ alone: memberships zero, so every real pair has rate δ */
+        small_sbm z = m;
+        memset(z.qhat, 0, sizeof z.qhat);
+        memset(z.p, 0, sizeof z.p);
+        test_sampler(be, &z, SB_SAMPLER_FASTRG, 0.1f, 0, "fastRG, zero memberships, delta 0.1");
+        long count[N * N];
+        draw_counts(be, &z, SB_SAMPLER_FASTRG, 0.0f, 0, count);
+        long total = 0;
+        for (int i = 0; i < N * N; i++) total += count[i];
+        tu_check(total == 0, "fastRG: zero memberships and no delta give no edge (%ld)", total);
+    }
+    {   /* the same stream gives the same graph; another thread count too */
+        sb_csr a = {0}, b = {0};
+        float mask[2 * N];
+        memcpy(mask, m.mask, sizeof m.mask), memcpy(mask + N, m.mask, sizeof m.mask);
+        float qh[2 * N * K], kh[2 * N * K];
+        memcpy(qh, m.qhat, sizeof m.qhat), memcpy(qh + N * K, m.qhat, sizeof m.qhat);
+        memcpy(kh, m.khat, sizeof m.khat), memcpy(kh + N * K, m.khat, sizeof m.khat);
+        sb_rng_stream s = sb_rng_make(5, SB_RNG_ATTN, 1, 0, 0, 0);
+        be->sbm_sample(be, &a, qh, kh, m.S, mask, 2, 1, N, K, 0.1f, 0, SB_SAMPLER_FASTRG, s);
+        sb_cpu_set_threads(1);
+        be->sbm_sample(be, &b, qh, kh, m.S, mask, 2, 1, N, K, 0.1f, 0, SB_SAMPLER_FASTRG, s);
+        sb_cpu_set_threads(2);
+        int same = a.nnz == b.nnz && !memcmp(a.row_ptr, b.row_ptr, sizeof(int64_t) * (2 * N + 1)) &&
+                   !memcmp(a.col, b.col, sizeof(int32_t) * (size_t)a.nnz);
+        tu_check(same, "fastRG: same stream, same graph, whatever the thread count (%lld edges)", (long long)a.nnz);
+        sb_csr_free(be, &a), sb_csr_free(be, &b);
+    }
+    sb_backend_destroy(be);
+    return tu_finish();
+}

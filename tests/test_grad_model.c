@@ -1,0 +1,221 @@
+/* Whole-model gradient check: sb_model_backward against finite differences of
+ * sb_model_forward's summed loss, for the token-level head and the mean-pooled
+ * sequence head, with padding, hidden dropout and attention dropout on (the
+ * masks are keyed by (seed, step), so the loss is a deterministic function of
+ * the parameters). Also: padded positions do not influence real outputs, the
+ * inference model matches the training model, backward accumulates. */
+#include <math.h>
+#include <stdio.h>
+#include "core/attention.h"
+#include "core/model.h"
+#include "tests/test_util.h"
+
+enum { B = 3, T = 7, V = 11, C = 3 };
+#define SEED 1234u
+#define STEP 17u
+/* FD points per parameter tensor (all of it when smaller) */
+#define PER_TENSOR 10
+/* FD step, error floor and tolerance (tu_rel_err_floor). The loss (~16) is
+ * computed in float, so each difference quotient carries ~1e-5 of noise at
+ * h = 1/16 (2e-5 measured), which depends on the build (FMA contraction,
+ * BLAS kernels). With the default floor 1e-3 that is 2e-2 on the smallest
+ * gradients; with floor 1e-2 gradients below 1e-2 are compared absolutely
+ * (error / 1e-2), which still exposes a 10% error on any gradient above 1e-2
+ * (e.g. a lost 1/(1-p) dropout scale) and the loss of any gradient above
+ * 1e-4. Steps of 1/8 show truncation error (5e-2), 1/32 twice the noise. */
+#define H_MODEL 0.0625f
+#define FLOOR_MODEL 1e-2
+#define TOL_MODEL 1e-2
+
+/* example 0: full length; 1: 4 tokens + 3 pads; 2: 5 tokens + 2 pads */
+static const int lengths[B] = {7, 4, 5};
+
+static sb_model_config small_config(int token_level) {
+    sb_model_config c;
+    memset(&c, 0, sizeof c);
+    c.vocab_size = V;
+    c.max_len = 8;
+    c.seq_len = T;
+    c.d_model = 8;
+    c.n_layers = 2;
+    c.n_heads = 2;
+    c.d_head = 4;
+    c.d_ffn = 12;
+    c.n_classes = C;
+    c.token_level = token_level;
+    c.dropout = 0.1f;
+    c.attn_dropout = 0.1f;
+    c.ln_eps = 1e-5f;
+    c.attn = sb_attention_find("full");
+    c.attn_cfg.n_heads = c.n_heads;
+    c.attn_cfg.d_head = c.d_head;
+    c.attn_cfg.max_len = c.max_len;
+    c.attn_cfg.attn_dropout = c.attn_dropout;
+    return c;
+}
+
+typedef struct {
+    sb_model *m;
+    int32_t ids[B * T], labels[B * T];
+    float mask[B * T];
+} model_ctx;
+
+static double model_loss(void *p) {
+    model_ctx *c = p;
+    return sb_model_forward(c->m, c->ids, c->mask, c->labels, 1, SEED, STEP).loss_sum;
+}
+
+/* Real tokens use ids 1..V-1 (never 0, never V-1 = 10); pads are id 0 with
+ * mask 0. Token labels: pads -1, and one real token is ignored as well. */
+static void make_batch(model_ctx *c, int token_level) {
+    sb_rng_reader r = tu_rng(500);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            int real = t < lengths[b];
+            c->ids[b * T + t] = real ? 1 + (int32_t)sb_u32_below(sb_rng_next_u32(&r), V - 2) : 0;
+            c->mask[b * T + t] = real ? 1.0f : 0.0f;
+            c->labels[b * T + t] = real ? (int32_t)sb_u32_below(sb_rng_next_u32(&r), C) : -1;
+        }
+    c->labels[2 * T + 1] = -1;
+    if (!token_level)
+        for (int b = 0; b < B; b++) c->labels[b] = (int32_t)sb_u32_below(sb_rng_next_u32(&r), C);
+}
+
+/* The PyTorch init (embeddings N(0, 0.02^2), LayerNorm 1 and 0) is a poor
+ * point for finite differences and for catching bugs: LayerNorm of a residual
+ * stream of scale 0.03 is curved on the scale of any usable step, and gamma = 1
+ * would hide a gradient that forgets gamma. Embeddings get N(0,1), LayerNorm
+ * gains U(0.5,1.5) and biases N(0,0.2^2). The head's ReLU is kept off its
+ * kink, which a finite difference cannot straddle: its pre-activations have a
+ * spread of ~0.6 around biases of +2.5 (3 of every 4 units, active) or -2.5
+ * (dead; their weights must get zero gradient). */
+static void rescale_params(sb_model *m) {
+    sb_param_ptrs P = sb_model_param_ptrs(m);
+    const int gains[] = {SB_P_LN1G, SB_P_LN2G, SB_P_LNFG}, shifts[] = {SB_P_LN1B, SB_P_LN2B, SB_P_LNFB};
+    tu_fill_normal(P.t[SB_P_TOK], sb_model_param_size(m, SB_P_TOK), 1.0f, 510);
+    tu_fill_normal(P.t[SB_P_POS], sb_model_param_size(m, SB_P_POS), 1.0f, 511);
+    for (int k = 0; k < 3; k++) {
+        tu_fill_uniform(P.t[gains[k]], sb_model_param_size(m, gains[k]), 0.5f, 1.5f, 512 + (uint32_t)k);
+        tu_fill_normal(P.t[shifts[k]], sb_model_param_size(m, shifts[k]), 0.2f, 515 + (uint32_t)k);
+    }
+    for (size_t j = 0; j < sb_model_param_size(m, SB_P_HB1); j++) P.t[SB_P_HB1][j] = j % 4 == 3 ? -2.5f : 2.5f;
+}
+
+static void test_model(sb_backend *be, int token_level) {
+    const char *tag = token_level ? "token-level" : "mean-pool";
+    sb_model_config cfg = small_config(token_level);
+    model_ctx c;
+    c.m = sb_model_create(be, &cfg, B, 1);
+    sb_model_init_params(c.m, 7);
+    rescale_params(c.m);
+    make_batch(&c, token_level);
+    const size_t np = sb_model_num_params(c.m);
+    const int R = token_level ? B * T : B;
+
+    /* forward bookkeeping and determinism under dropout */
+    sb_forward_result f1 = sb_model_forward(c.m, c.ids, c.mask, c.labels, 1, SEED, STEP);
+    double rows = 0.0;
+    int64_t counted = 0;
+    for (int r = 0; r < R; r++)
+        if (c.labels[r] >= 0) rows += sb_model_row_losses(c.m)[r], counted++;
+    tu_check(fabs(f1.loss_sum - rows) <= 1e-9 * fabs(rows) && f1.counted == counted && isfinite(f1.loss_sum),
+             "%s: loss_sum %.6f = sum of counted row losses, counted %lld", tag, f1.loss_sum,
+             (long long)f1.counted);
+    double again = model_loss(&c);
+    double other_step = sb_model_forward(c.m, c.ids, c.mask, c.labels, 1, SEED, STEP + 1).loss_sum;
+    double no_drop = sb_model_forward(c.m, c.ids, c.mask, c.labels, 0, SEED, STEP).loss_sum;
+    tu_check(again == f1.loss_sum && other_step != f1.loss_sum && no_drop != f1.loss_sum,
+             "%s: training loss is a function of (seed, step); dropout changes it", tag);
+
+    /* analytic gradients; a second backward must double them */
+    model_loss(&c);
+    sb_model_zero_grad(c.m);
+    sb_model_backward(c.m, 1.0f);
+    float *g1 = tu_dup(sb_model_grads(c.m), np);
+    sb_model_backward(c.m, 1.0f);
+    char name[128];
+    snprintf(name, sizeof name, "%s: model backward accumulates (+=)", tag);
+    tu_report(name, tu_doubling_err(g1, sb_model_grads(c.m), np), 5e-6);
+
+    /* which parameter block each tensor's gradient is, in g1 */
+    sb_param_ptrs P = sb_model_param_ptrs(c.m);
+    const float *params0 = sb_model_params(c.m);
+    printf("%s: FD step %g, error floor %g, tolerance %g\n", tag, (double)H_MODEL, FLOOR_MODEL, TOL_MODEL);
+    tu_fd_result all = {0.0, 0.0, 0};
+    for (int i = 0; i < SB_P_COUNT; i++) {
+        size_t n = sb_model_param_size(c.m, i);
+        if (n == 0) continue;
+        const float *g = g1 + (P.t[i] - params0);
+        tu_fd_result r = tu_fd_check(model_loss, &c, P.t[i], g, n, H_MODEL, PER_TENSOR, (uint32_t)i, FLOOR_MODEL);
+        snprintf(name, sizeof name, "%s d%s", tag, sb_model_param_name(i));
+        tu_report_fd(name, r, TOL_MODEL);
+        all.max_rel = fmax(all.max_rel, r.max_rel);
+        all.max_abs = fmax(all.max_abs, r.max_abs);
+        all.checked += r.checked;
+    }
+    /* every embedding row a real token uses, in full */
+    const int D = cfg.d_model;
+    const float *gtok = g1 + (P.t[SB_P_TOK] - params0);
+    int used[V] = {0};
+    for (int e = 0; e < B * T; e++)
+        if (c.mask[e] > 0.0f) used[c.ids[e]] = 1;
+    tu_fd_result emb = {0.0, 0.0, 0};
+    for (int id = 0; id < V; id++) {
+        if (!used[id]) continue;
+        tu_fd_result r = tu_fd_check(model_loss, &c, P.t[SB_P_TOK] + (size_t)id * D,
+                                     gtok + (size_t)id * D, (size_t)D, H_MODEL, (size_t)D, 0, FLOOR_MODEL);
+        emb.max_rel = fmax(emb.max_rel, r.max_rel);
+        emb.max_abs = fmax(emb.max_abs, r.max_abs);
+        emb.checked += r.checked;
+    }
+    snprintf(name, sizeof name, "%s dtok_emb of used tokens", tag);
+    tu_report_fd(name, emb, TOL_MODEL);
+    all.checked += emb.checked;
+    snprintf(name, sizeof name, "%s all sampled parameters", tag);
+    tu_report_fd(name, all, TOL_MODEL);
+
+    /* rows nothing real reaches get exactly zero gradient: the pad-only token
+     * 0, the unused token V-1, and position row 7 (max_len 8 > seq_len 7) */
+    int zero = 1;
+    const float *gpos = g1 + (P.t[SB_P_POS] - params0);
+    for (int d = 0; d < D; d++)
+        zero &= gtok[d] == 0.0f && gtok[(size_t)(V - 1) * D + d] == 0.0f && gpos[(size_t)T * D + d] == 0.0f;
+    tu_check(zero, "%s: pad-only token, unused token and unused position rows get zero gradient", tag);
+
+    /* padded positions do not influence real outputs: change the pads' ids */
+    sb_model_forward(c.m, c.ids, c.mask, c.labels, 1, SEED, STEP);
+    float *logits0 = tu_dup(sb_model_logits(c.m), (size_t)R * C);
+    model_ctx alt = c;
+    for (int e = 0; e < B * T; e++)
+        if (c.mask[e] == 0.0f) alt.ids[e] = 1 + e % (V - 1);
+    sb_forward_result fa = sb_model_forward(c.m, alt.ids, alt.mask, alt.labels, 1, SEED, STEP);
+    const float *logits1 = sb_model_logits(c.m);
+    int same = fa.loss_sum == f1.loss_sum;
+    for (int r = 0; r < R; r++)
+        if (!token_level || c.mask[r] > 0.0f)
+            for (int k = 0; k < C; k++) same &= logits0[r * C + k] == logits1[r * C + k];
+    tu_check(same, "%s: changing padded ids leaves real rows' logits and the loss bit-identical", tag);
+
+    /* the inference model (one layer's activations, reused) computes the same
+     * logits as the training model with dropout off */
+    sb_model *inf = sb_model_create(be, &cfg, B, 0);
+    memcpy(sb_model_params(inf), sb_model_params(c.m), np * sizeof(float));
+    sb_forward_result fi = sb_model_forward(inf, c.ids, c.mask, c.labels, 0, SEED, STEP);
+    sb_forward_result ft = sb_model_forward(c.m, c.ids, c.mask, c.labels, 0, SEED, STEP);
+    tu_check(fi.loss_sum == ft.loss_sum && fi.correct == ft.correct &&
+                 memcmp(sb_model_logits(inf), sb_model_logits(c.m), sizeof(float) * R * C) == 0,
+             "%s: inference model == training model with dropout off (bit-identical logits)", tag);
+    sb_model_destroy(inf);
+    free(logits0);
+    free(g1);
+    sb_model_destroy(c.m);
+}
+
+int main(void) {
+    sb_backend *be = sb_backend_cpu_create(0);
+    test_model(be, 1);
+    test_model(be, 0);
+    tu_check(be->mem.live_bytes == 0, "all model memory freed (%lld bytes live)", (long long)be->mem.live_bytes);
+    sb_backend_destroy(be);
+    return tu_finish();
+}

@@ -1,0 +1,288 @@
+/* The backend's sparse-graph ops (core/csr.h): attention on a sampled graph
+ * (forward against a double reference and against dense attention on the
+ * complete graph; dq dk dv against finite differences; the edge-score
+ * gradient ds; the accumulate contract), the CSR transpose, and the sparse
+ * products spmm_rows / spmm_cols (reference and adjointness). */
+#include <math.h>
+#include <stdio.h>
+#include "core/backend.h"
+#include "core/kernels_inline.h"
+#include "tests/test_util.h"
+
+#define H_FD 0.0625f
+#define TOL_FD 1e-2   /* tu_rel_err, floor 1e-3; measured in the report lines */
+#define ACC_TOL 2e-5
+
+/* G graphs of n nodes. Row i links to key j with probability `density`, and
+ * to itself; row `empty` of every graph has no edge, and key `lonely` is never
+ * linked to (except by its own row's self loop when self_loops). Columns come
+ * out sorted and unique, as core/csr.h requires. */
+static void random_csr(sb_backend *be, sb_csr *c, int G, int n, float density, int empty,
+                       int lonely, uint32_t which) {
+    sb_rng_reader r = tu_rng(which);
+    int64_t *rp = malloc(sizeof(int64_t) * ((size_t)G * n + 1));
+    int32_t *cols = malloc(sizeof(int32_t) * (size_t)G * n * n);
+    int64_t nnz = 0;
+    for (int g = 0; g < G; g++)
+        for (int i = 0; i < n; i++) {
+            rp[(size_t)g * n + i] = nnz;
+            if (i == empty) continue;
+            for (int j = 0; j < n; j++) {
+                int link = j == i || (j != lonely && sb_rng_next_unit(&r) < density);
+                if (link) cols[nnz++] = j;
+            }
+        }
+    rp[(size_t)G * n] = nnz;
+    sb_csr_reserve(be, c, G, n, nnz);
+    memcpy(c->row_ptr, rp, sizeof(int64_t) * ((size_t)G * n + 1));
+    memcpy(c->col, cols, sizeof(int32_t) * (size_t)nnz);
+    c->nnz = nnz;
+    be->csr_transpose(be, c);
+    free(rp);
+    free(cols);
+}
+
+/* The complete graph: every row links to every key. */
+static void complete_csr(sb_backend *be, sb_csr *c, int G, int n) {
+    sb_csr_reserve(be, c, G, n, (int64_t)G * n * n);
+    for (int64_t r = 0; r <= (int64_t)G * n; r++) c->row_ptr[r] = r * n;
+    for (int64_t e = 0; e < (int64_t)G * n * n; e++) c->col[e] = (int32_t)(e % n);
+    c->nnz = (int64_t)G * n * n;
+    be->csr_transpose(be, c);
+}
+
+/* The transpose lists, for every key, exactly the edges that end there, in
+ * row order. */
+static void test_transpose(sb_backend *be) {
+    enum { G = 3, N = 11 };
+    sb_csr c;
+    memset(&c, 0, sizeof c);
+    random_csr(be, &c, G, N, 0.35f, 4, 7, 600);
+    int ok = c.has_transpose && c.col_ptr[0] == 0 && c.col_ptr[G * N] == c.nnz;
+    int64_t seen = 0;
+    for (int g = 0; g < G; g++)
+        for (int j = 0; j < N; j++) {
+            const size_t key = (size_t)g * N + j;
+            int prev = -1;
+            for (int64_t t = c.col_ptr[key]; t < c.col_ptr[key + 1]; t++, seen++) {
+                int64_t e = c.perm[t];
+                int i = c.row_of[t];
+                ok &= c.col[e] == j && i > prev && e >= c.row_ptr[(size_t)g * N + i] &&
+                      e < c.row_ptr[(size_t)g * N + i + 1];
+                prev = i;
+            }
+        }
+    tu_check(ok && seen == c.nnz, "csr_transpose: each key lists exactly its incoming edges in row order (%lld edges)",
+             (long long)c.nnz);
+    sb_csr_free(be, &c);
+}
+
+/* ---------------------------------------------------------------- sparse attention */
+
+typedef struct {
+    sb_backend *be;
+    const sb_csr *csr;
+    float *q, *k, *v, *out, *R; /* [G,n,D] */
+    float *probs;               /* [nnz] */
+    int H, D;
+    float p;
+    sb_rng_stream s;
+} sparse_ctx;
+
+static double sparse_loss(void *p) {
+    sparse_ctx *c = p;
+    c->be->sparse_attention_forward(c->be, c->out, c->probs, c->q, c->k, c->v, c->csr, c->D, c->p,
+                                    c->s, c->H);
+    return tu_dot(c->out, c->R, (size_t)c->csr->n_graphs * c->csr->n * c->D);
+}
+
+/* out in double: softmax over each row's edges of q.k/sqrt(D), dropout of
+ * edge e by its index within its graph, in the stream of (g / H, g % H). */
+static double sparse_reference_err(const sparse_ctx *c) {
+    const sb_csr *g = c->csr;
+    const int n = g->n, D = c->D;
+    const uint32_t thr = sb_dropout_threshold(c->p);
+    double max_err = 0.0;
+    double *w = malloc(sizeof(double) * (size_t)n);
+    for (int gi = 0; gi < g->n_graphs; gi++) {
+        sb_rng_stream s = sb_rng_derive(c->s, (uint32_t)(gi / c->H), (uint32_t)(gi % c->H));
+        const size_t base = (size_t)gi * n;
+        for (int i = 0; i < n; i++) {
+            const int64_t e0 = g->row_ptr[base + i], e1 = g->row_ptr[base + i + 1];
+            double mx = -INFINITY, sum = 0.0;
+            for (int64_t e = e0; e < e1; e++) {
+                double dot = 0.0;
+                for (int d = 0; d < D; d++)
+                    dot += (double)c->q[(base + i) * D + d] * c->k[(base + g->col[e]) * D + d];
+                w[e - e0] = dot / sqrt((double)D);
+                mx = w[e - e0] > mx ? w[e - e0] : mx;
+            }
+            for (int64_t e = e0; e < e1; e++) sum += w[e - e0] = exp(w[e - e0] - mx);
+            for (int d = 0; d < D; d++) {
+                double o = 0.0;
+                for (int64_t e = e0; e < e1; e++) {
+                    float f = 1.0f;
+                    if (c->p > 0.0f)
+                        sb_dropout_factors(&s, (uint64_t)(e - g->row_ptr[base]), 1, thr,
+                                           sb_dropout_scale(c->p), &f);
+                    o += w[e - e0] / sum * f * c->v[(base + g->col[e]) * D + d];
+                }
+                double err = fabs(o - c->out[(base + i) * D + d]);
+                if (!(err <= max_err)) max_err = err;
+            }
+        }
+    }
+    free(w);
+    return max_err;
+}
+
+static void sparse_attention_case(sb_backend *be, float p) {
+    enum { B = 2, H = 2, G = B * H, N = 9, D = 4, EMPTY = 3 };
+    const size_t n = (size_t)G * N * D;
+    sb_csr csr;
+    memset(&csr, 0, sizeof csr);
+    random_csr(be, &csr, G, N, 0.4f, EMPTY, EMPTY, 610); /* node 3: no edge in or out */
+    const size_t nnz = (size_t)csr.nnz;
+    float *q = tu_alloc(n), *k = tu_alloc(n), *v = tu_alloc(n), *out = tu_alloc(n), *R = tu_alloc(n);
+    float *probs = tu_alloc(nnz), *ds = tu_alloc(nnz), *kept = tu_alloc(nnz), *g[3], *g1[3];
+    for (int t = 0; t < 3; t++) g[t] = tu_alloc(n), g1[t] = tu_alloc(n);
+    tu_fill_normal(q, n, 1.0f, 620);
+    tu_fill_normal(k, n, 1.0f, 621);
+    tu_fill_normal(v, n, 1.0f, 622);
+    tu_fill_normal(R, n, 1.0f, 623);
+    sparse_ctx c = {be, &csr, q, k, v, out, R, probs, H, D, p,
+                    sb_rng_make(11, SB_RNG_ATTN_DROPOUT, 2, 0, 0, 0)};
+    char tag[80], name[128];
+    snprintf(tag, sizeof tag, "sparse attention G%d n%d D%d nnz%zu p=%.1f", G, N, D, nnz, p);
+    sparse_loss(&c);
+    snprintf(name, sizeof name, "%s forward vs double (abs)", tag);
+    tu_report(name, sparse_reference_err(&c), 2e-6);
+    for (int pass = 0; pass < 2; pass++) {
+        be->sparse_attention_backward(be, g[0], g[1], g[2], ds, kept, R, probs, q, k, v, &csr, D, p,
+                                      c.s, H);
+        if (pass == 0)
+            for (int t = 0; t < 3; t++) memcpy(g1[t], g[t], n * sizeof(float));
+    }
+
+    /* probs_kept = dropout(probs); ds rebuilds dq and dk (s_e = q_i . k_j / sqrt(D)) */
+    const float scale = 1.0f / sqrtf((float)D);
+    const uint32_t thr = sb_dropout_threshold(p);
+    int kept_ok = 1;
+    float *dq_ds = tu_alloc(n), *dk_ds = tu_alloc(n);
+    for (int gi = 0; gi < G; gi++) {
+        sb_rng_stream s = sb_rng_derive(c.s, (uint32_t)(gi / H), (uint32_t)(gi % H));
+        const size_t base = (size_t)gi * N;
+        for (int i = 0; i < N; i++)
+            for (int64_t e = csr.row_ptr[base + i]; e < csr.row_ptr[base + i + 1]; e++) {
+                float f = 1.0f;
+                if (p > 0.0f)
+                    sb_dropout_factors(&s, (uint64_t)(e - csr.row_ptr[base]), 1, thr, sb_dropout_scale(p), &f);
+                kept_ok &= kept[e] == probs[e] * f;
+                const size_t qi = (base + i) * D, kj = (base + csr.col[e]) * D;
+                for (int d = 0; d < D; d++) {
+                    dq_ds[qi + d] += scale * ds[e] * k[kj + d];
+                    dk_ds[kj + d] += scale * ds[e] * q[qi + d];
+                }
+            }
+    }
+    tu_check(kept_ok, "%s: probs_kept = probs * dropout factor, exactly", tag);
+    snprintf(name, sizeof name, "%s ds rebuilds dq and dk", tag);
+    tu_report(name, fmax(tu_max_rel_err(dq_ds, g1[0], n), tu_max_rel_err(dk_ds, g1[1], n)), 1e-5);
+
+    /* exact zeros for the node without edges: its output and dq (as a query),
+     * dk and dv (as a key) */
+    int zeros = 1;
+    for (int gi = 0; gi < G; gi++)
+        for (int d = 0; d < D; d++) {
+            size_t e = ((size_t)gi * N + EMPTY) * D + d;
+            zeros &= out[e] == 0.0f && g1[0][e] == 0.0f && g1[1][e] == 0.0f && g1[2][e] == 0.0f;
+        }
+    tu_check(zeros, "%s: a node without edges gets out = dq = dk = dv = 0", tag);
+
+    const char *names[3] = {"dq", "dk", "dv"};
+    float *x[3] = {q, k, v};
+    for (int t = 0; t < 3; t++) {
+        snprintf(name, sizeof name, "%s %s vs FD", tag, names[t]);
+        tu_report_fd(name, tu_fd_check(sparse_loss, &c, x[t], g1[t], n, H_FD, 300, 630u + (uint32_t)t, 1e-3),
+                     TOL_FD);
+        snprintf(name, sizeof name, "%s %s accumulates (+=)", tag, names[t]);
+        tu_report(name, tu_doubling_err(g1[t], g[t], n), ACC_TOL);
+    }
+    free(q), free(k), free(v), free(out), free(R), free(probs), free(ds), free(kept);
+    free(dq_ds), free(dk_ds);
+    for (int t = 0; t < 3; t++) free(g[t]), free(g1[t]);
+    sb_csr_free(be, &csr);
+}
+
+/* On the complete graph, edge e of row i is element i*n + j of the dense
+ * score matrix, so sparse and dense attention agree, dropout included. */
+static void test_complete_graph_matches_dense(sb_backend *be) {
+    enum { B = 2, H = 3, G = B * H, N = 10, D = 5 };
+    const size_t n = (size_t)G * N * D, nn = (size_t)G * N * N;
+    sb_csr csr;
+    memset(&csr, 0, sizeof csr);
+    complete_csr(be, &csr, G, N);
+    float *q = tu_alloc(n), *k = tu_alloc(n), *v = tu_alloc(n), *o_s = tu_alloc(n), *o_d = tu_alloc(n);
+    float *p_s = tu_alloc(nn), *p_d = tu_alloc(nn);
+    tu_fill_normal(q, n, 1.0f, 640);
+    tu_fill_normal(k, n, 1.0f, 641);
+    tu_fill_normal(v, n, 1.0f, 642);
+    const float ps[] = {0.0f, 0.3f};
+    for (int i = 0; i < 2; i++) {
+        sb_rng_stream s = sb_rng_make(3, SB_RNG_ATTN_DROPOUT, 9, 1, 0, 0);
+        be->sparse_attention_forward(be, o_s, p_s, q, k, v, &csr, D, ps[i], s, H);
+        be->dense_attention_forward(be, o_d, p_d, q, k, v, NULL, B, H, N, D, ps[i], s);
+        char name[96];
+        snprintf(name, sizeof name, "complete sparse graph == dense attention p=%.1f (abs)", ps[i]);
+        tu_report(name, fmax(tu_max_abs_diff(o_s, o_d, n), tu_max_abs_diff(p_s, p_d, nn)), 1e-6);
+    }
+    free(q), free(k), free(v), free(o_s), free(o_d), free(p_s), free(p_d);
+    sb_csr_free(be, &csr);
+}
+
+/* ---------------------------------------------------------------- spmm */
+
+/* Y += A X per graph, and the column form is its transpose:
+ * <spmm_rows(A, X), Y> = <X, spmm_cols(A, Y)>. Both accumulate. */
+static void test_spmm(sb_backend *be) {
+    enum { G = 3, N = 12, W = 5 };
+    const size_t n = (size_t)G * N * W;
+    sb_csr csr;
+    memset(&csr, 0, sizeof csr);
+    random_csr(be, &csr, G, N, 0.3f, 2, 9, 650);
+    float *vals = tu_alloc((size_t)csr.nnz), *X = tu_alloc(n), *Y = tu_alloc(n);
+    float *AX = tu_alloc(n), *AtY = tu_alloc(n), *ref = tu_alloc(n), *once = tu_alloc(n);
+    tu_fill_normal(vals, (size_t)csr.nnz, 1.0f, 651);
+    tu_fill_normal(X, n, 1.0f, 652);
+    tu_fill_normal(Y, n, 1.0f, 653);
+    be->spmm_rows(be, AX, &csr, vals, X, W);
+    for (int g = 0; g < G; g++)
+        for (int i = 0; i < N; i++)
+            for (int64_t e = csr.row_ptr[g * N + i]; e < csr.row_ptr[g * N + i + 1]; e++)
+                for (int w = 0; w < W; w++)
+                    ref[((size_t)g * N + i) * W + w] += vals[e] * X[((size_t)g * N + csr.col[e]) * W + w];
+    tu_report("spmm_rows vs reference (rel)", tu_max_rel_err(AX, ref, n), 1e-6);
+    be->spmm_cols(be, AtY, &csr, vals, Y, W);
+    double lhs = tu_dot(AX, Y, n), rhs = tu_dot(X, AtY, n);
+    tu_report("spmm_cols is the adjoint of spmm_rows (rel)", fabs(lhs - rhs) / fabs(lhs), 1e-5);
+    memcpy(once, AX, n * sizeof(float));
+    be->spmm_rows(be, AX, &csr, vals, X, W);
+    tu_report("spmm_rows accumulates (+=)", tu_doubling_err(once, AX, n), ACC_TOL);
+    memcpy(once, AtY, n * sizeof(float));
+    be->spmm_cols(be, AtY, &csr, vals, Y, W);
+    tu_report("spmm_cols accumulates (+=)", tu_doubling_err(once, AtY, n), ACC_TOL);
+    free(vals), free(X), free(Y), free(AX), free(AtY), free(ref), free(once);
+    sb_csr_free(be, &csr);
+}
+
+int main(void) {
+    sb_backend *be = sb_backend_cpu_create(0);
+    test_transpose(be);
+    sparse_attention_case(be, 0.0f);
+    sparse_attention_case(be, 0.3f);
+    test_complete_graph_matches_dense(be);
+    test_spmm(be);
+    tu_check(be->mem.live_bytes == 0, "all backend memory freed (%lld bytes live)", (long long)be->mem.live_bytes);
+    sb_backend_destroy(be);
+    return tu_finish();
+}
