@@ -54,11 +54,21 @@ typedef struct {
     float density_weight;
 } sb_attn_grads;
 
+/* One named parameter tensor of a variant's per-layer block, for `sbmbench op`. */
+typedef struct {
+    const char *name;
+    int rank;
+    int dims[4];
+    size_t offset; /* floats from the start of the layer's block */
+} sb_param_desc;
+
 typedef struct sb_attention_ops {
     const char *name;
     /* floats of parameters per layer */
     size_t (*param_count)(const sb_attn_config *cfg);
     void (*init_params)(const sb_attn_config *cfg, float *params, sb_rng_reader *rng);
+    /* the layer block's tensors (at most 8), returns how many; NULL: none */
+    int (*param_layout)(const sb_attn_config *cfg, sb_param_desc *out);
     /* state for calls of at most B examples of at most N tokens */
     void *(*state_create)(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training);
     void (*state_destroy)(sb_backend *be, void *state);

@@ -68,6 +68,17 @@ static size_t sbm_param_count(const sb_attn_config *cfg) {
     return (size_t)cfg->n_heads * cfg->sbm_k * D + 2 * D * D + 2 * D;
 }
 
+static int sbm_param_layout(const sb_attn_config *cfg, sb_param_desc *out) {
+    const int D = cfg->d_head, k = cfg->sbm_k, H = cfg->n_heads;
+    const size_t CK = (size_t)H * k * D;
+    out[0] = (sb_param_desc){"C", 3, {H, k, D}, 0};
+    out[1] = (sb_param_desc){"w1", 2, {D, D}, CK};
+    out[2] = (sb_param_desc){"b1", 1, {D}, CK + (size_t)D * D};
+    out[3] = (sb_param_desc){"w2", 2, {D, D}, CK + (size_t)D * D + D};
+    out[4] = (sb_param_desc){"b2", 1, {D}, CK + 2 * (size_t)D * D + D};
+    return 5;
+}
+
 static void sbm_init_params(const sb_attn_config *cfg, float *params, sb_rng_reader *rng) {
     sbm_params p = unpack(cfg, params);
     const int D = cfg->d_head, k = cfg->sbm_k, H = cfg->n_heads;
@@ -292,6 +303,7 @@ const sb_attention_ops sb_attention_sbm = {
     .name = "sbm",
     .param_count = sbm_param_count,
     .init_params = sbm_init_params,
+    .param_layout = sbm_param_layout,
     .state_create = sbm_state_create,
     .state_destroy = sbm_state_destroy,
     .forward = sbm_forward,

@@ -242,3 +242,14 @@ void sb_config_print_keys(void) {
         printf("  %-18s %-17s %s (default %s)\n", k->name, type, k->help, def);
     }
 }
+
+sb_attn_config sb_config_attn(const sb_run_config *c) {
+    sb_attn_config a = {
+        .n_heads = c->n_heads, .d_head = c->d_head, .max_len = c->max_len,
+        .attn_dropout = (float)c->attn_dropout, .sbm_k = c->sbm_k, .sbm_delta = (float)c->sbm_delta,
+        .sbm_delta_at_eval = c->sbm_delta_at_eval, .sbm_sampler = c->sbm_sampler,
+        .sbm_self_loops = c->sbm_self_loops, .sbm_reg_kind = c->sbm_reg, .sbm_ste = c->sbm_ste,
+        .sbm_ste_clip = (float)c->sbm_ste_clip,
+    };
+    return a;
+}

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "core/attention.h"
 
 struct cJSON;
 
@@ -60,6 +61,8 @@ int sb_config_set(sb_run_config *c, const sb_config_key *k, const struct cJSON *
 int sb_config_validate(const sb_run_config *c, char *err, size_t errlen);
 /* The resolved configuration as a JSON object (caller deletes). */
 struct cJSON *sb_config_to_json(const sb_run_config *c);
+/* The attention variant's settings from a run configuration. */
+sb_attn_config sb_config_attn(const sb_run_config *c);
 /* Print the key table for --help. */
 void sb_config_print_keys(void);
 

@@ -14,7 +14,8 @@
 #include "experiments/util.h"
 #include "tasks/task.h"
 
-extern const char sb_embedded_quickstart[]; /* experiments/quickstart.json, built in */
+extern const char sb_embedded_quickstart[];
+int sb_cmd_op(int argc, char **argv); /* experiments/op.c */ /* experiments/quickstart.json, built in */
 
 static void usage_main(FILE *f) {
     fprintf(f,
@@ -24,6 +25,8 @@ static void usage_main(FILE *f) {
             "commands:\n"
             "  run [MANIFEST]   expand a manifest into runs, train, evaluate, write results\n"
             "                   (no MANIFEST: the built-in quickstart, experiments/quickstart.json)\n"
+            "  op MODEL --in IN.h5 --out OUT.h5\n"
+            "                   one attention call forward and backward on given tensors\n"
             "  help [COMMAND]   this text, or a command's options\n\n"
             "'sbmbench run --help' lists the options and every manifest key.\n");
 }
@@ -187,6 +190,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "op")) return sb_cmd_op(argc - 2, argv + 2);
     fprintf(stderr, "sbmbench: unknown command '%s' (see 'sbmbench --help')\n", argv[1]);
     return 2;
 }

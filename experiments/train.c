@@ -64,20 +64,8 @@ static sb_model_config model_config(const sb_run_config *c, const sb_task *t) {
         .d_model = c->d_model, .n_layers = c->n_layers, .n_heads = c->n_heads, .d_head = c->d_head,
         .d_ffn = c->d_ffn, .n_classes = t->n_classes, .token_level = t->token_level,
         .dropout = (float)c->dropout, .attn_dropout = (float)c->attn_dropout, .ln_eps = (float)c->ln_eps,
-        .attn = sb_attention_find(c->model),
+        .attn = sb_attention_find(c->model), .attn_cfg = sb_config_attn(c),
     };
-    mc.attn_cfg.n_heads = c->n_heads;
-    mc.attn_cfg.d_head = c->d_head;
-    mc.attn_cfg.max_len = c->max_len;
-    mc.attn_cfg.attn_dropout = (float)c->attn_dropout;
-    mc.attn_cfg.sbm_k = c->sbm_k;
-    mc.attn_cfg.sbm_delta = (float)c->sbm_delta;
-    mc.attn_cfg.sbm_delta_at_eval = c->sbm_delta_at_eval;
-    mc.attn_cfg.sbm_sampler = c->sbm_sampler;
-    mc.attn_cfg.sbm_self_loops = c->sbm_self_loops;
-    mc.attn_cfg.sbm_reg_kind = c->sbm_reg;
-    mc.attn_cfg.sbm_ste = c->sbm_ste;
-    mc.attn_cfg.sbm_ste_clip = (float)c->sbm_ste_clip;
     return mc;
 }
 

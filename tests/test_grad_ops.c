@@ -25,26 +25,26 @@
 /* Tolerances on tu_rel_err. Gradients below ~1e-2 are compared nearly in
  * absolute terms (the 1e-3 floor), where the forward's float rounding over
  * 1/h dominates; measured maxima are in the report lines. */
-#define TOL_LINEAR 2e-3 /* measured <= 4e-4 (linear dW) */
-#define TOL_SMOOTH 5e-3 /* measured <= 1.7e-3 (cross-entropy) */
-#define TOL_ATTN 1e-2   /* measured <= 3.3e-3 (dk with 70 queries per key) */
+#define TOL_LINEAR 2e-3 /* measured <= 3.9e-4 (linear dW) */
+#define TOL_SMOOTH 5e-3 /* measured <= 1.7e-3 (cross-entropy), 1.3e-3 (attention dk) */
 
-/* FD-checks the analytic gradient g1 of `loss` w.r.t. x[n] (step h, tolerance
- * tol, at most max_fd sampled points) and that a second backward doubled it
- * (g2 == 2 g1). */
+/* FD-checks the analytic gradient g1 of `loss` w.r.t. x[n] (step h, at most
+ * max_fd sampled points, error floor `floor`, tolerance tol) and that a
+ * second backward doubled it (g2 == 2 g1). */
 static void check_grad_n(const char *what, tu_loss_fn loss, void *ctx, float *x, const float *g1,
-                         const float *g2, size_t n, float h, double tol, size_t max_fd) {
+                         const float *g2, size_t n, float h, double tol, size_t max_fd,
+                         double floor) {
     static uint32_t which = 0;
     char name[128];
     snprintf(name, sizeof name, "%s vs FD", what);
-    tu_report_fd(name, tu_fd_check(loss, ctx, x, g1, n, h, max_fd, which++, 1e-3), tol);
+    tu_report_fd(name, tu_fd_check(loss, ctx, x, g1, n, h, max_fd, which++, floor), tol);
     snprintf(name, sizeof name, "%s accumulates (+=)", what);
     tu_report(name, tu_doubling_err(g1, g2, n), ACC_TOL);
 }
 
 static void check_grad(const char *what, tu_loss_fn loss, void *ctx, float *x, const float *g1,
                        const float *g2, size_t n, float h, double tol) {
-    check_grad_n(what, loss, ctx, x, g1, g2, n, h, tol, MAX_FD);
+    check_grad_n(what, loss, ctx, x, g1, g2, n, h, tol, MAX_FD, 1e-3);
 }
 
 /* ---------------------------------------------------------------- linear */
@@ -101,7 +101,7 @@ static double layernorm_loss(void *p) {
 }
 
 static void test_layernorm(sb_backend *be) {
-    enum { ROWS = 5, C = 9 };
+    enum { ROWS = 5, C = 37 }; /* two 16-lane blocks and a tail in the kernel */
     float in[ROWS * C], gamma[C], beta[C], out[ROWS * C], mean[ROWS], rstd[ROWS], R[ROWS * C];
     float din[ROWS * C] = {0}, dg[C] = {0}, db[C] = {0}, din1[ROWS * C], dg1[C], db1[C];
     tu_fill_normal(in, ROWS * C, 1.0f, 10);
@@ -440,7 +440,7 @@ static double attn_reference_err(const attn_ctx *c) {
 /* One attention configuration: forward vs reference, dq dk dv vs FD and the
  * accumulate contract, exact zeros for padded keys and key-less examples. */
 static void attention_case(sb_backend *be, int B, int H, int N, int D, const float *mask, float p,
-                           size_t max_fd) {
+                           size_t max_fd, double floor) {
     const size_t n = (size_t)B * H * N * D, nn = (size_t)B * H * N * N;
     float *q = tu_alloc(n), *k = tu_alloc(n), *v = tu_alloc(n), *out = tu_alloc(n), *R = tu_alloc(n);
     float *probs = tu_alloc(nn), *g[3], *g1[3];
@@ -480,7 +480,7 @@ static void attention_case(sb_backend *be, int B, int H, int N, int D, const flo
     float *x[3] = {q, k, v};
     for (int t = 0; t < 3; t++) {
         snprintf(name, sizeof name, "%s %s", tag, names[t]);
-        check_grad_n(name, attn_loss, &c, x[t], g1[t], g[t], n, H_SMOOTH, TOL_ATTN, max_fd);
+        check_grad_n(name, attn_loss, &c, x[t], g1[t], g[t], n, H_SMOOTH, TOL_SMOOTH, max_fd, floor);
     }
     free(q), free(k), free(v), free(out), free(R), free(probs);
     for (int t = 0; t < 3; t++) free(g[t]), free(g1[t]);
@@ -492,14 +492,16 @@ static void test_attention(sb_backend *be) {
     const float mask[B * N] = {1, 1, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
     /* one example of 300 rows: several blocks of query rows for any block
      * size of 64, 128 or 256 (the kernel's ATT_ROWS), padded keys in the
-     * middle and at the end; FD sampled */
+     * middle and at the end; FD sampled. A key's gradient sums over 300
+     * queries, whose float rounding puts ~2e-5 of noise into its difference
+     * quotient: gradients below 1e-2 are compared absolutely (floor 1e-2). */
     enum { N2 = 300 };
     float mask2[N2];
     for (int j = 0; j < N2; j++) mask2[j] = (j < 290 || j == 295) && j != 100 ? 1.0f : 0.0f;
     const float ps[] = {0.0f, 0.3f};
     for (int i = 0; i < 2; i++) {
-        attention_case(be, B, 2, N, 4, mask, ps[i], MAX_FD);
-        attention_case(be, 1, 2, N2, 3, mask2, ps[i], 200);
+        attention_case(be, B, 2, N, 4, mask, ps[i], MAX_FD, 1e-3);
+        attention_case(be, 1, 2, N2, 3, mask2, ps[i], 200, 1e-2);
     }
 }
 

@@ -1,7 +1,8 @@
 /* Philox4x32-10 and the draws built on it: Random123 known answers, the
  * uniform float mapping, dropout keep statistics, and the regeneration
  * property backward passes rely on (any sub-range of a stream's draws equals
- * the same elements of the whole range). */
+ * the same elements of the whole range), also for the CPU backend's
+ * vectorised generator. */
 #include <math.h>
 #include <stdio.h>
 #include "core/backend.h"

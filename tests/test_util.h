@@ -79,12 +79,6 @@ static inline double tu_max_abs_diff(const float *a, const float *b, size_t n) {
     return m;
 }
 
-static inline int tu_all_finite(const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return 0;
-    return 1;
-}
-
 /* sum_i a[i] * b[i] in double: the random-projection loss L = sum(out * R). */
 static inline double tu_dot(const float *a, const float *b, size_t n) {
     double s = 0.0;
@@ -134,7 +128,7 @@ static inline float *tu_dup(const float *x, size_t n) {
 typedef double (*tu_loss_fn)(void *ctx);
 
 typedef struct {
-    double max_rel;   /* max tu_rel_err(analytic, numeric) */
+    double max_rel;   /* max tu_rel_err_floor(analytic, numeric, floor) */
     double max_abs;   /* max |analytic - numeric| */
     size_t checked;
 } tu_fd_result;
@@ -142,7 +136,7 @@ typedef struct {
 /* dL/dx[i] by the fourth-order central difference
  *   (8 (L(x+h) - L(x-h)) - (L(x+2h) - L(x-2h))) / 12h,
  * i.e. Richardson's extrapolation of the steps h and 2h: truncation O(h^4),
- * so h can be large enough (1e-2 .. 6e-2) that the float rounding of the
+ * so h can be large enough (1/32 .. 1/8) that the float rounding of the
  * forward pass, amplified by 1/h, stays small. Use a power-of-two h so x +- h
  * is (nearly) exact in float. x is restored. */
 static inline double tu_fd_one(tu_loss_fn loss, void *ctx, float *x, size_t i, float h) {

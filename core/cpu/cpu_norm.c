@@ -17,30 +17,41 @@ static inline float lanes_total(const float *acc, float tail) {
     return t[0] + tail;
 }
 
-/* sum_c x[c] */
-static inline float ln_sum(const float *restrict x, int C) {
-    float acc[LN_LANES] = {0}, tail = 0.0f;
-    int c = 0;
-    for (; c + LN_LANES <= C; c += LN_LANES)
-        for (int l = 0; l < LN_LANES; l++) acc[l] += x[c + l];
-    for (; c < C; c++) tail += x[c];
-    return lanes_total(acc, tail);
+static inline double lanes_total_d(const double *acc, double tail) {
+    double t[LN_LANES / 2];
+    for (int l = 0; l < LN_LANES / 2; l++) t[l] = acc[l] + acc[l + LN_LANES / 2];
+    for (int w = LN_LANES / 4; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) t[l] = t[l] + t[l + w];
+    return t[0] + tail;
 }
 
-/* sum_c (x[c] - m)^2 */
-static inline float ln_sumsq(const float *restrict x, float m, int C) {
-    float acc[LN_LANES] = {0}, tail = 0.0f;
+/* The row's mean and variance are accumulated in double: at a large offset
+ * with a small spread (1e4 +- 1e-3: a float's ulp at 1e4 is ~1e-3) a float
+ * mean loses the spread's digits, and a constant row must give var = 0 exactly
+ * (a sum of C equal floats is exact in double, so mean == x). */
+static inline double ln_mean_d(const float *restrict x, int C) {
+    double acc[LN_LANES] = {0}, tail = 0.0;
+    int c = 0;
+    for (; c + LN_LANES <= C; c += LN_LANES)
+        for (int l = 0; l < LN_LANES; l++) acc[l] += (double)x[c + l];
+    for (; c < C; c++) tail += (double)x[c];
+    return lanes_total_d(acc, tail) / (double)C;
+}
+
+/* mean_c (x[c] - m)^2, two-pass: no cancellation at large offsets */
+static inline double ln_var_d(const float *restrict x, double m, int C) {
+    double acc[LN_LANES] = {0}, tail = 0.0;
     int c = 0;
     for (; c + LN_LANES <= C; c += LN_LANES)
         for (int l = 0; l < LN_LANES; l++) {
-            float d = x[c + l] - m;
+            double d = (double)x[c + l] - m;
             acc[l] += d * d;
         }
     for (; c < C; c++) {
-        float d = x[c] - m;
+        double d = (double)x[c] - m;
         tail += d * d;
     }
-    return lanes_total(acc, tail);
+    return lanes_total_d(acc, tail) / (double)C;
 }
 
 void sb_cpu_layernorm_forward(sb_backend *be, float *out, float *mean, float *rstd, const float *in,
@@ -50,11 +61,11 @@ void sb_cpu_layernorm_forward(sb_backend *be, float *out, float *mean, float *rs
     for (size_t r = 0; r < rows; r++) {
         const float *x = in + r * C;
         float *y = out + r * C;
-        float m = ln_sum(x, C) / (float)C;
-        float var = ln_sumsq(x, m, C) / (float)C; /* two-pass: no cancellation at large offsets */
-        float s = 1.0f / sqrtf(var + eps);
-        for (int c = 0; c < C; c++) y[c] = (x[c] - m) * s * gamma[c] + beta[c];
-        mean[r] = m;
+        double m = ln_mean_d(x, C);
+        double var = ln_var_d(x, m, C);
+        float s = (float)(1.0 / sqrt(var + (double)eps));
+        for (int c = 0; c < C; c++) y[c] = (float)((double)x[c] - m) * s * gamma[c] + beta[c];
+        mean[r] = (float)m;
         rstd[r] = s;
     }
 }

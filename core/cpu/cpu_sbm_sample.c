@@ -29,44 +29,58 @@ typedef struct {
     int64_t nnz;
 } graph_edges;
 
-/* Sort edge list (ei, ej) by row then column, merge duplicates, write row
- * counts into row_len[n] and the columns into out (capacity m). O(m + n). */
-static int64_t edges_to_csr(const int32_t *ei, const int32_t *ej, int64_t m, int n, int64_t *row_len,
-                            int32_t *out, int32_t *tmp_i, int32_t *tmp_j, int64_t *cnt) {
-    /* pass 1: stable counting sort by column */
-    memset(cnt, 0, sizeof(int64_t) * (size_t)(n + 1));
-    for (int64_t e = 0; e < m; e++) cnt[ej[e] + 1]++;
-    for (int c = 0; c < n; c++) cnt[c + 1] += cnt[c];
-    for (int64_t e = 0; e < m; e++) {
-        int64_t p = cnt[ej[e]]++;
-        tmp_i[p] = ei[e];
-        tmp_j[p] = ej[e];
-    }
-    /* pass 2: stable counting sort by row: rows in order, columns ascending */
-    memset(cnt, 0, sizeof(int64_t) * (size_t)(n + 1));
-    for (int64_t e = 0; e < m; e++) cnt[tmp_i[e] + 1]++;
-    for (int r = 0; r < n; r++) cnt[r + 1] += cnt[r];
-    int64_t *pos = row_len; /* borrow row_len as insertion cursors */
-    for (int r = 0; r < n; r++) pos[r] = cnt[r];
-    for (int64_t e = 0; e < m; e++) out[pos[tmp_i[e]]++] = tmp_j[e];
-    /* merge duplicates in place, row by row */
-    int64_t w = 0;
-    for (int r = 0; r < n; r++) {
-        int64_t start = w;
-        for (int64_t e = cnt[r]; e < cnt[r + 1]; e++)
-            if (w == start || out[w - 1] != out[e]) out[w++] = out[e];
-        row_len[r] = w - start;
-    }
-    return w;
-}
-
 static void *xmalloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) abort();
     return p;
 }
 
-/* fastRG for one graph. real[nr]: real positions. Returns the edges. */
+/* Per row: mark the row's columns in an n-bit bitmap, then read the set bits
+ * back in order: sorted and merged in O(degree + n/64). bucket holds the
+ * rows' columns back to back (row r at start[r] .. start[r+1]); the result
+ * overwrites it in place, compacted, and row_len gets the merged degrees. */
+static int64_t merge_rows(int32_t *bucket, const int64_t *start, int n, int64_t *row_len, uint64_t *bits) {
+    const int words = (n + 63) / 64;
+    int32_t *row = xmalloc(sizeof(int32_t) * (size_t)(words + 1)); /* a sparse row's entries */
+    int64_t w = 0;
+    for (int r = 0; r < n; r++) {
+        const int64_t s = start[r], e = start[r + 1], first = w;
+        if (s == e) {
+            row_len[r] = 0;
+            continue;
+        }
+        for (int64_t t = s; t < e; t++) bits[bucket[t] >> 6] |= 1ull << (bucket[t] & 63);
+        if (e - s > words) { /* dense row: scan the whole bitmap */
+            for (int x = 0; x < words; x++)
+                for (uint64_t b = bits[x]; b; b &= b - 1) bucket[w++] = x * 64 + __builtin_ctzll(b);
+            memset(bits, 0, sizeof(uint64_t) * (size_t)words);
+        } else { /* sparse row (at most n/64 entries): visit only the words it touched */
+            memcpy(row, bucket + s, sizeof(int32_t) * (size_t)(e - s)); /* output may overtake input */
+            for (int64_t t = 0; t < e - s; t++) {
+                int x = row[t] >> 6;
+                uint64_t b = bits[x];
+                bits[x] = 0;
+                /* words are visited in the row's order; collect, then sort the short run */
+                for (; b; b &= b - 1) bucket[w++] = x * 64 + __builtin_ctzll(b);
+            }
+            /* the words came in arbitrary order: insertion-sort the (short) row */
+            for (int64_t i = first + 1; i < w; i++) {
+                int32_t v = bucket[i];
+                int64_t j = i - 1;
+                while (j >= first && bucket[j] > v) bucket[j + 1] = bucket[j], j--;
+                bucket[j + 1] = v;
+            }
+        }
+        row_len[r] = w - first;
+    }
+    free(row);
+    return w;
+}
+
+/* fastRG for one graph. real[nr]: real positions. row_len[n] receives the
+ * merged degrees; the columns come back in the result. Random words: block
+ * of each edge, then the query endpoints cluster by cluster, then the key
+ * endpoints, each a contiguous run of the stream. */
 static graph_edges sample_fastrg(const float *qhat, const float *khat, const float *S, const int32_t *real,
                                  int nr, int n, int k, float delta, int self_loops, sb_rng_stream s,
                                  int64_t *row_len) {
@@ -102,40 +116,76 @@ static graph_edges sample_fastrg(const float *qhat, const float *khat, const flo
     sb_rng_reader rd;
     sb_rng_reader_init(&rd, s);
     rd.next_block = POISSON_BLOCK0;
-    int64_t m1 = sb_poisson(&rd, lambda);
-    int64_t m2 = delta > 0.0f ? sb_poisson(&rd, (double)delta * nr * nr) : 0;
-    int64_t m3 = self_loops ? nr : 0, m = m1 + m2 + m3;
-    int32_t *ei = xmalloc(sizeof(int32_t) * (size_t)m), *ej = xmalloc(sizeof(int32_t) * (size_t)m);
+    const int64_t m1 = sb_poisson(&rd, lambda);
+    const int64_t m2 = delta > 0.0f ? sb_poisson(&rd, (double)delta * nr * nr) : 0;
+    const int64_t m3 = self_loops ? nr : 0, m = m1 + m2 + m3;
     uint32_t *words = xmalloc(sizeof(uint32_t) * WORD_CHUNK * 4);
-    /* SBM edges: three words each (block, query, key) */
-    for (int64_t e0 = 0; e0 < m1; e0 += WORD_CHUNK) {
-        int64_t ne = m1 - e0 < WORD_CHUNK ? m1 - e0 : WORD_CHUNK;
-        uint64_t w0 = (uint64_t)e0 * 3; /* first word; WORD_CHUNK*3 is a multiple of 4 */
-        sb_rng_fill(&s, (uint32_t)(w0 / 4), (size_t)(ne * 3 + 3) / 4, words);
-        for (int64_t e = 0; e < ne; e++) {
-            int32_t blk = sb_alias_draw(tb, (uint32_t)(k * k), words[3 * e]);
-            int a = blk / k, b = blk % k;
-            ei[e0 + e] = real[sb_alias_draw(tq + (size_t)a * nr, (uint32_t)nr, words[3 * e + 1])];
-            ej[e0 + e] = real[sb_alias_draw(tk + (size_t)b * nr, (uint32_t)nr, words[3 * e + 2])];
+    /* 1. block counts: m1 draws from S̃ */
+    int64_t *cnt = xmalloc(sizeof(int64_t) * (size_t)k * k);
+    int64_t *na = xmalloc(sizeof(int64_t) * (size_t)(k + 1)), *nb = xmalloc(sizeof(int64_t) * (size_t)(k + 1));
+    memset(cnt, 0, sizeof(int64_t) * (size_t)k * k);
+    uint64_t word = 0; /* next word of the stream */
+    for (int64_t e0 = 0; e0 < m1; e0 += 4 * WORD_CHUNK, word += 4 * WORD_CHUNK) {
+        int64_t ne = m1 - e0 < 4 * WORD_CHUNK ? m1 - e0 : 4 * WORD_CHUNK;
+        sb_rng_fill(&s, (uint32_t)(word / 4), (size_t)(ne + 3) / 4, words);
+        for (int64_t e = 0; e < ne; e++) cnt[sb_alias_draw(tb, (uint32_t)(k * k), words[e])]++;
+    }
+    /* 2. endpoints, cluster by cluster: na[a] query draws from Q̂_:a, nb[b] key draws from K̂_:b */
+    memset(na, 0, sizeof(int64_t) * (size_t)(k + 1)), memset(nb, 0, sizeof(int64_t) * (size_t)(k + 1));
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b < k; b++) na[a + 1] += cnt[(size_t)a * k + b], nb[b + 1] += cnt[(size_t)a * k + b];
+    for (int a = 0; a < k; a++) na[a + 1] += na[a], nb[a + 1] += nb[a];
+    int32_t *qs = xmalloc(sizeof(int32_t) * (size_t)m1), *ks = xmalloc(sizeof(int32_t) * (size_t)m1);
+    for (int side = 0; side < 2; side++) {
+        const sb_alias_slot *t = side ? tk : tq;
+        const int64_t *off = side ? nb : na;
+        int32_t *out = side ? ks : qs;
+        word = (uint64_t)(side + 1) * (((uint64_t)m1 + 3) / 4 * 4); /* runs start on a block */
+        int a = 0;
+        for (int64_t e0 = 0; e0 < m1; e0 += 4 * WORD_CHUNK, word += 4 * WORD_CHUNK) {
+            int64_t ne = m1 - e0 < 4 * WORD_CHUNK ? m1 - e0 : 4 * WORD_CHUNK;
+            sb_rng_fill(&s, (uint32_t)(word / 4), (size_t)(ne + 3) / 4, words);
+            for (int64_t e = 0; e < ne; e++) {
+                while (e0 + e >= off[a + 1]) a++;
+                out[e0 + e] = real[sb_alias_draw(t + (size_t)a * nr, (uint32_t)nr, words[e])];
+            }
         }
     }
-    /* δ edges: uniform over real x real, two words each */
-    for (int64_t e0 = 0; e0 < m2; e0 += WORD_CHUNK) {
-        int64_t ne = m2 - e0 < WORD_CHUNK ? m2 - e0 : WORD_CHUNK;
+    /* 3. δ edges, uniform over real x real (their own run of the stream) */
+    int32_t *di = xmalloc(sizeof(int32_t) * (size_t)(m2 + m3)), *dj = xmalloc(sizeof(int32_t) * (size_t)(m2 + m3));
+    for (int64_t e0 = 0; e0 < m2; e0 += 2 * WORD_CHUNK) {
+        int64_t ne = m2 - e0 < 2 * WORD_CHUNK ? m2 - e0 : 2 * WORD_CHUNK;
         sb_rng_fill(&s, DELTA_BLOCK0 + (uint32_t)((uint64_t)e0 * 2 / 4), (size_t)(ne * 2 + 3) / 4, words);
         for (int64_t e = 0; e < ne; e++) {
-            ei[m1 + e0 + e] = real[sb_u32_below(words[2 * e], (uint32_t)nr)];
-            ej[m1 + e0 + e] = real[sb_u32_below(words[2 * e + 1], (uint32_t)nr)];
+            di[e0 + e] = real[sb_u32_below(words[2 * e], (uint32_t)nr)];
+            dj[e0 + e] = real[sb_u32_below(words[2 * e + 1], (uint32_t)nr)];
         }
     }
-    for (int r = 0; r < m3; r++) ei[m1 + m2 + r] = ej[m1 + m2 + r] = real[r];
-
+    for (int r = 0; r < m3; r++) di[m2 + r] = dj[m2 + r] = real[r];
+    /* 4. bucket the columns by row (pairing block (a,b)'s edges with the next
+     *    unused endpoints of cluster a and of cluster b), then merge each row */
+    int64_t *start = xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+    memset(start, 0, sizeof(int64_t) * (size_t)(n + 1));
+    for (int64_t e = 0; e < m1; e++) start[qs[e] + 1]++;
+    for (int64_t e = 0; e < m2 + m3; e++) start[di[e] + 1]++;
+    for (int r = 0; r < n; r++) start[r + 1] += start[r];
+    int64_t *pos = row_len; /* insertion cursors, overwritten by merge_rows */
+    for (int r = 0; r < n; r++) pos[r] = start[r];
     g.cols = xmalloc(sizeof(int32_t) * (size_t)m);
-    int32_t *ti = xmalloc(sizeof(int32_t) * (size_t)m), *tj = xmalloc(sizeof(int32_t) * (size_t)m);
-    int64_t *cnt = xmalloc(sizeof(int64_t) * (size_t)(n + 1));
-    g.nnz = edges_to_csr(ei, ej, m, n, row_len, g.cols, ti, tj, cnt);
+    int64_t *qa = xmalloc(sizeof(int64_t) * (size_t)k), *kb = xmalloc(sizeof(int64_t) * (size_t)k);
+    memcpy(qa, na, sizeof(int64_t) * (size_t)k), memcpy(kb, nb, sizeof(int64_t) * (size_t)k);
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b < k; b++)
+            for (int64_t c = cnt[(size_t)a * k + b]; c > 0; c--) {
+                int32_t i = qs[qa[a]++], j = ks[kb[b]++];
+                g.cols[pos[i]++] = j;
+            }
+    for (int64_t e = 0; e < m2 + m3; e++) g.cols[pos[di[e]]++] = dj[e];
+    uint64_t *bits = calloc((size_t)(n + 63) / 64, sizeof(uint64_t));
+    g.nnz = merge_rows(g.cols, start, n, row_len, bits);
     free(wq), free(wk), free(tq), free(tk), free(tb), free(work), free(cq), free(ck), free(st);
-    free(ei), free(ej), free(words), free(ti), free(tj), free(cnt);
+    free(words), free(cnt), free(na), free(nb), free(qs), free(ks), free(di), free(dj), free(start);
+    free(qa), free(kb), free(bits);
     return g;
 }
 

@@ -79,18 +79,21 @@ static void test_poisson(void) {
     }
 }
 
-/* A small SBM: B copies of one graph's memberships so one call draws B
- * independent graphs (each example has its own stream). */
-enum { N = 6, K = 3, COPIES = 4000, CALLS = 5 };
+/* A small SBM: COPIES copies of one graph's memberships so one call draws
+ * COPIES independent graphs (each example has its own stream). Two shapes:
+ * n = 6 (dense rows), and n = 130 with low rates (rows of a few edges, so
+ * the sampler's sparse-row merge is exercised). */
+enum { NMAX = 130, K = 3 };
+static int N = 6, COPIES = 4000, CALLS = 5;
 
 typedef struct {
-    float qhat[N * K], khat[N * K], S[K * K], mask[N];
-    double p[N * N]; /* Q̂ S K̂ᵀ in double */
+    float qhat[NMAX * K], khat[NMAX * K], S[K * K], mask[NMAX];
+    double p[NMAX * NMAX]; /* Q̂ S K̂ᵀ in double */
 } small_sbm;
 
-static void make_small(small_sbm *m) {
-    tu_fill_uniform(m->qhat, N * K, 0.05f, 0.95f, 10);
-    tu_fill_uniform(m->khat, N * K, 0.05f, 0.95f, 11);
+static void make_small(small_sbm *m, float hi) {
+    tu_fill_uniform(m->qhat, (size_t)N * K, 0.05f, hi, 10);
+    tu_fill_uniform(m->khat, (size_t)N * K, 0.05f, hi, 11);
     float logits[K * K];
     tu_fill_normal(logits, K * K, 1.0f, 12);
     double z = 0;
@@ -111,11 +114,11 @@ static int draw_counts(sb_backend *be, const small_sbm *m, int sampler, float de
     float *qh = tu_alloc((size_t)COPIES * N * K), *kh = tu_alloc((size_t)COPIES * N * K);
     float *mask = tu_alloc((size_t)COPIES * N);
     for (int c = 0; c < COPIES; c++) {
-        memcpy(qh + (size_t)c * N * K, m->qhat, sizeof m->qhat);
-        memcpy(kh + (size_t)c * N * K, m->khat, sizeof m->khat);
-        memcpy(mask + (size_t)c * N, m->mask, sizeof m->mask);
+        memcpy(qh + (size_t)c * N * K, m->qhat, sizeof(float) * N * K);
+        memcpy(kh + (size_t)c * N * K, m->khat, sizeof(float) * N * K);
+        memcpy(mask + (size_t)c * N, m->mask, sizeof(float) * N);
     }
-    memset(count, 0, sizeof(long) * N * N);
+    memset(count, 0, sizeof(long) * (size_t)N * N);
     sb_csr g = {0};
     int ok = 1;
     for (int call = 0; call < CALLS; call++) {
@@ -180,7 +183,7 @@ static double prob_bernoulli(double p, double d) { return p + d < 1.0 ? p + d : 
 
 static void test_sampler(sb_backend *be, const small_sbm *m, int sampler, float delta, int self_loops,
                          const char *name) {
-    long count[N * N];
+    long *count = calloc((size_t)N * N, sizeof(long));
     int ok = draw_counts(be, m, sampler, delta, self_loops, count);
     int dof;
     long pads, loops;
@@ -192,25 +195,27 @@ static void test_sampler(sb_backend *be, const small_sbm *m, int sampler, float 
     tu_check(ok, "%s: CSR sorted, unique, transpose consistent", name);
     tu_check(pads == 0, "%s: no edge touches a padded position (%ld found)", name, pads);
     if (self_loops) tu_check(loops == 0, "%s: every real position has its self-loop (%ld missing)", name, loops);
+    free(count);
 }
 
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     test_alias();
     test_poisson();
-    small_sbm m;
-    make_small(&m);
+    static small_sbm m;
+    make_small(&m, 0.95f);
     test_sampler(be, &m, SB_SAMPLER_FASTRG, 0.0f, 0, "fastRG");
     test_sampler(be, &m, SB_SAMPLER_FASTRG, 0.3f, 0, "fastRG, delta 0.3");
     test_sampler(be, &m, SB_SAMPLER_FASTRG, 0.05f, 1, "fastRG, delta 0.05, self-loops");
     test_sampler(be, &m, SB_SAMPLER_BERNOULLI, 0.0f, 0, "Bernoulli");
     test_sampler(be, &m, SB_SAMPLER_BERNOULLI, 0.2f, 1, "Bernoulli, delta 0.2, self-loops");
     {   /* δ alone: memberships zero, so every real pair has rate δ */
-        small_sbm z = m;
+        static small_sbm z;
+        z = m;
         memset(z.qhat, 0, sizeof z.qhat);
         memset(z.p, 0, sizeof z.p);
         test_sampler(be, &z, SB_SAMPLER_FASTRG, 0.1f, 0, "fastRG, zero memberships, delta 0.1");
-        long count[N * N];
+        long count[NMAX * NMAX];
         draw_counts(be, &z, SB_SAMPLER_FASTRG, 0.0f, 0, count);
         long total = 0;
         for (int i = 0; i < N * N; i++) total += count[i];
@@ -218,11 +223,11 @@ int main(void) {
     }
     {   /* the same stream gives the same graph; another thread count too */
         sb_csr a = {0}, b = {0};
-        float mask[2 * N];
-        memcpy(mask, m.mask, sizeof m.mask), memcpy(mask + N, m.mask, sizeof m.mask);
-        float qh[2 * N * K], kh[2 * N * K];
-        memcpy(qh, m.qhat, sizeof m.qhat), memcpy(qh + N * K, m.qhat, sizeof m.qhat);
-        memcpy(kh, m.khat, sizeof m.khat), memcpy(kh + N * K, m.khat, sizeof m.khat);
+        float mask[2 * NMAX], qh[2 * NMAX * K], kh[2 * NMAX * K];
+        const size_t nb = sizeof(float) * N, nkb = sizeof(float) * N * K;
+        memcpy(mask, m.mask, nb), memcpy(mask + N, m.mask, nb);
+        memcpy(qh, m.qhat, nkb), memcpy(qh + N * K, m.qhat, nkb);
+        memcpy(kh, m.khat, nkb), memcpy(kh + N * K, m.khat, nkb);
         sb_rng_stream s = sb_rng_make(5, SB_RNG_ATTN, 1, 0, 0, 0);
         be->sbm_sample(be, &a, qh, kh, m.S, mask, 2, 1, N, K, 0.1f, 0, SB_SAMPLER_FASTRG, s);
         sb_cpu_set_threads(1);
@@ -232,6 +237,13 @@ int main(void) {
                    !memcmp(a.col, b.col, sizeof(int32_t) * (size_t)a.nnz);
         tu_check(same, "fastRG: same stream, same graph, whatever the thread count (%lld edges)", (long long)a.nnz);
         sb_csr_free(be, &a), sb_csr_free(be, &b);
+    }
+    {   /* n = 130, rates of a few percent: short rows */
+        N = NMAX, COPIES = 400, CALLS = 5;
+        static small_sbm w;
+        make_small(&w, 0.3f);
+        test_sampler(be, &w, SB_SAMPLER_FASTRG, 0.005f, 0, "fastRG, n 130, sparse rows");
+        test_sampler(be, &w, SB_SAMPLER_FASTRG, 0.0f, 1, "fastRG, n 130, self-loops");
     }
     sb_backend_destroy(be);
     return tu_finish();
