@@ -78,9 +78,10 @@ SB_HD static inline sb_philox_ctr sb_rng_block(const sb_rng_stream *s, uint32_t 
     return sb_philox4x32_10(c, s->key);
 }
 
-/* Uniform float in (0,1): 24 random bits, never 0 or 1. */
+/* Uniform float in (0,1): 23 random bits, exact in float, never 0 or 1
+ * (24 bits + 0.5 rounds up to exactly 1 for the top inputs). */
 SB_HD static inline float sb_u32_to_unit(uint32_t x) {
-    return ((float)(x >> 8) + 0.5f) * (1.0f / 16777216.0f);
+    return ((float)(x >> 9) + 0.5f) * (1.0f / 8388608.0f);
 }
 
 /* Uniform integer in [0, n) by multiply-shift (bias below n / 2^32). */

@@ -51,6 +51,12 @@ typedef struct {
     int64_t probs_cap;
     float *density;             /* [B,H] */
     int last_B;
+    /* backward scratch, kept across calls (no page faults per step) */
+    float *ds, *pk;             /* [edge capacity] */
+    int64_t scratch_cap;
+    float *Y, *U, *dqhat, *dkhat; /* [B,H,N,k] */
+    float *dqp, *dkp, *dh;      /* [B,H,N,D] */
+    float *dS, *dD;             /* [H,k,k] */
 } sbm_state;
 
 typedef struct {
@@ -105,13 +111,21 @@ static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, 
     s->khat = be->alloc(be, sizeof(float) * rows * s->k);
     s->S = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
     s->density = be->alloc(be, sizeof(float) * (size_t)B * s->H);
+    if (training) {
+        float **nk[] = {&s->Y, &s->U, &s->dqhat, &s->dkhat}, **nd[] = {&s->dqp, &s->dkp, &s->dh};
+        for (int i = 0; i < 4; i++) *nk[i] = be->alloc(be, sizeof(float) * rows * s->k);
+        for (int i = 0; i < 3; i++) *nd[i] = be->alloc(be, sizeof(float) * rows * s->D);
+        s->dS = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
+        s->dD = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
+    }
     return s;
 }
 
 static void sbm_state_destroy(sb_backend *be, void *state) {
     sbm_state *s = state;
     if (!s) return;
-    float *bufs[] = {s->h1q, s->qp, s->h1k, s->kp, s->qhat, s->khat, s->S, s->probs, s->density};
+    float *bufs[] = {s->h1q, s->qp, s->h1k, s->kp, s->qhat, s->khat, s->S, s->probs, s->density, s->ds, s->pk,
+                     s->Y, s->U, s->dqhat, s->dkhat, s->dqp, s->dkp, s->dh, s->dS, s->dD};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->free(be, bufs[i]);
     sb_csr_free(be, &s->graph);
     free(s);
@@ -199,16 +213,19 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     if (!g->has_transpose) be->csr_transpose(be, (sb_csr *)g);
     lap(SB_SBM_PART_SAMPLING, &t);
     const size_t m = (size_t)g->nnz, nk = (size_t)rows * k;
-    float *ds = be->alloc(be, sizeof(float) * (m ? m : 1)), *pk = be->alloc(be, sizeof(float) * (m ? m : 1));
+    if (g->nnz > s->scratch_cap) {
+        be->free(be, s->ds);
+        be->free(be, s->pk);
+        s->scratch_cap = g->nnz + g->nnz / 4 + 1024;
+        s->ds = be->alloc(be, sizeof(float) * (size_t)s->scratch_cap);
+        s->pk = be->alloc(be, sizeof(float) * (size_t)s->scratch_cap);
+    }
+    float *ds = s->ds, *pk = s->pk;
     float pd = c->training ? cfg->attn_dropout : 0.0f;
     be->sparse_attention_backward(be, gr->dq, gr->dk, gr->dv, ds, pk, gr->dout, s->probs, c->q, c->k, c->v, g, D,
                                   pd, c->rng, H);
     lap(SB_SBM_PART_ATTENTION, &t);
-    if (!cfg->sbm_ste) {
-        be->free(be, ds);
-        be->free(be, pk);
-        return;
-    }
+    if (!cfg->sbm_ste) return;
     /* STE: G_e = clip(dL/dA_e + r). The reference regulariser differentiates
      * lambda * mean density through each sampled entry: r = weight / (H B N²). */
     const float r = cfg->sbm_reg_kind == SB_SBM_REG_SAMPLED
@@ -221,9 +238,11 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
         ds[e] = v;
     }
     be->flops.total += 2LL * (int64_t)m;
-    float *Y = be->alloc(be, sizeof(float) * nk), *U = be->alloc(be, sizeof(float) * nk);
-    float *dqhat = be->alloc(be, sizeof(float) * nk), *dkhat = be->alloc(be, sizeof(float) * nk);
-    float *dS = be->alloc(be, sizeof(float) * (size_t)H * k * k);
+    float *Y = s->Y, *U = s->U, *dqhat = s->dqhat, *dkhat = s->dkhat, *dS = s->dS, *dD = s->dD;
+    be->zero(be, Y, sizeof(float) * nk);
+    be->zero(be, dkhat, sizeof(float) * nk);
+    be->zero(be, dS, sizeof(float) * (size_t)H * k * k);
+    be->zero(be, dD, sizeof(float) * (size_t)H * k * k);
     be->spmm_rows(be, Y, g, ds, s->khat, k);                                  /* Y = G K̂ */
     per_head_gemm_nt(be, dqhat, Y, s->S, B, H, N, k, k, 0.0f);                /* dQ̂ = Y Ŝᵀ */
     for (int b = 0; b < B; b++)                                               /* dŜ += Q̂ᵀ Y */
@@ -266,7 +285,7 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     be->sigmoid_backward(be, Y, s->qhat, dqhat, nk);
     be->sigmoid_backward(be, U, s->khat, dkhat, nk);
     /* Qm = Q' Cᵀ: dQ' = dQm C, dC += dQmᵀ Q' (per head, summed over examples) */
-    float *dqp = be->alloc(be, sizeof(float) * (size_t)rows * D), *dkp = be->alloc(be, sizeof(float) * (size_t)rows * D);
+    float *dqp = s->dqp, *dkp = s->dkp;
     for (int b = 0; b < B; b++) {
         size_t ok = (size_t)b * H * N * k, od = (size_t)b * H * N * D;
         be->gemm_batched(be, 0, 0, N, D, k, 1.0f, Y + ok, k, (size_t)N * k, p.C, D, (size_t)k * D, 0.0f, dqp + od, D,
@@ -279,18 +298,14 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
                          D, (size_t)k * D, H);
     }
     /* Ŝ = softmax(C Cᵀ) over k²: dD = softmax'(dŜ); dC += (dD + dDᵀ) C */
-    float *dD = be->alloc(be, sizeof(float) * (size_t)H * k * k);
     be->softmax_rows_backward(be, dD, s->S, dS, (size_t)H, k * k);
     be->gemm_batched(be, 0, 0, k, D, k, 1.0f, dD, k, (size_t)k * k, p.C, D, (size_t)k * D, 1.0f, dp.C, D,
                      (size_t)k * D, H);
     be->gemm_batched(be, 1, 0, k, D, k, 1.0f, dD, k, (size_t)k * k, p.C, D, (size_t)k * D, 1.0f, dp.C, D,
                      (size_t)k * D, H);
     /* the shared MLP, for queries then keys */
-    float *dh = be->alloc(be, sizeof(float) * (size_t)rows * D);
-    mlp_backward(be, gr->dq, &dp, &p, dqp, s->h1q, c->q, dh, rows, D);
-    mlp_backward(be, gr->dk, &dp, &p, dkp, s->h1k, c->k, dh, rows, D);
-    float *tmp[] = {ds, pk, Y, U, dqhat, dkhat, dS, dqp, dkp, dD, dh};
-    for (size_t i = 0; i < sizeof tmp / sizeof tmp[0]; i++) be->free(be, tmp[i]);
+    mlp_backward(be, gr->dq, &dp, &p, dqp, s->h1q, c->q, s->dh, rows, D);
+    mlp_backward(be, gr->dk, &dp, &p, dkp, s->h1k, c->k, s->dh, rows, D);
     lap(SB_SBM_PART_STE, &t);
 }
 

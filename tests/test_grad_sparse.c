@@ -10,7 +10,7 @@
 #include "tests/test_util.h"
 
 #define H_FD 0.0625f
-#define TOL_FD 1e-2   /* tu_rel_err, floor 1e-3; measured in the report lines */
+#define TOL_FD 5e-3   /* tu_rel_err, floor 1e-3; measured <= 7.4e-4 (dk) */
 #define ACC_TOL 2e-5
 
 /* G graphs of n nodes. Row i links to key j with probability `density`, and
