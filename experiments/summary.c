@@ -42,7 +42,8 @@ static double num(const cJSON *e, const char *k) {
 typedef struct {
     const char *variant, *task, *model;
     int n;
-    double acc[256], dev_sum, loss_sum, secs_sum;
+    double acc[256], dev_sum, loss_sum, secs_sum, dens_sum;
+    int n_dens;
 } group;
 
 static void mean_std(const double *x, int n, double *mean, double *std) {
@@ -75,28 +76,35 @@ static int write_tables(const sb_manifest *m, cJSON *runs, const char *out_dir, 
             g[k].dev_sum += 100.0 * num(e, "dev_accuracy");
             g[k].loss_sum += num(e, "final_train_loss");
             g[k].secs_sum += num(e, "train_seconds");
+            double d = num(e, "density");
+            if (!isnan(d)) g[k].dens_sum += 100.0 * d, g[k].n_dens++;
         }
     }
     size_t cap = 4096 + (size_t)ng * 512;
     char *md = malloc(cap), *csv = malloc(cap);
     int a = snprintf(md, cap,
                      "# %s: test accuracy\n\n%s%s"
-                     "| run | task | model | seeds | test acc. (%%) | dev acc. (%%) | final train loss | train s |\n"
-                     "|---|---|---|---:|---:|---:|---:|---:|\n",
+                     "| run | task | model | seeds | test acc. (%%) | test density (%%) | dev acc. (%%) | final train loss | train s |\n"
+                     "|---|---|---|---:|---:|---:|---:|---:|---:|\n",
                      m->experiment, m->description[0] ? m->description : "", m->description[0] ? "\n\n" : "");
-    int b = snprintf(csv, cap, "run,task,model,seeds,test_accuracy_mean,test_accuracy_std,dev_accuracy_mean,"
+    int b = snprintf(csv, cap, "run,task,model,seeds,test_accuracy_mean,test_accuracy_std,test_density_mean,dev_accuracy_mean,"
                                "final_train_loss_mean,train_seconds_mean\n");
     for (int k = 0; k < ng; k++) {
         double mean, std;
         mean_std(g[k].acc, g[k].n, &mean, &std);
         char pm[32] = "";
         if (g[k].n > 1) snprintf(pm, sizeof pm, " ± %.2f", std);
-        a += snprintf(md + a, cap - a, "| %s | %s | %s | %d | %.2f%s | %.2f | %.4f | %.1f |\n", g[k].variant,
-                      g[k].task, g[k].model, g[k].n, mean, pm, g[k].dev_sum / g[k].n, g[k].loss_sum / g[k].n,
+        char dens[32] = "—", dcsv[32] = "";
+        if (g[k].n_dens) {
+            snprintf(dens, sizeof dens, "%.2f", g[k].dens_sum / g[k].n_dens);
+            snprintf(dcsv, sizeof dcsv, "%.4f", g[k].dens_sum / g[k].n_dens);
+        }
+        a += snprintf(md + a, cap - a, "| %s | %s | %s | %d | %.2f%s | %s | %.2f | %.4f | %.1f |\n", g[k].variant,
+                      g[k].task, g[k].model, g[k].n, mean, pm, dens, g[k].dev_sum / g[k].n, g[k].loss_sum / g[k].n,
                       g[k].secs_sum / g[k].n);
-        b += snprintf(csv + b, cap - b, "%s,%s,%s,%d,%.4f,%s,%.4f,%.6f,%.2f\n", g[k].variant, g[k].task, g[k].model,
-                      g[k].n, mean, g[k].n > 1 ? (snprintf(pm, sizeof pm, "%.4f", std), pm) : "", g[k].dev_sum / g[k].n,
-                      g[k].loss_sum / g[k].n, g[k].secs_sum / g[k].n);
+        b += snprintf(csv + b, cap - b, "%s,%s,%s,%d,%.4f,%s,%s,%.4f,%.6f,%.2f\n", g[k].variant, g[k].task, g[k].model,
+                      g[k].n, mean, g[k].n > 1 ? (snprintf(pm, sizeof pm, "%.4f", std), pm) : "", dcsv,
+                      g[k].dev_sum / g[k].n, g[k].loss_sum / g[k].n, g[k].secs_sum / g[k].n);
     }
     if (ng == 0) snprintf(md + a, cap - a, "\n(no completed runs yet)\n");
     char dir[4096], p1[4096], p2[4096];

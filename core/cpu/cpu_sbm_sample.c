@@ -263,7 +263,7 @@ void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const flo
     for (size_t r = 0; r < (size_t)G * n; r++) csr->row_ptr[r + 1] = csr->row_ptr[r] + row_len[r];
 #pragma omp parallel for schedule(static)
     for (int g = 0; g < G; g++) {
-        memcpy(csr->col + csr->row_ptr[(size_t)g * n], ge[g].cols, sizeof(int32_t) * (size_t)ge[g].nnz);
+        if (ge[g].nnz) memcpy(csr->col + csr->row_ptr[(size_t)g * n], ge[g].cols, sizeof(int32_t) * (size_t)ge[g].nnz);
         free(ge[g].cols);
     }
     free(ge);
