@@ -4,10 +4,12 @@
 
 extern const sb_attention_ops sb_attention_full;
 extern const sb_attention_ops sb_attention_sbm;
+extern const sb_attention_ops sb_attention_linear;
 
 static const sb_attention_ops *const variants[] = {
     &sb_attention_full,
     &sb_attention_sbm,
+    &sb_attention_linear,
 };
 
 const sb_attention_ops *sb_attention_find(const char *name) {
@@ -16,4 +18,4 @@ const sb_attention_ops *sb_attention_find(const char *name) {
     return NULL;
 }
 
-const char *sb_attention_names(void) { return "full, sbm"; }
+const char *sb_attention_names(void) { return "full, sbm, linear"; }

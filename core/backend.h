@@ -64,6 +64,15 @@ struct sb_backend {
                             sb_rng_stream s);
     void (*dropout_backward)(sb_backend *be, float *din, const float *dout, size_t n, float p,
                              sb_rng_stream s);
+    /* Per-head masking: out[b,h,n,:] (=|+=) in[b,h,n,:] * mask[b,n]; mask NULL: 1. */
+    void (*mask_heads)(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N,
+                       int D, int accumulate);
+    /* Linear attention's feature map: out = (elu(in) + 1) * scale * mask[b,n]
+     * over [B,H,N,D]; backward: din += dout * scale * mask * elu'(in). */
+    void (*elu1_forward)(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N,
+                         int D, float scale);
+    void (*elu1_backward)(sb_backend *be, float *din, const float *in, const float *dout, const float *mask,
+                          int B, int H, int N, int D, float scale);
     /* x[b,t,:] *= mask[b,t] for rows = B*T of width C. */
     void (*mask_rows)(sb_backend *be, float *x, const float *mask, size_t rows, int C);
 

@@ -85,6 +85,9 @@ sb_backend *sb_backend_cpu_create(int threads) {
     be->softmax_rows_backward = sb_cpu_softmax_rows_backward;
     be->dropout_forward = sb_cpu_dropout_forward;
     be->dropout_backward = sb_cpu_dropout_backward;
+    be->mask_heads = sb_cpu_mask_heads;
+    be->elu1_forward = sb_cpu_elu1_forward;
+    be->elu1_backward = sb_cpu_elu1_backward;
     be->mask_rows = sb_cpu_mask_rows;
     be->heads_split = sb_cpu_heads_split;
     be->heads_merge = sb_cpu_heads_merge;

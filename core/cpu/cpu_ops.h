@@ -46,6 +46,14 @@ void sb_cpu_heads_split(sb_backend *be, float *dst, const float *src, int src_st
 void sb_cpu_heads_merge(sb_backend *be, float *dst, int dst_stride, const float *src, int B, int T,
                         int H, int D, int accumulate);
 
+/* cpu_feature_maps.c */
+void sb_cpu_mask_heads(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N, int D,
+                       int accumulate);
+void sb_cpu_elu1_forward(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N, int D,
+                         float scale);
+void sb_cpu_elu1_backward(sb_backend *be, float *din, const float *in, const float *dout, const float *mask, int B,
+                          int H, int N, int D, float scale);
+
 /* cpu_norm.c */
 void sb_cpu_layernorm_forward(sb_backend *be, float *out, float *mean, float *rstd, const float *in,
                               const float *gamma, const float *beta, size_t rows, int C, float eps);

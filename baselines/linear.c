@@ -1,0 +1,90 @@
+/* Linear attention as the LRA reference code runs it (Nyströmformer repo,
+ * `attention_linear.py`; ../shared/reference/lra-data-and-baselines.md §4):
+ *   φ(x) = elu(x) + 1,  Q' = φ(Q) / N^{1/4},  K' = φ(K) · mask / N^{1/4},  V' = V · mask
+ *   out = Q' (K'ᵀ V')                                              per (example, head)
+ * with N the padded sequence length, NO normaliser (Katharopoulos et al.
+ * divide by Q'·Σ_j K'_j; the reference does not) and no attention dropout.
+ * Cost O(N D²) per head. No parameters. */
+#include <math.h>
+#include <stdlib.h>
+#include "core/attention.h"
+
+typedef struct {
+    float *qf, *kf, *vm; /* [B,H,N,D] Q', K', V' */
+    float *kv;           /* [B,H,D,D] K'ᵀ V' */
+    float *dqf, *dkf, *dvm, *dkv;
+} linear_state;
+
+static size_t linear_param_count(const sb_attn_config *cfg) {
+    (void)cfg;
+    return 0;
+}
+
+static void linear_init_params(const sb_attn_config *cfg, float *params, sb_rng_reader *rng) {
+    (void)cfg, (void)params, (void)rng;
+}
+
+static void *linear_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training) {
+    linear_state *s = calloc(1, sizeof *s);
+    const size_t n = (size_t)B * cfg->n_heads * N * cfg->d_head, nkv = (size_t)B * cfg->n_heads * cfg->d_head * cfg->d_head;
+    s->qf = be->alloc(be, sizeof(float) * n);
+    s->kf = be->alloc(be, sizeof(float) * n);
+    s->vm = be->alloc(be, sizeof(float) * n);
+    s->kv = be->alloc(be, sizeof(float) * nkv);
+    if (training) {
+        s->dqf = be->alloc(be, sizeof(float) * n);
+        s->dkf = be->alloc(be, sizeof(float) * n);
+        s->dvm = be->alloc(be, sizeof(float) * n);
+        s->dkv = be->alloc(be, sizeof(float) * nkv);
+    }
+    return s;
+}
+
+static void linear_state_destroy(sb_backend *be, void *state) {
+    linear_state *s = state;
+    if (!s) return;
+    float *b[] = {s->qf, s->kf, s->vm, s->kv, s->dqf, s->dkf, s->dvm, s->dkv};
+    for (int i = 0; i < 8; i++) be->free(be, b[i]);
+    free(s);
+}
+
+static void linear_forward(sb_backend *be, void *state, const sb_attn_config *cfg, const float *params,
+                           const sb_attn_call *c) {
+    (void)cfg, (void)params;
+    linear_state *s = state;
+    const int B = c->B, H = c->H, N = c->N, D = c->D, G = B * H;
+    const float scale = 1.0f / powf((float)N, 0.25f);
+    be->elu1_forward(be, s->qf, c->q, NULL, B, H, N, D, scale);
+    be->elu1_forward(be, s->kf, c->k, c->key_mask, B, H, N, D, scale);
+    be->mask_heads(be, s->vm, c->v, c->key_mask, B, H, N, D, 0);
+    const size_t nd = (size_t)N * D, dd = (size_t)D * D;
+    be->gemm_batched(be, 1, 0, D, D, N, 1.0f, s->kf, D, nd, s->vm, D, nd, 0.0f, s->kv, D, dd, G); /* K'ᵀV' */
+    be->gemm_batched(be, 0, 0, N, D, D, 1.0f, s->qf, D, nd, s->kv, D, dd, 0.0f, c->out, D, nd, G); /* Q'(K'ᵀV') */
+}
+
+static void linear_backward(sb_backend *be, void *state, const sb_attn_config *cfg, const float *params,
+                            float *dparams, const sb_attn_call *c, const sb_attn_grads *g) {
+    (void)cfg, (void)params, (void)dparams;
+    linear_state *s = state;
+    const int B = c->B, H = c->H, N = c->N, D = c->D, G = B * H;
+    const float scale = 1.0f / powf((float)N, 0.25f);
+    const size_t nd = (size_t)N * D, dd = (size_t)D * D;
+    be->gemm_batched(be, 0, 1, N, D, D, 1.0f, g->dout, D, nd, s->kv, D, dd, 0.0f, s->dqf, D, nd, G); /* dQ' = dO KVᵀ */
+    be->gemm_batched(be, 1, 0, D, D, N, 1.0f, s->qf, D, nd, g->dout, D, nd, 0.0f, s->dkv, D, dd, G); /* dKV = Q'ᵀ dO */
+    be->gemm_batched(be, 0, 1, N, D, D, 1.0f, s->vm, D, nd, s->dkv, D, dd, 0.0f, s->dkf, D, nd, G); /* dK' = V' dKVᵀ */
+    be->gemm_batched(be, 0, 0, N, D, D, 1.0f, s->kf, D, nd, s->dkv, D, dd, 0.0f, s->dvm, D, nd, G); /* dV' = K' dKV */
+    be->elu1_backward(be, g->dq, c->q, s->dqf, NULL, B, H, N, D, scale);
+    be->elu1_backward(be, g->dk, c->k, s->dkf, c->key_mask, B, H, N, D, scale);
+    be->mask_heads(be, g->dv, s->dvm, c->key_mask, B, H, N, D, 1);
+}
+
+const sb_attention_ops sb_attention_linear = {
+    .name = "linear",
+    .param_count = linear_param_count,
+    .init_params = linear_init_params,
+    .state_create = linear_state_create,
+    .state_destroy = linear_state_destroy,
+    .forward = linear_forward,
+    .backward = linear_backward,
+    .density = NULL,
+};

@@ -1,0 +1,55 @@
+/* Per-head masking and the elu+1 feature map of linear attention, over
+ * [B,H,N,D] with a key mask [B,N]. */
+#include "core/cpu/cpu_ops.h"
+#include "core/kernels_inline.h"
+
+static inline float mask_at(const float *mask, int b, int N, int n) { return mask ? mask[(size_t)b * N + n] : 1.0f; }
+
+void sb_cpu_mask_heads(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N, int D,
+                       int accumulate) {
+    be->flops.total += (int64_t)B * H * N * D;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int n = 0; n < N; n++) {
+                const float m = mask_at(mask, b, N, n);
+                const size_t o = (((size_t)b * H + h) * N + n) * D;
+                if (accumulate)
+                    for (int d = 0; d < D; d++) out[o + d] += in[o + d] * m;
+                else
+                    for (int d = 0; d < D; d++) out[o + d] = in[o + d] * m;
+            }
+}
+
+/* 4 FLOPs per element: exp (negative side), add, two multiplies */
+void sb_cpu_elu1_forward(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N, int D,
+                         float scale) {
+    be->flops.total += 4LL * B * H * N * D;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int n = 0; n < N; n++) {
+                const float s = scale * mask_at(mask, b, N, n);
+                const size_t o = (((size_t)b * H + h) * N + n) * D;
+                for (int d = 0; d < D; d++) {
+                    float x = in[o + d];
+                    out[o + d] = (x > 0.0f ? x + 1.0f : sb_expf(x)) * s;
+                }
+            }
+}
+
+void sb_cpu_elu1_backward(sb_backend *be, float *din, const float *in, const float *dout, const float *mask, int B,
+                          int H, int N, int D, float scale) {
+    be->flops.total += 4LL * B * H * N * D;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int n = 0; n < N; n++) {
+                const float s = scale * mask_at(mask, b, N, n);
+                const size_t o = (((size_t)b * H + h) * N + n) * D;
+                for (int d = 0; d < D; d++) {
+                    float x = in[o + d];
+                    din[o + d] += dout[o + d] * s * (x > 0.0f ? 1.0f : sb_expf(x));
+                }
+            }
+}

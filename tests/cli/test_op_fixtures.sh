@@ -1,0 +1,34 @@
+# `sbmbench op` against fixtures made by PyTorch implementations of the
+# reference semantics (tests/reference/make_attention_fixtures.py), and its
+# errors for bad input files.
+FIX=$(cd "$(dirname "$0")/../reference/fixtures" && pwd)
+. "$(dirname "$0")/lib.sh"
+command -v h5diff >/dev/null || { fail "h5diff (hdf5-tools) is needed"; finish; exit; }
+for m in full linear; do
+    "$SBM" op $m --in "$FIX/$m.h5" --out $m.out.h5 2>err.txt || fail "$m: op failed: $(cat err.txt)"
+    for d in out dq dk dv; do
+        # absolute difference below 2e-5 everywhere (values are O(1))
+        if h5diff -d 2e-5 $m.out.h5 "$FIX/$m.h5" /$d /expected/$d >diff.txt 2>&1; then
+            pass "$m: /$d matches the PyTorch reference"
+        else
+            fail "$m: /$d differs: $(head -5 diff.txt)"
+        fi
+    done
+done
+# a wrong answer is caught by the same comparison
+h5diff -d 2e-5 linear.out.h5 "$FIX/full.h5" /out /expected/out >/dev/null 2>&1 &&
+    fail "comparison cannot tell linear from full" || pass "comparison tells linear from full"
+
+# bad input: missing dataset, wrong shape, unknown attribute, bad edges
+h5copy -i "$FIX/full.h5" -o short.h5 -s /q -d /q >/dev/null 2>&1
+expect_error "missing dataset" 2 'short.h5: dataset /k missing \(expected \[B,H,N,D\] = \[2,2,16,8\]\)' -- "$SBM" op full --in short.h5 --out o.h5
+h5copy -i "$FIX/full.h5" -o shape.h5 -s /q -d /q >/dev/null 2>&1
+h5copy -i "$FIX/full.h5" -o shape.h5 -s /q -d /k >/dev/null 2>&1
+h5copy -i "$FIX/full.h5" -o shape.h5 -s /q -d /v >/dev/null 2>&1
+h5copy -i "$FIX/full.h5" -o shape.h5 -s /mask -d /dout >/dev/null 2>&1
+expect_error "mis-shaped dataset" 2 'shape.h5: dataset /dout is float \[2,16\], expected float32 \[B,H,N,D\]' -- "$SBM" op full --in shape.h5 --out o.h5
+expect_error "missing parameters" 2 'dataset /params/C missing \(expected \[2,128,8\]\)' -- "$SBM" op sbm --in "$FIX/full.h5" --out o.h5
+expect_error "not HDF5" 2 'cannot open as HDF5' -- "$SBM" op full --in "$FIX/../make_attention_fixtures.py" --out o.h5
+expect_error "unknown model" 2 "unknown model 'nope'" -- "$SBM" op nope --in "$FIX/full.h5" --out o.h5
+[ ! -e o.h5 ] && [ ! -e o.h5.tmp ] && pass "no output written on error" || fail "output left behind"
+finish
