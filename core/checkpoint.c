@@ -1,4 +1,5 @@
 #include "core/checkpoint.h"
+#include "core/atomic_file.h"
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,13 +10,9 @@
 #define CKPT_VERSION 1u
 
 int sb_checkpoint_write(const char *path, const sb_ckpt_section *sec, int n, char *err, size_t errlen) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
-        return -1;
-    }
+    sb_atomic_file a;
+    if (sb_atomic_open(&a, path, err, errlen)) return -1;
+    FILE *f = a.f;
     uint32_t hdr[2] = {CKPT_VERSION, (uint32_t)n};
     int ok = fwrite(CKPT_MAGIC, 1, 8, f) == 8 && fwrite(hdr, sizeof hdr, 1, f) == 1;
     for (int i = 0; ok && i < n; i++) {
@@ -25,14 +22,7 @@ int sb_checkpoint_write(const char *path, const sb_ckpt_section *sec, int n, cha
         ok = fwrite(name, 1, sizeof name, f) == sizeof name && fwrite(&bytes, sizeof bytes, 1, f) == 1 &&
              (bytes == 0 || fwrite(sec[i].data, 1, bytes, f) == bytes);
     }
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return sb_atomic_close(&a, ok, err, errlen);
 }
 
 int sb_checkpoint_read(const char *path, const sb_ckpt_section *sec, int n, char *err, size_t errlen) {

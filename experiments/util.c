@@ -1,4 +1,5 @@
 #include "experiments/util.h"
+#include "core/atomic_file.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -56,22 +57,10 @@ char *sb_read_file(const char *path, size_t *len, char *err, size_t errlen) {
 }
 
 int sb_write_file_atomic(const char *path, const char *text, char *err, size_t errlen) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
-        return -1;
-    }
+    sb_atomic_file a;
+    if (sb_atomic_open(&a, path, err, errlen)) return -1;
     size_t n = strlen(text);
-    int ok = fwrite(text, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return sb_atomic_close(&a, fwrite(text, 1, n, a.f) == n, err, errlen);
 }
 
 int sb_write_json_atomic(const char *path, const cJSON *json, char *err, size_t errlen) {
