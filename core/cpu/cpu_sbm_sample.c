@@ -10,9 +10,11 @@
  * Duplicates merge: P(i->j present) = 1 - exp(-(p_ij + δ)).
  *
  * Graphs are independent and sampled in parallel. Random words come from the
- * graph's Philox stream by position (edges from block 0, δ edges from block
- * 2^30, the Poisson totals from a reader at block 2^31), so a graph's sample
- * does not depend on the thread count. */
+ * graph's Philox stream by position (block pairs from block 0, query and key
+ * endpoints from blocks 2^28 and 3·2^28, δ edges from 2^30, the Poisson totals
+ * from 2^31), so a graph's sample does not depend on the thread count.
+ * Endpoints of flat clusters come from rejection sampling, of peaked ones
+ * from alias tables (see REJECT_MAX). */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -22,7 +24,29 @@
 
 #define DELTA_BLOCK0 (1u << 30)
 #define POISSON_BLOCK0 (1u << 31)
+#define ENDPOINT_Q_BLOCK0 (1u << 28) /* query endpoints' words */
+#define ENDPOINT_K_BLOCK0 (3u << 28) /* key endpoints' words */
 #define WORD_CHUNK 4096 /* random words generated per batch */
+#define REJECT_MAX 4.0f /* rejection sampling while max/mean weight is below this */
+
+/* Sequential words of a stream from a given block, generated WORD_CHUNK
+ * blocks at a time (vectorised Philox). buf holds 4*WORD_CHUNK words. */
+typedef struct {
+    sb_rng_stream s;
+    uint32_t next_block;
+    uint32_t *buf;
+    int pos, len;
+} word_reader;
+
+static inline uint32_t next_word(word_reader *r) {
+    if (r->pos == r->len) {
+        sb_rng_fill(&r->s, r->next_block, WORD_CHUNK, r->buf);
+        r->next_block += WORD_CHUNK;
+        r->pos = 0;
+        r->len = 4 * WORD_CHUNK;
+    }
+    return r->buf[r->pos++];
+}
 
 typedef struct {
     int32_t *cols;   /* this graph's sorted unique columns, row by row */
@@ -99,16 +123,31 @@ static graph_edges sample_fastrg(const float *qhat, const float *khat, const flo
             wk[(size_t)a * nr + r] = ki[a];
         }
     }
+    /* Endpoint sampler per cluster: memberships are sigmoids, usually flat
+     * across positions, so rejection from a uniform proposal (accept i with
+     * probability w_i / max w) needs about max/mean < REJECT_MAX tries and no
+     * table at all; a peaked cluster gets an alias table instead. */
     sb_alias_slot *tq = xmalloc(sizeof(sb_alias_slot) * (size_t)k * nr);
     sb_alias_slot *tk = xmalloc(sizeof(sb_alias_slot) * (size_t)k * nr);
     sb_alias_slot *tb = xmalloc(sizeof(sb_alias_slot) * (size_t)k * k);
     void *work = xmalloc(SB_ALIAS_WORK_BYTES(nr > k * k ? nr : k * k));
     float *cq = xmalloc(sizeof(float) * k), *ck = xmalloc(sizeof(float) * k);
+    float *mq = xmalloc(sizeof(float) * k), *mk = xmalloc(sizeof(float) * k); /* max, or 0: use the table */
     float *st = xmalloc(sizeof(float) * (size_t)k * k);
-    for (int a = 0; a < k; a++) {
-        cq[a] = (float)sb_alias_build(tq + (size_t)a * nr, wq + (size_t)a * nr, nr, work);
-        ck[a] = (float)sb_alias_build(tk + (size_t)a * nr, wk + (size_t)a * nr, nr, work);
-    }
+    for (int side = 0; side < 2; side++)
+        for (int a = 0; a < k; a++) {
+            const float *w = (side ? wk : wq) + (size_t)a * nr;
+            float sum = 0.0f, mx = 0.0f;
+#pragma omp simd reduction(+ : sum) reduction(max : mx)
+            for (int r = 0; r < nr; r++) sum += w[r], mx = w[r] > mx ? w[r] : mx;
+            float *c = side ? ck : cq, *m = side ? mk : mq;
+            if (mx * (float)nr <= REJECT_MAX * sum) {
+                c[a] = sum, m[a] = mx;
+            } else {
+                c[a] = (float)sb_alias_build((side ? tk : tq) + (size_t)a * nr, w, nr, work);
+                m[a] = 0.0f;
+            }
+        }
     for (int a = 0; a < k; a++)
         for (int b = 0; b < k; b++) st[(size_t)a * k + b] = cq[a] * S[(size_t)a * k + b] * ck[b];
     double lambda = sb_alias_build(tb, st, k * k, work);
@@ -138,16 +177,21 @@ static graph_edges sample_fastrg(const float *qhat, const float *khat, const flo
     int32_t *qs = xmalloc(sizeof(int32_t) * (size_t)m1), *ks = xmalloc(sizeof(int32_t) * (size_t)m1);
     for (int side = 0; side < 2; side++) {
         const sb_alias_slot *t = side ? tk : tq;
+        const float *wmax = side ? mk : mq, *w = side ? wk : wq;
         const int64_t *off = side ? nb : na;
         int32_t *out = side ? ks : qs;
-        word = (uint64_t)(side + 1) * (((uint64_t)m1 + 3) / 4 * 4); /* runs start on a block */
-        int a = 0;
-        for (int64_t e0 = 0; e0 < m1; e0 += 4 * WORD_CHUNK, word += 4 * WORD_CHUNK) {
-            int64_t ne = m1 - e0 < 4 * WORD_CHUNK ? m1 - e0 : 4 * WORD_CHUNK;
-            sb_rng_fill(&s, (uint32_t)(word / 4), (size_t)(ne + 3) / 4, words);
-            for (int64_t e = 0; e < ne; e++) {
-                while (e0 + e >= off[a + 1]) a++;
-                out[e0 + e] = real[sb_alias_draw(t + (size_t)a * nr, (uint32_t)nr, words[e])];
+        word_reader wr = {.s = s, .next_block = side ? ENDPOINT_K_BLOCK0 : ENDPOINT_Q_BLOCK0, .buf = words};
+        for (int a = 0; a < k; a++) {
+            const float *wa = w + (size_t)a * nr;
+            if (wmax[a] > 0.0f) { /* rejection: uniform slot, accept with w / max */
+                const float scale = wmax[a] * (1.0f / 16777216.0f);
+                for (int64_t e = off[a]; e < off[a + 1];) {
+                    uint32_t slot = sb_u32_below(next_word(&wr), (uint32_t)nr);
+                    if ((float)(next_word(&wr) >> 8) * scale < wa[slot]) out[e++] = real[slot];
+                }
+            } else {
+                for (int64_t e = off[a]; e < off[a + 1]; e++)
+                    out[e] = real[sb_alias_draw(t + (size_t)a * nr, (uint32_t)nr, next_word(&wr))];
             }
         }
     }
@@ -183,7 +227,7 @@ static graph_edges sample_fastrg(const float *qhat, const float *khat, const flo
     for (int64_t e = 0; e < m2 + m3; e++) g.cols[pos[di[e]]++] = dj[e];
     uint64_t *bits = calloc((size_t)(n + 63) / 64, sizeof(uint64_t));
     g.nnz = merge_rows(g.cols, start, n, row_len, bits);
-    free(wq), free(wk), free(tq), free(tk), free(tb), free(work), free(cq), free(ck), free(st);
+    free(wq), free(wk), free(tq), free(tk), free(tb), free(work), free(cq), free(ck), free(mq), free(mk), free(st);
     free(words), free(cnt), free(na), free(nb), free(qs), free(ks), free(di), free(dj), free(start);
     free(qa), free(kb), free(bits);
     return g;

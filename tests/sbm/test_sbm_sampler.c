@@ -207,6 +207,22 @@ int main(void) {
     test_sampler(be, &m, SB_SAMPLER_FASTRG, 0.0f, 0, "fastRG");
     test_sampler(be, &m, SB_SAMPLER_FASTRG, 0.3f, 0, "fastRG, delta 0.3");
     test_sampler(be, &m, SB_SAMPLER_FASTRG, 0.05f, 1, "fastRG, delta 0.05, self-loops");
+    {   /* peaked memberships: each cluster dominated by one position, so the
+         * sampler uses alias tables instead of rejection for its endpoints */
+        static small_sbm pk;
+        pk = m;
+        for (int i = 0; i < N; i++)
+            for (int a = 0; a < K; a++)
+                if (i != a) pk.qhat[i * K + a] *= 0.03f, pk.khat[i * K + a] *= 0.03f;
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++) {
+                double acc = 0;
+                for (int a = 0; a < K; a++)
+                    for (int b = 0; b < K; b++) acc += (double)pk.qhat[i * K + a] * pk.S[a * K + b] * pk.khat[j * K + b];
+                pk.p[i * N + j] = acc;
+            }
+        test_sampler(be, &pk, SB_SAMPLER_FASTRG, 0.02f, 0, "fastRG, peaked memberships (alias tables)");
+    }
     test_sampler(be, &m, SB_SAMPLER_BERNOULLI, 0.0f, 0, "Bernoulli");
     test_sampler(be, &m, SB_SAMPLER_BERNOULLI, 0.2f, 1, "Bernoulli, delta 0.2, self-loops");
     {   /* δ alone: memberships zero, so every real pair has rate δ */
