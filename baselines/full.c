@@ -11,15 +11,6 @@ typedef struct {
     int B, N;
 } full_state;
 
-static size_t full_param_count(const sb_attn_config *cfg) {
-    (void)cfg;
-    return 0;
-}
-
-static void full_init_params(const sb_attn_config *cfg, float *params, sb_rng_reader *rng) {
-    (void)cfg, (void)params, (void)rng;
-}
-
 static void *full_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N,
                                int training) {
     (void)training;
@@ -58,8 +49,8 @@ static void full_backward(sb_backend *be, void *state, const sb_attn_config *cfg
 
 const sb_attention_ops sb_attention_full = {
     .name = "full",
-    .param_count = full_param_count,
-    .init_params = full_init_params,
+    .param_count = sb_attention_no_params,
+    .init_params = sb_attention_no_init,
     .state_create = full_state_create,
     .state_destroy = full_state_destroy,
     .forward = full_forward,

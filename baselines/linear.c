@@ -15,15 +15,6 @@ typedef struct {
     float *dqf, *dkf, *dvm, *dkv;
 } linear_state;
 
-static size_t linear_param_count(const sb_attn_config *cfg) {
-    (void)cfg;
-    return 0;
-}
-
-static void linear_init_params(const sb_attn_config *cfg, float *params, sb_rng_reader *rng) {
-    (void)cfg, (void)params, (void)rng;
-}
-
 static void *linear_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training) {
     linear_state *s = calloc(1, sizeof *s);
     const size_t n = (size_t)B * cfg->n_heads * N * cfg->d_head, nkv = (size_t)B * cfg->n_heads * cfg->d_head * cfg->d_head;
@@ -80,8 +71,8 @@ static void linear_backward(sb_backend *be, void *state, const sb_attn_config *c
 
 const sb_attention_ops sb_attention_linear = {
     .name = "linear",
-    .param_count = linear_param_count,
-    .init_params = linear_init_params,
+    .param_count = sb_attention_no_params,
+    .init_params = sb_attention_no_init,
     .state_create = linear_state_create,
     .state_destroy = linear_state_destroy,
     .forward = linear_forward,

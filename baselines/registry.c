@@ -12,6 +12,15 @@ static const sb_attention_ops *const variants[] = {
     &sb_attention_linear,
 };
 
+size_t sb_attention_no_params(const sb_attn_config *cfg) {
+    (void)cfg;
+    return 0;
+}
+
+void sb_attention_no_init(const sb_attn_config *cfg, float *params, sb_rng_reader *rng) {
+    (void)cfg, (void)params, (void)rng;
+}
+
 const sb_attention_ops *sb_attention_find(const char *name) {
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
         if (strcmp(variants[i]->name, name) == 0) return variants[i];

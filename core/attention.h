@@ -83,6 +83,10 @@ typedef struct sb_attention_ops {
     void (*density)(void *state, float *per_example_head);
 } sb_attention_ops;
 
+/* param_count / init_params for variants without parameters. */
+size_t sb_attention_no_params(const sb_attn_config *cfg);
+void sb_attention_no_init(const sb_attn_config *cfg, float *params, sb_rng_reader *rng);
+
 /* Lookup by manifest name ("full", ...); NULL if unknown. */
 const sb_attention_ops *sb_attention_find(const char *name);
 /* Comma-separated list of the known names, for error messages and --help. */
