@@ -5,11 +5,19 @@
 extern const sb_attention_ops sb_attention_full;
 extern const sb_attention_ops sb_attention_sbm;
 extern const sb_attention_ops sb_attention_linear;
+extern const sb_attention_ops sb_attention_linformer;
+extern const sb_attention_ops sb_attention_performer;
+extern const sb_attention_ops sb_attention_reformer;
+extern const sb_attention_ops sb_attention_nystrom;
 
 static const sb_attention_ops *const variants[] = {
     &sb_attention_full,
     &sb_attention_sbm,
     &sb_attention_linear,
+    &sb_attention_linformer,
+    &sb_attention_performer,
+    &sb_attention_reformer,
+    &sb_attention_nystrom,
 };
 
 size_t sb_attention_no_params(const sb_attn_config *cfg) {
@@ -27,4 +35,4 @@ const sb_attention_ops *sb_attention_find(const char *name) {
     return NULL;
 }
 
-const char *sb_attention_names(void) { return "full, sbm, linear"; }
+const char *sb_attention_names(void) { return "full, sbm, linear, linformer, performer, reformer, nystrom"; }

@@ -32,6 +32,15 @@ typedef struct {
     int sbm_reg_kind;        /* sb_sbm_reg_kind */
     int sbm_ste;             /* 0: no gradient reaches the edge probabilities (ablation) */
     float sbm_ste_clip;      /* |dL/dp_ij| clip in the straight-through estimator; 0 = none */
+    /* efficient baselines (one file each in baselines/, which documents its settings) */
+    int linformer_k;         /* Linformer: projected length */
+    int performer_features;  /* Performer: random features m */
+    int performer_kernel;    /* Performer: 0 = reference (FAVOR+ scaled twice), 1 = paper's exp(q.k/sqrt d) */
+    int reformer_hashes;     /* Reformer: hash rounds */
+    int reformer_chunk;      /* Reformer: chunk length */
+    int reformer_chunks_before; /* Reformer: earlier chunks each chunk attends to */
+    int nystrom_landmarks;   /* Nystromformer: landmarks m (seq length must be a multiple; m = N: exact softmax) */
+    int nystrom_conv;        /* Nystromformer: taps of the depthwise skip convolution; 0 = none */
 } sb_attn_config;
 
 /* One call's inputs and outputs. */
@@ -44,6 +53,10 @@ typedef struct {
     sb_rng_stream rng;       /* this (step, layer)'s attention-dropout stream */
     sb_rng_stream rng_attn;  /* this (step, layer)'s stream for variant-internal draws */
     const sb_csr *fixed_graph; /* SBM: use this graph instead of sampling (tests, `op`); NULL */
+    /* the variant's per-call random draws (Reformer's rotations), laid out as
+     * ops->draws_layout says, instead of drawing them from rng_attn (tests,
+     * `op`); NULL: draw */
+    const float *fixed_draws;
 } sb_attn_call;
 
 typedef struct {
@@ -60,15 +73,24 @@ typedef struct {
     int rank;
     int dims[4];
     size_t offset; /* floats from the start of the layer's block */
+    int frozen;    /* a fixed random draw kept with the parameters (Performer's
+                      omega): never gets a gradient */
 } sb_param_desc;
 
 typedef struct sb_attention_ops {
     const char *name;
-    /* floats of parameters per layer */
+    /* 1: one parameter block serves every layer (Linformer's E, as the
+     * reference stores it as a class attribute); the model passes the same
+     * params/dparams pointer to each layer and backward accumulates into it */
+    int params_shared_across_layers;
+    /* floats of parameters per layer (per model if shared across layers) */
     size_t (*param_count)(const sb_attn_config *cfg);
     void (*init_params)(const sb_attn_config *cfg, float *params, sb_rng_reader *rng);
     /* the layer block's tensors (at most 8), returns how many; NULL: none */
     int (*param_layout)(const sb_attn_config *cfg, sb_param_desc *out);
+    /* tensors of random numbers a call draws (at most 8) for sequences of N
+     * tokens, which `op` reads from IN.h5 /params/<name>; NULL: none */
+    int (*draws_layout)(const sb_attn_config *cfg, int N, sb_param_desc *out);
     /* state for calls of at most B examples of at most N tokens */
     void *(*state_create)(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training);
     void (*state_destroy)(sb_backend *be, void *state);

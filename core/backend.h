@@ -158,6 +158,12 @@ struct sb_backend {
                        const float *S, const float *key_mask, int B, int H, int n, int k,
                        float delta, int self_loops, int sampler, sb_rng_stream base);
 
+    /* ---- Linformer / Nystromformer ops (baselines/linformer.c, baselines/nystrom.c) ---- */
+    /* (end of Linformer / Nystromformer ops) */
+
+    /* ---- Performer / Reformer ops (baselines/performer.c, baselines/reformer.c) ---- */
+    /* (end of Performer / Reformer ops) */
+
     /* ---- optimiser ---- */
     /* One AdamW step over n parameters (decoupled weight decay, bias-corrected). */
     void (*adamw)(sb_backend *be, float *param, const float *grad, float *m, float *v, size_t n,

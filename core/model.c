@@ -87,7 +87,7 @@ static void fill_param_sizes(sb_model *m) {
     s[SB_P_B1] = L * F;
     s[SB_P_W2] = L * D * F;
     s[SB_P_B2] = L * D;
-    s[SB_P_ATTN] = L * m->attn_per_layer;
+    s[SB_P_ATTN] = (c->attn->params_shared_across_layers ? 1 : L) * m->attn_per_layer;
     s[SB_P_LNFG] = s[SB_P_LNFB] = D;
     s[SB_P_HW1] = F * D;
     s[SB_P_HB1] = F;
@@ -95,6 +95,11 @@ static void fill_param_sizes(sb_model *m) {
     s[SB_P_HB2] = C;
     m->num_params = 0;
     for (int i = 0; i < SB_P_COUNT; i++) m->num_params += s[i];
+}
+
+/* Floats from the start of the attention block to layer l's parameters. */
+static size_t attn_offset(const sb_model *m, int l) {
+    return m->cfg.attn->params_shared_across_layers ? 0 : (size_t)l * m->attn_per_layer;
 }
 
 static sb_param_ptrs point_params(const sb_model *m, float *base) {
@@ -241,7 +246,8 @@ void sb_model_init_params(sb_model *m, uint64_t seed) {
         case SB_P_LN1B: case SB_P_LN2B: case SB_P_LNFB: fill_const(x, n, 0.0f); break;
         case SB_P_ATTN:
             for (int l = 0; l < c->n_layers; l++)
-                c->attn->init_params(&c->attn_cfg, x + (size_t)l * m->attn_per_layer, &r);
+                if (l == 0 || !c->attn->params_shared_across_layers)
+                    c->attn->init_params(&c->attn_cfg, x + attn_offset(m, l), &r);
             break;
         default: fill_uniform(x, n, 1.0f / sqrtf(fan_in[i]), &r); break;
         }
@@ -303,7 +309,7 @@ sb_forward_result sb_model_forward(sb_model *m, const int32_t *ids, const float 
         be->heads_split(be, a->vh + oHD, qkv + 2 * HD, 3 * HD, B, T, H, Dh, 0);
         sb_attn_call call = attn_call(m, l, (int)la);
         c->attn->forward(be, m->attn_state[la], &c->attn_cfg,
-                         m->p.t[SB_P_ATTN] + (size_t)l * m->attn_per_layer, &call);
+                         m->p.t[SB_P_ATTN] + attn_offset(m, l), &call);
         be->heads_merge(be, attm, HD, a->atth + oHD, B, T, H, Dh, 0);
         sb_linear_forward(be, a->tmp, attm, m->p.t[SB_P_WO] + (size_t)l * D * HD,
                           m->p.t[SB_P_BO] + l * D, BT, HD, D);
@@ -417,8 +423,8 @@ void sb_model_backward(sb_model *m, float loss_scale) {
         sb_attn_call call = attn_call(m, l, l);
         sb_attn_grads g = {.dq = ga->dqh, .dk = ga->dkh, .dv = ga->dvh, .dout = ga->datth,
                            .density_weight = m->density_weight / (float)c->n_layers};
-        c->attn->backward(be, m->attn_state[l], &c->attn_cfg, P.t[SB_P_ATTN] + (size_t)l * m->attn_per_layer,
-                          G.t[SB_P_ATTN] + (size_t)l * m->attn_per_layer, &call, &g);
+        c->attn->backward(be, m->attn_state[l], &c->attn_cfg, P.t[SB_P_ATTN] + attn_offset(m, l),
+                          G.t[SB_P_ATTN] + attn_offset(m, l), &call, &g);
         ZERO(ga->dqkv, 3 * nHD);
         be->heads_merge(be, ga->dqkv, 3 * HD, ga->dqh, B, T, H, Dh, 1);
         be->heads_merge(be, ga->dqkv + HD, 3 * HD, ga->dkh, B, T, H, Dh, 1);

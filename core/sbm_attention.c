@@ -77,11 +77,11 @@ static size_t sbm_param_count(const sb_attn_config *cfg) {
 static int sbm_param_layout(const sb_attn_config *cfg, sb_param_desc *out) {
     const int D = cfg->d_head, k = cfg->sbm_k, H = cfg->n_heads;
     const size_t CK = (size_t)H * k * D;
-    out[0] = (sb_param_desc){"C", 3, {H, k, D}, 0};
-    out[1] = (sb_param_desc){"w1", 2, {D, D}, CK};
-    out[2] = (sb_param_desc){"b1", 1, {D}, CK + (size_t)D * D};
-    out[3] = (sb_param_desc){"w2", 2, {D, D}, CK + (size_t)D * D + D};
-    out[4] = (sb_param_desc){"b2", 1, {D}, CK + 2 * (size_t)D * D + D};
+    out[0] = (sb_param_desc){.name = "C", .rank = 3, .dims = {H, k, D}, .offset = 0};
+    out[1] = (sb_param_desc){.name = "w1", .rank = 2, .dims = {D, D}, .offset = CK};
+    out[2] = (sb_param_desc){.name = "b1", .rank = 1, .dims = {D}, .offset = CK + (size_t)D * D};
+    out[3] = (sb_param_desc){.name = "w2", .rank = 2, .dims = {D, D}, .offset = CK + (size_t)D * D + D};
+    out[4] = (sb_param_desc){.name = "b2", .rank = 1, .dims = {D}, .offset = CK + 2 * (size_t)D * D + D};
     return 5;
 }
 

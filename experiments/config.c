@@ -42,6 +42,14 @@ const sb_config_key sb_config_keys[] = {
     K(sbm_lambda, SB_KEY_DOUBLE, 0, 1e6, "SBM: density regulariser weight (reference run_tasks.sh uses 1e-4)"),
     K(sbm_ste, SB_KEY_BOOL, 0, 1, "SBM: straight-through gradients to the edge probabilities (false: memberships and clusters get no gradient, an ablation)"),
     K(sbm_ste_clip, SB_KEY_DOUBLE, 0, 1e30, "SBM: clip of dL/dp in the straight-through estimator (0 = none); default 2^-16 = the reference's +-1 in units of its initial AMP loss scale"),
+    K(linformer_k, SB_KEY_INT, 1, 65536, "Linformer: projected length k of keys and values"),
+    K(performer_features, SB_KEY_INT, 1, 65536, "Performer: random features m"),
+    E(performer_kernel, "reference|paper", "Performer: reference = FAVOR+ with the d^-1/4 scaling applied twice (approximates exp(q.k/d)); paper = exp(q.k/sqrt d)"),
+    K(reformer_hashes, SB_KEY_INT, 1, 64, "Reformer: hash rounds"),
+    K(reformer_chunk, SB_KEY_INT, 1, 65536, "Reformer: chunk length"),
+    K(reformer_chunks_before, SB_KEY_INT, 0, 64, "Reformer: earlier chunks each chunk also attends to"),
+    K(nystrom_landmarks, SB_KEY_INT, 1, 65536, "Nystromformer: landmarks (segment means; seq_len must be a multiple)"),
+    K(nystrom_conv, SB_KEY_INT, 0, 1025, "Nystromformer: taps of the depthwise skip convolution on V (odd; 0 = none)"),
     K(eval_every, SB_KEY_INT, 1, 100000000, "steps between dev evaluations (and best-checkpoint updates)"),
     K(eval_batches, SB_KEY_INT, 1, 100000000, "dev batches per evaluation"),
     K(test_batches, SB_KEY_INT, 1, 100000000, "test batches for generated tasks"),
@@ -88,6 +96,15 @@ void sb_config_init(sb_run_config *c) {
     c->sbm_lambda = 0.0;
     c->sbm_ste = 1;
     c->sbm_ste_clip = 1.0 / 65536.0;
+    /* baselines as the SBM paper ran them (run_baselines.sh, lra_config.py) */
+    c->linformer_k = 256;
+    c->performer_features = 256;
+    c->performer_kernel = 0;
+    c->reformer_hashes = 2;
+    c->reformer_chunk = 64;
+    c->reformer_chunks_before = 1;
+    c->nystrom_landmarks = 256;
+    c->nystrom_conv = 35;
     c->eval_every = 100;
     c->eval_batches = 4;
     c->test_batches = 16;
@@ -249,7 +266,11 @@ sb_attn_config sb_config_attn(const sb_run_config *c) {
         .attn_dropout = (float)c->attn_dropout, .sbm_k = c->sbm_k, .sbm_delta = (float)c->sbm_delta,
         .sbm_delta_at_eval = c->sbm_delta_at_eval, .sbm_sampler = c->sbm_sampler,
         .sbm_self_loops = c->sbm_self_loops, .sbm_reg_kind = c->sbm_reg, .sbm_ste = c->sbm_ste,
-        .sbm_ste_clip = (float)c->sbm_ste_clip,
+        .sbm_ste_clip = (float)c->sbm_ste_clip, .linformer_k = c->linformer_k,
+        .performer_features = c->performer_features, .performer_kernel = c->performer_kernel,
+        .reformer_hashes = c->reformer_hashes, .reformer_chunk = c->reformer_chunk,
+        .reformer_chunks_before = c->reformer_chunks_before, .nystrom_landmarks = c->nystrom_landmarks,
+        .nystrom_conv = c->nystrom_conv,
     };
     return a;
 }

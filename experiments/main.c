@@ -14,8 +14,9 @@
 #include "experiments/util.h"
 #include "tasks/task.h"
 
-extern const char sb_embedded_quickstart[];
-int sb_cmd_op(int argc, char **argv); /* experiments/op.c */ /* experiments/quickstart.json, built in */
+#include "experiments/commands.h"
+
+extern const char sb_embedded_quickstart[]; /* experiments/quickstart.json, built in */
 
 static void usage_main(FILE *f) {
     fprintf(f,
@@ -27,6 +28,9 @@ static void usage_main(FILE *f) {
             "                   (no MANIFEST: the built-in quickstart, experiments/quickstart.json)\n"
             "  op MODEL --in IN.h5 --out OUT.h5\n"
             "                   one attention call forward and backward on given tensors\n"
+            "  prep TASK ...    convert a task's official raw data to HDF5\n"
+            "  gen TASK ...     generate a task's data (listops, pathfinder) as raw files + HDF5\n"
+            "  report DIR       regenerate tables and figures of a results directory\n"
             "  help [COMMAND]   this text, or a command's options\n\n"
             "'sbmbench run --help' lists the options and every manifest key.\n");
 }
@@ -191,6 +195,9 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(argv[1], "op")) return sb_cmd_op(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "prep")) return sb_cmd_prep(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "gen")) return sb_cmd_gen(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "report")) return sb_cmd_report(argc - 2, argv + 2);
     fprintf(stderr, "sbmbench: unknown command '%s' (see 'sbmbench --help')\n", argv[1]);
     return 2;
 }

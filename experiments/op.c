@@ -188,6 +188,34 @@ static int edges_to_csr(sb_backend *be, const int32_t *e, size_t E, int B, int H
     return 0;
 }
 
+/* Floats spanned by a tensor list laid out in one block. */
+static size_t tensors_extent(const sb_param_desc *d, int n) {
+    size_t end = 0;
+    for (int i = 0; i < n; i++) {
+        size_t cnt = 1;
+        for (int j = 0; j < d[i].rank; j++) cnt *= (size_t)d[i].dims[j];
+        if (d[i].offset + cnt > end) end = d[i].offset + cnt;
+    }
+    return end;
+}
+
+/* Read /params/<name> for each tensor of a layout into its place in dst. */
+static int read_tensors(hid_t f, const char *file, const sb_param_desc *d, int n, float *dst) {
+    for (int i = 0; i < n; i++) {
+        char name[64], sh[64];
+        hsize_t w[4], got[4];
+        size_t cnt = 1;
+        for (int j = 0; j < d[i].rank; j++) w[j] = (hsize_t)d[i].dims[j], cnt *= (size_t)d[i].dims[j];
+        snprintf(name, sizeof name, "/params/%s", d[i].name);
+        dims_str(sh, sizeof sh, d[i].rank, w);
+        float *x = read_ds(f, file, name, H5T_FLOAT, d[i].rank, w, got, sh, 0);
+        if (!x) return -1;
+        memcpy(dst + d[i].offset, x, sizeof(float) * cnt);
+        free(x);
+    }
+    return 0;
+}
+
 int sb_cmd_op(int argc, char **argv) {
     const char *model = NULL, *in = NULL, *out = NULL;
     for (int i = 0; i < argc; i++) {
@@ -218,7 +246,7 @@ int sb_cmd_op(int argc, char **argv) {
     int rc = 2;
     sb_backend *be = sb_backend_cpu_create(0);
     float *q = NULL, *k = NULL, *v = NULL, *dout = NULL, *mask = NULL, *params = NULL, *dparams = NULL;
-    float *o = NULL, *dq = NULL, *dk = NULL, *dv = NULL, *dens = NULL;
+    float *o = NULL, *dq = NULL, *dk = NULL, *dv = NULL, *dens = NULL, *draws = NULL;
     int32_t *edges = NULL;
     void *state = NULL;
     sb_csr graph = {0};
@@ -257,17 +285,13 @@ int sb_cmd_op(int argc, char **argv) {
     dparams = calloc(np + 1, sizeof(float));
     sb_param_desc desc[8];
     int nd = ops->param_layout ? ops->param_layout(&acfg, desc) : 0;
-    for (int i = 0; i < nd; i++) {
-        char name[64], sh[64];
-        hsize_t w[4], g2[4];
-        size_t n = 1;
-        for (int j = 0; j < desc[i].rank; j++) w[j] = (hsize_t)desc[i].dims[j], n *= (size_t)desc[i].dims[j];
-        snprintf(name, sizeof name, "/params/%s", desc[i].name);
-        dims_str(sh, sizeof sh, desc[i].rank, w);
-        float *x = read_ds(f, in, name, H5T_FLOAT, desc[i].rank, w, g2, sh, 0);
-        if (!x) goto fail;
-        memcpy(params + desc[i].offset, x, sizeof(float) * n);
-        free(x);
+    if (read_tensors(f, in, desc, nd, params)) goto fail;
+    /* random draws the call would make (Reformer's rotations): read, not drawn */
+    sb_param_desc ddesc[8];
+    int ndraw = ops->draws_layout ? ops->draws_layout(&acfg, N, ddesc) : 0;
+    if (ndraw) {
+        draws = calloc(tensors_extent(ddesc, ndraw) + 1, sizeof(float));
+        if (read_tensors(f, in, ddesc, ndraw, draws)) goto fail;
     }
     hsize_t eshape[2] = {0, 4};
     edges = read_ds(f, in, "/edges", H5T_INTEGER, 2, eshape, got, "[E,4] of (b,h,i,j)", 1);
@@ -280,7 +304,7 @@ int sb_cmd_op(int argc, char **argv) {
     sb_attn_call call = {.B = B, .H = H, .N = N, .D = D, .q = q, .k = k, .v = v, .key_mask = mask, .out = o,
                          .training = 1, .rng = sb_rng_make((uint64_t)ac.seed, SB_RNG_ATTN_DROPOUT, 0, 0, 0, 0),
                          .rng_attn = sb_rng_make((uint64_t)ac.seed, SB_RNG_ATTN, 0, 0, 0, 0),
-                         .fixed_graph = edges ? &graph : NULL};
+                         .fixed_graph = edges ? &graph : NULL, .fixed_draws = draws};
     ops->forward(be, state, &acfg, params, &call);
     sb_attn_grads gr = {.dq = dq, .dk = dk, .dv = dv, .dout = dout, .density_weight = (float)ac.density_weight};
     ops->backward(be, state, &acfg, params, dparams, &call, &gr);
@@ -315,7 +339,7 @@ fail:
     if (state) ops->state_destroy(be, state);
     sb_csr_free(be, &graph);
     free(q), free(k), free(v), free(dout), free(mask), free(params), free(dparams);
-    free(o), free(dq), free(dk), free(dv), free(dens), free(edges);
+    free(o), free(dq), free(dk), free(dv), free(dens), free(edges), free(draws);
     sb_backend_destroy(be);
     return rc;
 }

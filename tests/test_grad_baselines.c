@@ -1,16 +1,32 @@
 /* Finite-difference gradient checks of the efficient-attention baselines
  * (the files in baselines/) through the attention interface: L = Σ out · R, with a
- * padded tail in one example, against dQ, dK, dV from backward. Inputs are
- * kept at least 0.3 away from 0, where linear attention's elu+1 has a
- * second-derivative jump that a difference of step 1/8 (reaching 2/8) must not
- * straddle. Error floor 1e-2: the float forward leaves ~5e-5 of noise in each
- * difference, which a smaller floor would report as error on tiny gradients. */
+ * padded tail in one example, against dQ, dK, dV and every trained parameter's
+ * gradient from backward; frozen tensors (Performer's omega) must get none.
+ * Inputs are kept at least 0.3 away from 0, where linear attention's elu+1
+ * has a second-derivative jump that a difference of step 1/8 (reaching 2/8)
+ * must not straddle. Error floor 1e-2: the float forward leaves ~5e-5 of
+ * noise in each difference, which a smaller floor would report as error on
+ * tiny gradients. Each variant's settings are scaled to N = 12. */
 #include "core/attention.h"
 #include "core/backend.h"
 #include "tests/test_util.h"
 
 enum { B = 2, H = 2, N = 12, D = 6 };
 #define SZ ((size_t)B * H * N * D)
+
+typedef struct {
+    const char *name;
+    sb_attn_config cfg; /* settings besides n_heads, d_head, max_len */
+    float step;         /* finite-difference step */
+} variant_case;
+
+static const variant_case cases[] = {
+    {"linear", {0}, 1.0f / 8},
+    {"linformer", {.linformer_k = 5}, 1.0f / 8},
+    {"performer", {.performer_features = 16}, 1.0f / 8},
+    {"reformer", {.reformer_hashes = 2, .reformer_chunk = 4, .reformer_chunks_before = 1}, 1.0f / 8},
+    {"nystrom", {.nystrom_landmarks = 4, .nystrom_conv = 5}, 1.0f / 8},
+};
 
 typedef struct {
     sb_backend *be;
@@ -35,12 +51,16 @@ static double loss(void *vc) {
     return tu_dot(c->out, c->R, SZ);
 }
 
-static void check(sb_backend *be, const char *name) {
+static void check(sb_backend *be, const variant_case *vc) {
     static ctx_t c;
+    const char *name = vc->name;
     c.be = be;
     c.ops = sb_attention_find(name);
-    c.cfg = (sb_attn_config){.n_heads = H, .d_head = D, .max_len = N};
-    c.params = tu_alloc(c.ops->param_count(&c.cfg) + 1);
+    if (!tu_check(c.ops && c.ops->forward, "%s: variant registered and implemented", name)) return;
+    c.cfg = vc->cfg;
+    c.cfg.n_heads = H, c.cfg.d_head = D, c.cfg.max_len = N;
+    const size_t np = c.ops->param_count(&c.cfg);
+    c.params = tu_alloc(np + 1);
     sb_rng_reader r = tu_rng(70);
     c.ops->init_params(&c.cfg, c.params, &r);
     tu_fill_normal(c.q, SZ, 1.0f, 71), tu_fill_normal(c.k, SZ, 1.0f, 72), tu_fill_normal(c.v, SZ, 1.0f, 73);
@@ -51,14 +71,30 @@ static void check(sb_backend *be, const char *name) {
     }
     for (int i = 0; i < B * N; i++) c.mask[i] = i >= N + 8 ? 0.0f : 1.0f;
     c.state = c.ops->state_create(be, &c.cfg, B, N, 1);
-    float *dq = tu_alloc(SZ), *dk = tu_alloc(SZ), *dv = tu_alloc(SZ), *dp = tu_alloc(c.ops->param_count(&c.cfg) + 1);
+    float *dq = tu_alloc(SZ), *dk = tu_alloc(SZ), *dv = tu_alloc(SZ), *dp = tu_alloc(np + 1);
     sb_attn_call call = make_call(&c);
     c.ops->forward(be, c.state, &c.cfg, c.params, &call);
     sb_attn_grads g = {.dq = dq, .dk = dk, .dv = dv, .dout = c.R};
     c.ops->backward(be, c.state, &c.cfg, c.params, dp, &call, &g);
-    struct { const char *what; float *x, *g; } t[] = {{"dQ", c.q, dq}, {"dK", c.k, dk}, {"dV", c.v, dv}};
-    for (int i = 0; i < 3; i++) {
-        tu_fd_result res = tu_fd_check(loss, &c, t[i].x, t[i].g, SZ, 1.0f / 8, 100000, (uint32_t)i, 1e-2);
+    struct { const char *what; float *x, *g; size_t n; } t[10] = {{"dQ", c.q, dq, SZ}, {"dK", c.k, dk, SZ}, {"dV", c.v, dv, SZ}};
+    int nt = 3;
+    sb_param_desc desc[8];
+    const int nd = c.ops->param_layout ? c.ops->param_layout(&c.cfg, desc) : 0;
+    tu_check(np == 0 || nd > 0, "%s: its %zu parameters are described by param_layout", name, np);
+    for (int i = 0; i < nd; i++) {
+        size_t n = 1;
+        for (int j = 0; j < desc[i].rank; j++) n *= (size_t)desc[i].dims[j];
+        if (desc[i].frozen) {
+            int zero = 1;
+            for (size_t j = 0; j < n; j++) zero &= dp[desc[i].offset + j] == 0.0f;
+            tu_check(zero, "%s: frozen %s gets no gradient", name, desc[i].name);
+        } else {
+            t[nt].what = desc[i].name, t[nt].x = c.params + desc[i].offset, t[nt].g = dp + desc[i].offset, t[nt].n = n;
+            nt++;
+        }
+    }
+    for (int i = 0; i < nt; i++) {
+        tu_fd_result res = tu_fd_check(loss, &c, t[i].x, t[i].g, t[i].n, vc->step, 100000, (uint32_t)i, 1e-2);
         char label[96];
         snprintf(label, sizeof label, "%s: %s vs finite differences", name, t[i].what);
         tu_report_fd(label, res, 5e-3);
@@ -78,9 +114,10 @@ static void check(sb_backend *be, const char *name) {
     free(dq), free(dk), free(dv), free(dp), free(c.params);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     sb_backend *be = sb_backend_cpu_create(0);
-    check(be, "linear");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (argc < 2 || !strcmp(argv[1], cases[i].name)) check(be, &cases[i]);
     sb_backend_destroy(be);
     return tu_finish();
 }

@@ -88,6 +88,10 @@ sb_backend *sb_backend_cpu_create(int threads) {
     be->mask_heads = sb_cpu_mask_heads;
     be->elu1_forward = sb_cpu_elu1_forward;
     be->elu1_backward = sb_cpu_elu1_backward;
+    /* Linformer / Nystromformer ops */
+    /* (end of Linformer / Nystromformer ops) */
+    /* Performer / Reformer ops */
+    /* (end of Performer / Reformer ops) */
     be->mask_rows = sb_cpu_mask_rows;
     be->heads_split = sb_cpu_heads_split;
     be->heads_merge = sb_cpu_heads_merge;

@@ -46,6 +46,12 @@ void sb_cpu_heads_split(sb_backend *be, float *dst, const float *src, int src_st
 void sb_cpu_heads_merge(sb_backend *be, float *dst, int dst_stride, const float *src, int B, int T,
                         int H, int D, int accumulate);
 
+/* Linformer / Nystromformer ops (cpu_linformer.c, cpu_nystrom.c) */
+/* (end of Linformer / Nystromformer ops) */
+
+/* Performer / Reformer ops (cpu_performer.c, cpu_reformer.c) */
+/* (end of Performer / Reformer ops) */
+
 /* cpu_feature_maps.c */
 void sb_cpu_mask_heads(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N, int D,
                        int accumulate);

@@ -1,0 +1,3 @@
+/* PLACEHOLDER: being implemented (issue #4). */
+#include "core/attention.h"
+const sb_attention_ops sb_attention_linformer = {.name = "linformer"};
