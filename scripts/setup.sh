@@ -3,7 +3,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${SBMBENCH_BUILD_DIR:-$ROOT/build}
-PACKAGES="build-essential cmake pkg-config libopenblas-openmp-dev libhdf5-dev libcjson-dev hdf5-tools"
+PACKAGES="build-essential cmake pkg-config libopenblas-openmp-dev libhdf5-dev libcjson-dev hdf5-tools libpng-dev zlib1g-dev gnuplot-nox dataset-fashion-mnist"
 
 missing=""
 for p in $PACKAGES; do
