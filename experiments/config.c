@@ -238,6 +238,35 @@ cJSON *sb_config_to_json(const sb_run_config *c) {
     return o;
 }
 
+int sb_config_json_matches(const cJSON *stored, const sb_run_config *c, char *key, size_t keylen) {
+    cJSON *want = sb_config_to_json(c);
+    sb_run_config d;
+    sb_config_init(&d);
+    cJSON *defaults = sb_config_to_json(&d);
+    int same = 1;
+    const cJSON *w;
+    cJSON_ArrayForEach(w, want) {
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(stored, w->string);
+        /* a key this version added matches when it keeps its default */
+        if (!h) h = cJSON_GetObjectItemCaseSensitive(defaults, w->string);
+        if (!h || !cJSON_Compare(h, w, 1)) {
+            same = 0;
+            snprintf(key, keylen, "%s", w->string);
+            break;
+        }
+    }
+    const cJSON *h;
+    cJSON_ArrayForEach(h, stored) {
+        if (same && !cJSON_GetObjectItemCaseSensitive(want, h->string)) {
+            same = 0;
+            snprintf(key, keylen, "%s", h->string);
+        }
+    }
+    cJSON_Delete(want);
+    cJSON_Delete(defaults);
+    return same;
+}
+
 void sb_config_print_keys(void) {
     sb_run_config d;
     sb_config_init(&d);

@@ -64,6 +64,10 @@ int sb_config_set(sb_run_config *c, const sb_config_key *k, const struct cJSON *
 int sb_config_validate(const sb_run_config *c, char *err, size_t errlen);
 /* The resolved configuration as a JSON object (caller deletes). */
 struct cJSON *sb_config_to_json(const sb_run_config *c);
+/* Whether a stored config.json describes the run c (keys added since it was
+ * written count as matching when c keeps their defaults); else the first
+ * differing key in key. */
+int sb_config_json_matches(const struct cJSON *stored, const sb_run_config *c, char *key, size_t keylen);
 /* The attention variant's settings from a run configuration. */
 sb_attn_config sb_config_attn(const sb_run_config *c);
 /* Print the key table for --help. */

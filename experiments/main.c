@@ -69,13 +69,12 @@ static int preflight(const sb_manifest *m, const char *out, int resume, char *er
         if (!sb_file_exists(p)) continue;
         cJSON *have = sb_read_json(p, err, errlen);
         if (!have) return -1;
-        cJSON *want = sb_config_to_json(&m->runs[i].cfg);
-        int same = cJSON_Compare(have, want, 1);
+        char key[64];
+        int same = sb_config_json_matches(have, &m->runs[i].cfg, key, sizeof key);
         cJSON_Delete(have);
-        cJSON_Delete(want);
         if (!same) {
-            snprintf(err, errlen, "%.1024s holds a different configuration for run %s; use another --out or remove it", p,
-                     m->runs[i].id);
+            snprintf(err, errlen, "%.1024s holds a different configuration for run %s (key '%s'); use another --out or remove it",
+                     p, m->runs[i].id, key);
             return -1;
         }
         char f[4096], c[4096];

@@ -41,4 +41,14 @@ before=$(md5sum b/$run/final.json)
 "$SBM" run m.json --out b --threads 2 >/dev/null 2>b3.err
 grep -q 'already complete, skipped' b3.err && [ "$before" = "$(md5sum b/$run/final.json)" ] &&
     pass "completed run skipped" || fail "completed run not skipped: $(cat b3.err)"
+
+# a run directory written for another configuration is refused, naming the key
+sed 's/"lr": 1e-3/"lr": 2e-3/' m.json > m2.json
+expect_error "different configuration" 2 "holds a different configuration for run $run \\(key 'lr'\\)" -- "$SBM" run m2.json --out b --threads 2
+# a config.json from a version without a key (here nystrom_conv) still matches while the key keeps its default
+grep -v '"nystrom_conv"' b/$run/config.json > old.json && mv old.json b/$run/config.json
+"$SBM" run m.json --out b --threads 2 >/dev/null 2>b4.err && grep -q 'already complete, skipped' b4.err &&
+    pass "config.json without a newer key at its default still matches" || fail "older config.json refused: $(cat b4.err)"
+echo '{"experiment": "resume", "tasks": ["synthetic"], "models": ["full"], "seeds": [7], "config": {"seq_len": 16, "batch_size": 16, "micro_batch": 8, "steps": 90, "warmup_steps": 10, "lr": 1e-3, "dropout": 0.1, "attn_dropout": 0.1, "eval_every": 20, "checkpoint_every": 30, "eval_batches": 2, "test_batches": 4, "nystrom_conv": 5}}' > m3.json
+expect_error "newer key changed from its default" 2 "key 'nystrom_conv'" -- "$SBM" run m3.json --out b --threads 2
 finish
