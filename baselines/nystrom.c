@@ -1,3 +1,297 @@
-/* PLACEHOLDER: being implemented (issue #4). */
+/* Nyströmformer attention (Xiong et al. 2021) as the LRA reference code runs
+ * it (Nyströmformer repo, `LRA/code/attention_nystrom.py`;
+ * ../shared/reference/lra-data-and-baselines.md §4). Per (example, head),
+ * with m = cfg->nystrom_landmarks, T = cfg->nystrom_conv, L = N/m:
+ *   Q, K ← Q·mask / D^{1/4}, K·mask / D^{1/4}
+ *   Q̃, K̃ = means of m contiguous segments of L rows (zeroed pads included)
+ *   F = softmax(Q K̃ᵀ)  [N,m],  A = softmax(Q̃ K̃ᵀ)  [m,m],
+ *   Bk = softmax(Q̃ Kᵀ − 1e9 (1 − mask))  [m,N]
+ *   Z = pinv(A): 6 Newton–Schulz steps Z ← ¼ Z (13I − AZ(15I − AZ(7I − AZ)))
+ *       from Z₀ = Aᵀ / c, c = max over the WHOLE tensor (all examples and
+ *       heads) of A's column sums (the reference's "original" option)
+ *   out = F Z (Bk V) + conv(V·mask)
+ * If m = N the reference computes exact attention instead, and so does this:
+ *   out = softmax(Q Kᵀ − 1e9 (1 − mask)) V + conv(V·mask)   (Q, K scaled as above).
+ * conv is torch's Conv2d(H, H, (T,1), padding (T/2,0), groups=H, bias=False):
+ * one T-tap filter per head along the sequence, shared over the D channels;
+ * parameter `conv` [H,T], init as torch's default (kaiming_uniform_(a=√5),
+ * i.e. U(−1/√T, 1/√T)); T = 0: no convolution, no parameters.
+ *
+ * Backward is by hand and exact, including the reference's autograd path
+ * through c: dc = −Σ(dZ₀ ∘ Aᵀ)/c² reaches every row of the arg-max column
+ * (spread evenly over exact ties, as torch.max does). The pinv iterates Z₀..Z₆
+ * are kept; each step's A Z products are recomputed in backward (4 m×m×m
+ * GEMMs per step) instead of stored.
+ *
+ * Follows the reference (not the paper) in: landmark means over the padded
+ * length (pads count as zero rows), no mask on F and A, the global max in Z₀,
+ * the association (F Z)(Bk V) is evaluated as F (Z (Bk V)) (cheaper, same
+ * product), and no attention dropout (the reference has none;
+ * cfg->attn_dropout is ignored). Pad keys and values never change the output:
+ * K and V·mask are zero there and Bk gives them weight exp(−1e9) = 0.
+ *
+ * Lengths: N must be a multiple of m with m ≤ N (the reference reshapes into
+ * m segments); sb_nystrom_check() is the variant's validate hook, so a
+ * manifest with a bad setting fails when it is expanded, and state_create /
+ * forward abort with the same message (exit 2) for direct callers, since
+ * they cannot return errors. T must be odd (an even T
+ * changes the output length in torch).
+ *
+ * Cost per (example, head), in cblas GEMMs batched over B·H: scores 2·(2NmD +
+ * m²D), softmaxes 5Nm + 5m² + 6mN, pinv 6·4·2m³ = 48m³, Bk V 2mND, Z(BkV)
+ * 2m²D, F(.) 2NmD, conv ≈ 2TND — O(N m D + m³); backward ≈ 2–3× that (the
+ * pinv backward is 11 m×m×m GEMMs per step, 3 of them the recomputed forward).
+ * Exact path: 4N²D + 6N² forward.
+ * Memory O(N(m + D) + m²) per (example, head); exact path O(N²). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "core/attention.h"
-const sb_attention_ops sb_attention_nystrom = {.name = "nystrom"};
+
+enum { PINV_ITERS = 6 };
+
+/* 0 if sequences of N tokens work with cfg's landmarks and convolution;
+ * otherwise -1 and a message in err (ops->validate). */
+static int sb_nystrom_check(const sb_attn_config *cfg, int N, char *err, size_t errlen) {
+    const int m = cfg->nystrom_landmarks, T = cfg->nystrom_conv;
+    if (m < 1 || m > N || N % m != 0) {
+        snprintf(err, errlen,
+                 "nystrom: the sequence length %d must be a multiple of nystrom_landmarks %d (and at least it)", N, m);
+        return -1;
+    }
+    if (T < 0 || (T > 0 && T % 2 == 0)) {
+        snprintf(err, errlen, "nystrom: nystrom_conv %d must be odd (or 0 for no convolution)", T);
+        return -1;
+    }
+    return 0;
+}
+
+static void check_or_die(const sb_attn_config *cfg, int N) {
+    char err[256];
+    if (sb_nystrom_check(cfg, N, err, sizeof err)) {
+        fprintf(stderr, "sbmbench: %s\n", err);
+        exit(2);
+    }
+}
+
+typedef struct {
+    int B, N, m, exact, training;
+    float *qs, *ks;        /* [G,N,D] scaled, masked Q and K */
+    float *ql, *kl;        /* [G,m,D] landmarks */
+    float *F, *A, *Bk;     /* [G,N,m], [G,m,m], [G,m,N] softmax kernels */
+    float *Z;              /* [7 (training) or 2, G, m, m] pinv iterates */
+    float *colsum;         /* [G,m] column sums of A */
+    float c;               /* their max */
+    float *P, *U, *S, *Y;  /* [G,m,m] one Newton–Schulz step's products */
+    float *bv, *w;         /* [G,m,D] Bk V, Z (Bk V) */
+    float *probs;          /* exact path: [G,N,N] */
+    /* gradients */
+    float *dF, *dFs, *dA, *dAs, *dBk, *dBs; /* shaped as F, A, Bk */
+    float *dZn, *dZc, *dY, *dP;             /* [G,m,m] */
+    float *dw, *dbv, *dql, *dkl;            /* [G,m,D] */
+    float *dqs, *dks;                       /* [G,N,D] */
+    float *dprobs, *dscores;                /* exact path: [G,N,N] */
+} nystrom_state;
+
+static size_t nystrom_param_count(const sb_attn_config *cfg) {
+    return (size_t)cfg->n_heads * (cfg->nystrom_conv > 0 ? cfg->nystrom_conv : 0);
+}
+
+static int nystrom_param_layout(const sb_attn_config *cfg, sb_param_desc *out) {
+    if (cfg->nystrom_conv <= 0) return 0;
+    out[0] = (sb_param_desc){.name = "conv", .rank = 2, .dims = {cfg->n_heads, cfg->nystrom_conv}, .offset = 0};
+    return 1;
+}
+
+/* torch Conv2d default: kaiming_uniform_(a=√5), fan_in = (H/groups)·T·1 = T -> U(−1/√T, 1/√T) */
+static void nystrom_init_params(const sb_attn_config *cfg, float *params, sb_rng_reader *rng) {
+    const size_t n = nystrom_param_count(cfg);
+    const float bound = cfg->nystrom_conv > 0 ? 1.0f / sqrtf((float)cfg->nystrom_conv) : 0.0f;
+    for (size_t i = 0; i < n; i++) params[i] = (2.0f * sb_rng_next_unit(rng) - 1.0f) * bound;
+}
+
+static void *nystrom_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training) {
+    check_or_die(cfg, N);
+    nystrom_state *s = calloc(1, sizeof *s);
+    const int m = cfg->nystrom_landmarks;
+    s->B = B, s->N = N, s->m = m, s->exact = m == N, s->training = training;
+    const size_t G = (size_t)B * cfg->n_heads, D = cfg->d_head, nd = G * N * D, md = G * m * D, mm = G * m * m;
+#define F32(n) be->alloc(be, sizeof(float) * (n))
+    s->qs = F32(nd), s->ks = F32(nd);
+    if (training) s->dqs = F32(nd), s->dks = F32(nd);
+    if (s->exact) {
+        s->probs = F32(G * N * N);
+        if (training) s->dprobs = F32(G * N * N), s->dscores = F32(G * N * N);
+        return s;
+    }
+    s->ql = F32(md), s->kl = F32(md), s->bv = F32(md), s->w = F32(md);
+    s->F = F32(G * N * m), s->A = F32(mm), s->Bk = F32(G * m * N);
+    s->Z = F32((training ? PINV_ITERS + 1 : 2) * mm);
+    s->colsum = F32(G * m);
+    s->P = F32(mm), s->U = F32(mm), s->S = F32(mm), s->Y = F32(mm);
+    if (training) {
+        s->dF = F32(G * N * m), s->dFs = F32(G * N * m);
+        s->dA = F32(mm), s->dAs = F32(mm);
+        s->dBk = F32(G * m * N), s->dBs = F32(G * m * N);
+        s->dZn = F32(mm), s->dZc = F32(mm), s->dY = F32(mm), s->dP = F32(mm);
+        s->dw = F32(md), s->dbv = F32(md), s->dql = F32(md), s->dkl = F32(md);
+    }
+#undef F32
+    return s;
+}
+
+static void nystrom_state_destroy(sb_backend *be, void *state) {
+    nystrom_state *s = state;
+    if (!s) return;
+    float *b[] = {s->qs, s->ks, s->ql, s->kl, s->F, s->A, s->Bk, s->Z, s->colsum, s->P, s->U, s->S, s->Y,
+                  s->bv, s->w, s->probs, s->dF, s->dFs, s->dA, s->dAs, s->dBk, s->dBs, s->dZn, s->dZc,
+                  s->dY, s->dP, s->dw, s->dbv, s->dql, s->dkl, s->dqs, s->dks, s->dprobs, s->dscores};
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) be->free(be, b[i]);
+    free(s);
+}
+
+/* The pinv iterate t (t = 0..6); without training only two are kept. */
+static float *iterate(const nystrom_state *s, int t, int G) {
+    const size_t mm = (size_t)G * s->m * s->m;
+    return s->Z + (size_t)(s->training ? t : t % 2) * mm;
+}
+
+/* One Newton–Schulz step's products from Zt: P = A Zt, U = 7I − P,
+ * S = 15I − P U, Y = 13I − P S (the reference's KV, and its brackets). */
+static void ns_products(sb_backend *be, nystrom_state *s, const float *Zt, int G) {
+    const int m = s->m;
+    const size_t mm = (size_t)m * m;
+    be->gemm_batched(be, 0, 0, m, m, m, 1.0f, s->A, m, mm, Zt, m, mm, 0.0f, s->P, m, mm, G);
+    be->diag_sub(be, s->U, s->P, 7.0f, G, m);
+    be->gemm_batched(be, 0, 0, m, m, m, 1.0f, s->P, m, mm, s->U, m, mm, 0.0f, s->S, m, mm, G);
+    be->diag_sub(be, s->S, s->S, 15.0f, G, m);
+    be->gemm_batched(be, 0, 0, m, m, m, 1.0f, s->P, m, mm, s->S, m, mm, 0.0f, s->Y, m, mm, G);
+    be->diag_sub(be, s->Y, s->Y, 13.0f, G, m);
+}
+
+static void check_call(const nystrom_state *s, const sb_attn_config *cfg, const sb_attn_call *c) {
+    check_or_die(cfg, c->N);
+    if (c->B > s->B || c->N > s->N || (c->N == s->m) != s->exact) {
+        fprintf(stderr, "sbmbench: nystrom: call [B=%d, N=%d] does not fit its state [B=%d, N=%d]\n", c->B, c->N,
+                s->B, s->N);
+        exit(2);
+    }
+}
+
+static void nystrom_forward(sb_backend *be, void *state, const sb_attn_config *cfg, const float *params,
+                            const sb_attn_call *c) {
+    nystrom_state *s = state;
+    check_call(s, cfg, c);
+    const int B = c->B, H = c->H, N = c->N, D = c->D, G = B * H, m = s->m, T = cfg->nystrom_conv;
+    const size_t nd = (size_t)N * D, md = (size_t)m * D, mm = (size_t)m * m, nm = (size_t)N * m;
+    const float scale = 1.0f / sqrtf(sqrtf((float)D));
+    be->scale_mask_heads(be, s->qs, c->q, c->key_mask, B, H, N, D, scale, 0);
+    be->scale_mask_heads(be, s->ks, c->k, c->key_mask, B, H, N, D, scale, 0);
+    if (s->exact) {
+        const size_t nn = (size_t)N * N;
+        be->gemm_batched(be, 0, 1, N, N, D, 1.0f, s->qs, D, nd, s->ks, D, nd, 0.0f, s->probs, N, nn, G);
+        be->softmax_keybias_rows(be, s->probs, c->key_mask, B, H, N, N);
+        be->gemm_batched(be, 0, 0, N, D, N, 1.0f, s->probs, N, nn, c->v, D, nd, 0.0f, c->out, D, nd, G);
+    } else {
+        be->segment_mean_forward(be, s->ql, s->qs, G, N, m, D);
+        be->segment_mean_forward(be, s->kl, s->ks, G, N, m, D);
+        be->gemm_batched(be, 0, 1, N, m, D, 1.0f, s->qs, D, nd, s->kl, D, md, 0.0f, s->F, m, nm, G);
+        be->softmax_rows(be, s->F, (size_t)G * N, m);
+        be->gemm_batched(be, 0, 1, m, m, D, 1.0f, s->ql, D, md, s->kl, D, md, 0.0f, s->A, m, mm, G);
+        be->softmax_rows(be, s->A, (size_t)G * m, m);
+        be->gemm_batched(be, 0, 1, m, N, D, 1.0f, s->ql, D, md, s->ks, D, nd, 0.0f, s->Bk, N, nm, G);
+        be->softmax_keybias_rows(be, s->Bk, c->key_mask, B, H, m, N);
+        /* Z = pinv(A) */
+        s->c = be->pinv_init_forward(be, iterate(s, 0, G), s->colsum, s->A, G, m);
+        for (int t = 0; t < PINV_ITERS; t++) {
+            const float *Zt = iterate(s, t, G);
+            ns_products(be, s, Zt, G);
+            be->gemm_batched(be, 0, 0, m, m, m, 0.25f, Zt, m, mm, s->Y, m, mm, 0.0f, iterate(s, t + 1, G), m, mm, G);
+        }
+        const float *Z = iterate(s, PINV_ITERS, G);
+        be->gemm_batched(be, 0, 0, m, D, N, 1.0f, s->Bk, N, nm, c->v, D, nd, 0.0f, s->bv, D, md, G); /* Bk V */
+        be->gemm_batched(be, 0, 0, m, D, m, 1.0f, Z, m, mm, s->bv, D, md, 0.0f, s->w, D, md, G);      /* Z (Bk V) */
+        be->gemm_batched(be, 0, 0, N, D, m, 1.0f, s->F, m, nm, s->w, D, md, 0.0f, c->out, D, nd, G);  /* F (.) */
+    }
+    if (T > 0) be->seqconv_forward(be, c->out, c->v, c->key_mask, params, B, H, N, D, T);
+}
+
+static void nystrom_backward(sb_backend *be, void *state, const sb_attn_config *cfg, const float *params,
+                             float *dparams, const sb_attn_call *c, const sb_attn_grads *g) {
+    nystrom_state *s = state;
+    const int B = c->B, H = c->H, N = c->N, D = c->D, G = B * H, m = s->m, T = cfg->nystrom_conv;
+    const size_t nd = (size_t)N * D, md = (size_t)m * D, mm = (size_t)m * m, nm = (size_t)N * m;
+    const float scale = 1.0f / sqrtf(sqrtf((float)D));
+    if (s->exact) {
+        const size_t nn = (size_t)N * N;
+        be->gemm_batched(be, 0, 1, N, N, D, 1.0f, g->dout, D, nd, c->v, D, nd, 0.0f, s->dprobs, N, nn, G);
+        be->gemm_batched(be, 1, 0, N, D, N, 1.0f, s->probs, N, nn, g->dout, D, nd, 1.0f, g->dv, D, nd, G);
+        be->zero(be, s->dscores, sizeof(float) * G * nn);
+        be->softmax_rows_backward(be, s->dscores, s->probs, s->dprobs, (size_t)G * N, N);
+        be->gemm_batched(be, 0, 0, N, D, N, 1.0f, s->dscores, N, nn, s->ks, D, nd, 0.0f, s->dqs, D, nd, G);
+        be->gemm_batched(be, 1, 0, N, D, N, 1.0f, s->dscores, N, nn, s->qs, D, nd, 0.0f, s->dks, D, nd, G);
+    } else {
+        const float *Z = iterate(s, PINV_ITERS, G);
+        /* out = F w, w = Z bv, bv = Bk V */
+        be->gemm_batched(be, 0, 1, N, m, D, 1.0f, g->dout, D, nd, s->w, D, md, 0.0f, s->dF, m, nm, G);
+        be->gemm_batched(be, 1, 0, m, D, N, 1.0f, s->F, m, nm, g->dout, D, nd, 0.0f, s->dw, D, md, G);
+        be->gemm_batched(be, 0, 1, m, m, D, 1.0f, s->dw, D, md, s->bv, D, md, 0.0f, s->dZn, m, mm, G);
+        be->gemm_batched(be, 1, 0, m, D, m, 1.0f, Z, m, mm, s->dw, D, md, 0.0f, s->dbv, D, md, G);
+        be->gemm_batched(be, 0, 1, m, N, D, 1.0f, s->dbv, D, md, c->v, D, nd, 0.0f, s->dBk, N, nm, G);
+        be->gemm_batched(be, 1, 0, N, D, m, 1.0f, s->Bk, N, nm, s->dbv, D, md, 1.0f, g->dv, D, nd, G);
+        /* pinv backward, last step first; dZn holds d Z_{t+1} */
+        be->zero(be, s->dA, sizeof(float) * G * mm);
+        for (int t = PINV_ITERS - 1; t >= 0; t--) {
+            const float *Zt = iterate(s, t, G);
+            ns_products(be, s, Zt, G); /* recompute P, U, S, Y */
+            /* Z' = ¼ Zt Y */
+            be->gemm_batched(be, 0, 1, m, m, m, 0.25f, s->dZn, m, mm, s->Y, m, mm, 0.0f, s->dZc, m, mm, G);
+            be->gemm_batched(be, 1, 0, m, m, m, 0.25f, Zt, m, mm, s->dZn, m, mm, 0.0f, s->dY, m, mm, G);
+            /* Y = 13I − P S: dP = −dY Sᵀ, dS = −Pᵀ dY; S = 15I − R: dR = −dS (kept in S) */
+            be->gemm_batched(be, 0, 1, m, m, m, -1.0f, s->dY, m, mm, s->S, m, mm, 0.0f, s->dP, m, mm, G);
+            be->gemm_batched(be, 1, 0, m, m, m, 1.0f, s->P, m, mm, s->dY, m, mm, 0.0f, s->S, m, mm, G);
+            /* R = P U: dP += dR Uᵀ, dU = Pᵀ dR; U = 7I − P: dP −= dU */
+            be->gemm_batched(be, 0, 1, m, m, m, 1.0f, s->S, m, mm, s->U, m, mm, 1.0f, s->dP, m, mm, G);
+            be->gemm_batched(be, 1, 0, m, m, m, -1.0f, s->P, m, mm, s->S, m, mm, 1.0f, s->dP, m, mm, G);
+            /* P = A Zt */
+            be->gemm_batched(be, 0, 1, m, m, m, 1.0f, s->dP, m, mm, Zt, m, mm, 1.0f, s->dA, m, mm, G);
+            be->gemm_batched(be, 1, 0, m, m, m, 1.0f, s->A, m, mm, s->dP, m, mm, 1.0f, s->dZc, m, mm, G);
+            float *tmp = s->dZn;
+            s->dZn = s->dZc, s->dZc = tmp;
+        }
+        be->pinv_init_backward(be, s->dA, s->dZn, s->A, s->colsum, s->c, G, m);
+        /* the three softmaxes */
+        be->zero(be, s->dFs, sizeof(float) * G * nm);
+        be->softmax_rows_backward(be, s->dFs, s->F, s->dF, (size_t)G * N, m);
+        be->zero(be, s->dAs, sizeof(float) * G * mm);
+        be->softmax_rows_backward(be, s->dAs, s->A, s->dA, (size_t)G * m, m);
+        be->zero(be, s->dBs, sizeof(float) * G * nm);
+        be->softmax_rows_backward(be, s->dBs, s->Bk, s->dBk, (size_t)G * m, N);
+        /* F: Q K̃ᵀ, A: Q̃ K̃ᵀ, Bk: Q̃ Kᵀ */
+        be->gemm_batched(be, 0, 0, N, D, m, 1.0f, s->dFs, m, nm, s->kl, D, md, 0.0f, s->dqs, D, nd, G);
+        be->gemm_batched(be, 1, 0, m, D, N, 1.0f, s->dFs, m, nm, s->qs, D, nd, 0.0f, s->dkl, D, md, G);
+        be->gemm_batched(be, 0, 0, m, D, m, 1.0f, s->dAs, m, mm, s->kl, D, md, 0.0f, s->dql, D, md, G);
+        be->gemm_batched(be, 1, 0, m, D, m, 1.0f, s->dAs, m, mm, s->ql, D, md, 1.0f, s->dkl, D, md, G);
+        be->gemm_batched(be, 0, 0, m, D, N, 1.0f, s->dBs, N, nm, s->ks, D, nd, 1.0f, s->dql, D, md, G);
+        be->gemm_batched(be, 1, 0, N, D, m, 1.0f, s->dBs, N, nm, s->ql, D, md, 0.0f, s->dks, D, nd, G);
+        be->segment_mean_backward(be, s->dqs, s->dql, G, N, m, D);
+        be->segment_mean_backward(be, s->dks, s->dkl, G, N, m, D);
+    }
+    be->scale_mask_heads(be, g->dq, s->dqs, c->key_mask, B, H, N, D, scale, 1);
+    be->scale_mask_heads(be, g->dk, s->dks, c->key_mask, B, H, N, D, scale, 1);
+    if (T > 0) be->seqconv_backward(be, g->dv, dparams, g->dout, c->v, c->key_mask, params, B, H, N, D, T);
+}
+
+const sb_attention_ops sb_attention_nystrom = {
+    .name = "nystrom",
+    .validate = sb_nystrom_check,
+    .param_count = nystrom_param_count,
+    .init_params = nystrom_init_params,
+    .param_layout = nystrom_param_layout,
+    .state_create = nystrom_state_create,
+    .state_destroy = nystrom_state_destroy,
+    .forward = nystrom_forward,
+    .backward = nystrom_backward,
+    .density = NULL,
+};

@@ -88,6 +88,10 @@ typedef struct sb_attention_ops {
     void (*init_params)(const sb_attn_config *cfg, float *params, sb_rng_reader *rng);
     /* the layer block's tensors (at most 8), returns how many; NULL: none */
     int (*param_layout)(const sb_attn_config *cfg, sb_param_desc *out);
+    /* 0 if sequences of N tokens work with cfg's settings; else -1 and a
+     * message in err. Called when a manifest is expanded, so a bad setting
+     * fails before anything runs. NULL: anything goes. */
+    int (*validate)(const sb_attn_config *cfg, int N, char *err, size_t errlen);
     /* tensors of random numbers a call draws (at most 8) for sequences of N
      * tokens, which `op` reads from IN.h5 /params/<name>; NULL: none */
     int (*draws_layout)(const sb_attn_config *cfg, int N, sb_param_desc *out);
@@ -103,6 +107,10 @@ typedef struct sb_attention_ops {
      * over N*N (the reference's measure, padded positions in the grid);
      * NULL for variants without a notion of density */
     void (*density)(void *state, float *per_example_head);
+    /* in-degree of each key in the last forward's graph, [B,H,N]: how many
+     * queries attend to key j (the density maps of the paper's Figures 7/8);
+     * NULL for variants without a sampled graph */
+    void (*key_indegree)(void *state, float *per_example_head_key);
 } sb_attention_ops;
 
 /* param_count / init_params for variants without parameters. */

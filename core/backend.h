@@ -159,9 +159,81 @@ struct sb_backend {
                        float delta, int self_loops, int sampler, sb_rng_stream base);
 
     /* ---- Linformer / Nystromformer ops (baselines/linformer.c, baselines/nystrom.c) ---- */
+    /* Linformer needs only gemm, mask_heads and the row softmax. The rest are
+     * Nystromformer's (core/cpu/cpu_nystrom.c). */
+    /* out[b,h,n,:] (=|+=) in[b,h,n,:] * mask[b,n] * scale over [B,H,N,D]; mask NULL: 1. */
+    void (*scale_mask_heads)(sb_backend *be, float *out, const float *in, const float *mask, int B, int H,
+                             int N, int D, float scale, int accumulate);
+    /* Landmarks: out[g,s,:] = mean of in[g, s*L .. s*L+L-1, :], L = N/m; in [G,N,D],
+     * out [G,m,D]; N must be a multiple of m. Backward: din[g,i,:] += dout[g,i/L,:] / L. */
+    void (*segment_mean_forward)(sb_backend *be, float *out, const float *in, int G, int N, int m, int D);
+    void (*segment_mean_backward)(sb_backend *be, float *din, const float *dout, int G, int N, int m, int D);
+    /* In place, per row of x [B,H,R,N]: softmax(x - 1e9 (1 - mask[b,:])), the
+     * reference's additive key mask computed literally (a row without a real key
+     * becomes uniform); mask NULL: plain softmax. Backward: softmax_rows_backward. */
+    void (*softmax_keybias_rows)(sb_backend *be, float *x, const float *mask, int B, int H, int R, int N);
+    /* out[g] = alpha I - in[g] for G m x m matrices (out == in allowed). */
+    void (*diag_sub)(sb_backend *be, float *out, const float *in, float alpha, int G, int m);
+    /* Newton-Schulz start (the reference's "original" option): colsum[g,j] =
+     * sum_i A[g,i,j] [G,m], c = max over the whole tensor, Z0[g] = (1/c) A[g]ᵀ;
+     * returns c. Backward: dA += dZ0ᵀ / c plus the gradient through c, which
+     * torch.max spreads evenly over the tied maxima (and the sum over rows). */
+    float (*pinv_init_forward)(sb_backend *be, float *Z0, float *colsum, const float *A, int G, int m);
+    void (*pinv_init_backward)(sb_backend *be, float *dA, const float *dZ0, const float *A,
+                               const float *colsum, float c, int G, int m);
+    /* Depthwise skip convolution along the sequence, one T-tap filter per head
+     * shared over the D channels (torch Conv2d(H, H, (T,1), padding (T/2,0),
+     * groups=H, bias=False) on x * mask), T odd; x, out [B,H,N,D], w [H,T]:
+     *   out[b,h,n,:] += sum_t w[h,t] x[b,h,n+t-T/2,:] mask[b,n+t-T/2]  (outside rows: 0)
+     * Backward: dx (may be NULL) += mask * (the transposed convolution of dout);
+     * dw[h,t] += sum_{b,n,d} dout[b,h,n,d] x[b,h,n+t-T/2,d] mask[b,n+t-T/2]. */
+    void (*seqconv_forward)(sb_backend *be, float *out, const float *x, const float *mask, const float *w,
+                            int B, int H, int N, int D, int T);
+    void (*seqconv_backward)(sb_backend *be, float *dx, float *dw, const float *dout, const float *x,
+                             const float *mask, const float *w, int B, int H, int N, int D, int T);
     /* (end of Linformer / Nystromformer ops) */
 
     /* ---- Performer / Reformer ops (baselines/performer.c, baselines/reformer.c) ---- */
+    /* FAVOR+ positive random features of the rows of x [B,H,N,D] with omega
+     * [M,D] shared by all heads: x~ = scale x mask[b,n] (mask NULL: 1),
+     * z = x~ omegaᵀ, phi = M^{-1/2} (exp(z - |x~|²/2 - c) + 1e-4), c = the
+     * max of z over the (example, head)'s rows and features (c_mode 0: keys),
+     * the row's max (1: queries) or 0 (2: no stabiliser). phi [B,H,N,M]. */
+    void (*performer_features_forward)(sb_backend *be, float *phi, const float *x, const float *omega,
+                                       const float *mask, int B, int H, int N, int D, int M, float scale,
+                                       int c_mode);
+    /* dx += the gradient through the above with c held constant (detached),
+     * from the forward's phi; dphi [B,H,N,M] is overwritten (scratch). */
+    void (*performer_features_backward)(sb_backend *be, float *dx, float *dphi, const float *phi,
+                                        const float *x, const float *omega, const float *mask, int B, int H,
+                                        int N, int D, int M, float scale);
+    /* out[r,:] = num[r,:] / den[r] over rows x cols (out may be num). */
+    void (*performer_div_forward)(sb_backend *be, float *out, const float *num, const float *den, size_t rows,
+                                  int cols);
+    /* dnum[r,:] += dout[r,:] / den[r];  dden[r] += -(dout[r,:] . out[r,:]) / den[r]. */
+    void (*performer_div_backward)(sb_backend *be, float *dnum, float *dden, const float *dout,
+                                   const float *out, const float *den, size_t rows, int cols);
+    /* Reformer LSH: buckets of x [B,H,N,D] (shared query/key) by
+     * argmax([x R, -x R]) per round, R rotations rot [H,D,R,Σ factors/2]
+     * (factorised over nf ∈ {1,2} bucket counts: Σ_f argmax_f Π earlier
+     * factors), pads (mask 0) in the extra bucket Π factors; order [B,H,R,N]
+     * = each round's positions stably sorted by bucket. rot NULL: identity
+     * order. */
+    void (*reformer_hash_sort)(sb_backend *be, int32_t *order, const float *x, const float *rot,
+                               const float *mask, int B, int H, int N, int D, int R, int nf, const int *factors);
+    /* Chunked attention over the sorted order (cpu_reformer.c has the
+     * details): queries x, keys x / sqrt(mean(x²)+1e-6) / sqrt(D), values v;
+     * chunk c of the R*N sorted slots attends to chunks c-before..c
+     * (cyclic); pad keys -1e9, own position -1e5; out [B,H,N,D] =
+     * Σ_r o_r exp(lse_r - logsumexp_r lse_r); lse [B,H,R,N] kept for backward. */
+    void (*reformer_attention_forward)(sb_backend *be, float *out, float *lse, const float *x, const float *v,
+                                       const int32_t *order, const float *mask, int B, int H, int N, int D,
+                                       int R, int chunk, int before);
+    /* dx (through queries and keys, incl. the key normalisation), dv accumulate. */
+    void (*reformer_attention_backward)(sb_backend *be, float *dx, float *dv, const float *dout,
+                                        const float *out, const float *lse, const float *x, const float *v,
+                                        const int32_t *order, const float *mask, int B, int H, int N, int D,
+                                        int R, int chunk, int before);
     /* (end of Performer / Reformer ops) */
 
     /* ---- optimiser ---- */

@@ -208,6 +208,11 @@ int sb_config_validate(const sb_run_config *c, char *err, size_t errlen) {
         snprintf(err, errlen, "max_len %d is below seq_len %d", c->max_len, c->seq_len);
         return -1;
     }
+    const sb_attention_ops *attn = sb_attention_find(c->model);
+    if (attn && attn->validate) {
+        sb_attn_config a = sb_config_attn(c);
+        if (attn->validate(&a, c->seq_len, err, errlen)) return -1;
+    }
     if (c->beta1_min > c->beta1_max) {
         snprintf(err, errlen, "beta1_min %g exceeds beta1_max %g", c->beta1_min, c->beta1_max);
         return -1;

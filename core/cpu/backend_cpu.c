@@ -89,8 +89,24 @@ sb_backend *sb_backend_cpu_create(int threads) {
     be->elu1_forward = sb_cpu_elu1_forward;
     be->elu1_backward = sb_cpu_elu1_backward;
     /* Linformer / Nystromformer ops */
+    be->scale_mask_heads = sb_cpu_scale_mask_heads;
+    be->segment_mean_forward = sb_cpu_segment_mean_forward;
+    be->segment_mean_backward = sb_cpu_segment_mean_backward;
+    be->softmax_keybias_rows = sb_cpu_softmax_keybias_rows;
+    be->diag_sub = sb_cpu_diag_sub;
+    be->pinv_init_forward = sb_cpu_pinv_init_forward;
+    be->pinv_init_backward = sb_cpu_pinv_init_backward;
+    be->seqconv_forward = sb_cpu_seqconv_forward;
+    be->seqconv_backward = sb_cpu_seqconv_backward;
     /* (end of Linformer / Nystromformer ops) */
     /* Performer / Reformer ops */
+    be->performer_features_forward = sb_cpu_performer_features_forward;
+    be->performer_features_backward = sb_cpu_performer_features_backward;
+    be->performer_div_forward = sb_cpu_performer_div_forward;
+    be->performer_div_backward = sb_cpu_performer_div_backward;
+    be->reformer_hash_sort = sb_cpu_reformer_hash_sort;
+    be->reformer_attention_forward = sb_cpu_reformer_attention_forward;
+    be->reformer_attention_backward = sb_cpu_reformer_attention_backward;
     /* (end of Performer / Reformer ops) */
     be->mask_rows = sb_cpu_mask_rows;
     be->heads_split = sb_cpu_heads_split;

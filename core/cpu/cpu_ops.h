@@ -47,9 +47,41 @@ void sb_cpu_heads_merge(sb_backend *be, float *dst, int dst_stride, const float 
                         int H, int D, int accumulate);
 
 /* Linformer / Nystromformer ops (cpu_linformer.c, cpu_nystrom.c) */
+void sb_cpu_scale_mask_heads(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N,
+                             int D, float scale, int accumulate);
+void sb_cpu_segment_mean_forward(sb_backend *be, float *out, const float *in, int G, int N, int m, int D);
+void sb_cpu_segment_mean_backward(sb_backend *be, float *din, const float *dout, int G, int N, int m, int D);
+void sb_cpu_softmax_keybias_rows(sb_backend *be, float *x, const float *mask, int B, int H, int R, int N);
+void sb_cpu_diag_sub(sb_backend *be, float *out, const float *in, float alpha, int G, int m);
+float sb_cpu_pinv_init_forward(sb_backend *be, float *Z0, float *colsum, const float *A, int G, int m);
+void sb_cpu_pinv_init_backward(sb_backend *be, float *dA, const float *dZ0, const float *A, const float *colsum,
+                               float c, int G, int m);
+void sb_cpu_seqconv_forward(sb_backend *be, float *out, const float *x, const float *mask, const float *w, int B,
+                            int H, int N, int D, int T);
+void sb_cpu_seqconv_backward(sb_backend *be, float *dx, float *dw, const float *dout, const float *x,
+                             const float *mask, const float *w, int B, int H, int N, int D, int T);
 /* (end of Linformer / Nystromformer ops) */
 
 /* Performer / Reformer ops (cpu_performer.c, cpu_reformer.c) */
+void sb_cpu_performer_features_forward(sb_backend *be, float *phi, const float *x, const float *omega,
+                                       const float *mask, int B, int H, int N, int D, int M, float scale,
+                                       int c_mode);
+void sb_cpu_performer_features_backward(sb_backend *be, float *dx, float *dphi, const float *phi, const float *x,
+                                        const float *omega, const float *mask, int B, int H, int N, int D, int M,
+                                        float scale);
+void sb_cpu_performer_div_forward(sb_backend *be, float *out, const float *num, const float *den, size_t rows,
+                                  int cols);
+void sb_cpu_performer_div_backward(sb_backend *be, float *dnum, float *dden, const float *dout, const float *out,
+                                   const float *den, size_t rows, int cols);
+void sb_cpu_reformer_hash_sort(sb_backend *be, int32_t *order, const float *x, const float *rot, const float *mask,
+                               int B, int H, int N, int D, int R, int nf, const int *factors);
+void sb_cpu_reformer_attention_forward(sb_backend *be, float *out, float *lse, const float *x, const float *v,
+                                       const int32_t *order, const float *mask, int B, int H, int N, int D, int R,
+                                       int chunk, int before);
+void sb_cpu_reformer_attention_backward(sb_backend *be, float *dx, float *dv, const float *dout, const float *out,
+                                        const float *lse, const float *x, const float *v, const int32_t *order,
+                                        const float *mask, int B, int H, int N, int D, int R, int chunk,
+                                        int before);
 /* (end of Performer / Reformer ops) */
 
 /* cpu_feature_maps.c */

@@ -1,0 +1,236 @@
+/* Nyströmformer's non-GEMM ops (baselines/nystrom.c): the scaled key/query
+ * mask, landmark segment means, the reference's additive -1e9 key mask before
+ * a row softmax, αI − X for the Newton–Schulz pseudo-inverse, its start
+ * Z0 = Aᵀ / max(column sums), and the per-head depthwise skip convolution.
+ * Every reduction has one fixed order (no dependence on the thread count).
+ * FLOP rules are stated beside each op. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+#include <math.h>
+#include "core/cpu/cpu_ops.h"
+#include "core/kernels_inline.h"
+
+/* 1 FLOP per element (the per-row factor mask * scale is not counted per element) */
+void sb_cpu_scale_mask_heads(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N,
+                             int D, float scale, int accumulate) {
+    be->flops.total += (int64_t)B * H * N * D;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int n = 0; n < N; n++) {
+                const float f = (mask ? mask[(size_t)b * N + n] : 1.0f) * scale;
+                const size_t o = (((size_t)b * H + h) * N + n) * D;
+                if (accumulate)
+                    for (int d = 0; d < D; d++) out[o + d] += in[o + d] * f;
+                else
+                    for (int d = 0; d < D; d++) out[o + d] = in[o + d] * f;
+            }
+}
+
+/* forward: L-1 adds and 1 divide per output = 1 FLOP per input element */
+void sb_cpu_segment_mean_forward(sb_backend *be, float *out, const float *in, int G, int N, int m, int D) {
+    const int L = N / m;
+    be->flops.total += (int64_t)G * N * D;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int g = 0; g < G; g++)
+        for (int s = 0; s < m; s++) {
+            const float *x = in + ((size_t)g * N + (size_t)s * L) * D;
+            float *o = out + ((size_t)g * m + s) * D;
+            for (int d = 0; d < D; d++) o[d] = x[d];
+            for (int t = 1; t < L; t++)
+                for (int d = 0; d < D; d++) o[d] += x[(size_t)t * D + d];
+            for (int d = 0; d < D; d++) o[d] /= (float)L;
+        }
+}
+
+/* backward: 1 divide per output element + 1 add per input element */
+void sb_cpu_segment_mean_backward(sb_backend *be, float *din, const float *dout, int G, int N, int m, int D) {
+    const int L = N / m;
+    be->flops.total += (int64_t)G * (N + m) * D;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int g = 0; g < G; g++)
+        for (int s = 0; s < m; s++) {
+            const float *go = dout + ((size_t)g * m + s) * D;
+            float *x = din + ((size_t)g * N + (size_t)s * L) * D;
+            float gl[D];
+            for (int d = 0; d < D; d++) gl[d] = go[d] / (float)L;
+            for (int t = 0; t < L; t++)
+                for (int d = 0; d < D; d++) x[(size_t)t * D + d] += gl[d];
+        }
+}
+
+/* 6 FLOPs per element: the bias add, then max, subtract, exp, sum, scale */
+void sb_cpu_softmax_keybias_rows(sb_backend *be, float *x, const float *mask, int B, int H, int R, int N) {
+    be->flops.total += 6LL * B * H * R * N;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int g = 0; g < B * H; g++)
+        for (int r = 0; r < R; r++) {
+            float *s = x + ((size_t)g * R + r) * N;
+            const float *mk = mask ? mask + (size_t)(g / H) * N : NULL;
+            /* literally s - 1e9 (1 - mask), in float as torch computes it */
+            if (mk)
+                for (int j = 0; j < N; j++) s[j] = s[j] - 1e9f * (1.0f - mk[j]);
+            float mx = -INFINITY;
+            for (int j = 0; j < N; j++) mx = s[j] > mx ? s[j] : mx;
+            float sum = 0.0f;
+            for (int j = 0; j < N; j++) {
+                s[j] = sb_expf(s[j] - mx);
+                sum += s[j];
+            }
+            const float inv = 1.0f / sum;
+            for (int j = 0; j < N; j++) s[j] *= inv;
+        }
+}
+
+/* 1 FLOP per element */
+void sb_cpu_diag_sub(sb_backend *be, float *out, const float *in, float alpha, int G, int m) {
+    be->flops.total += (int64_t)G * m * m;
+#pragma omp parallel for schedule(static)
+    for (int g = 0; g < G; g++) {
+        const float *a = in + (size_t)g * m * m;
+        float *o = out + (size_t)g * m * m;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < m; j++) o[(size_t)i * m + j] = (i == j ? alpha : 0.0f) - a[(size_t)i * m + j];
+    }
+}
+
+/* forward: column sums (1 per element), the max (1 per column), the
+ * reciprocal (1) and the scaling (1 per element): 2 G m² + G m + 1 */
+float sb_cpu_pinv_init_forward(sb_backend *be, float *Z0, float *colsum, const float *A, int G, int m) {
+    be->flops.total += 2LL * G * m * m + (int64_t)G * m + 1;
+#pragma omp parallel for schedule(static)
+    for (int g = 0; g < G; g++) {
+        const float *a = A + (size_t)g * m * m;
+        float *cs = colsum + (size_t)g * m;
+        for (int j = 0; j < m; j++) cs[j] = 0.0f;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < m; j++) cs[j] += a[(size_t)i * m + j];
+    }
+    float c = -INFINITY;
+    for (size_t t = 0; t < (size_t)G * m; t++) c = colsum[t] > c ? colsum[t] : c;
+    const float r = 1.0f / c;
+#pragma omp parallel for schedule(static)
+    for (int g = 0; g < G; g++) {
+        const float *a = A + (size_t)g * m * m;
+        float *z = Z0 + (size_t)g * m * m;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < m; j++) z[(size_t)i * m + j] = r * a[(size_t)j * m + i];
+    }
+    return c;
+}
+
+/* Z0 = r Aᵀ with r = 1/c, c = max(colsum):
+ *   dA[g,i,j] += r dZ0[g,j,i]
+ *   dr = sum dZ0 ∘ Aᵀ,  dc = -dr r²  (torch's reciprocal backward)
+ *   torch.max over the whole tensor spreads dc evenly over the entries equal
+ *   to c; each column sum passes its share to every row of its column.
+ * 4 FLOPs per element (two multiply-adds) + the tie pass (1 per column). */
+void sb_cpu_pinv_init_backward(sb_backend *be, float *dA, const float *dZ0, const float *A, const float *colsum,
+                               float c, int G, int m) {
+    be->flops.total += 4LL * G * m * m + (int64_t)G * m + 4;
+    const float r = 1.0f / c;
+    double dr = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : dr)
+    for (int g = 0; g < G; g++) {
+        const float *a = A + (size_t)g * m * m, *dz = dZ0 + (size_t)g * m * m;
+        float *da = dA + (size_t)g * m * m;
+        double acc = 0.0;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < m; j++) {
+                da[(size_t)i * m + j] += r * dz[(size_t)j * m + i];
+                acc += (double)dz[(size_t)j * m + i] * a[(size_t)i * m + j];
+            }
+        dr += acc;
+    }
+    const float dc = -(float)dr * (r * r);
+    size_t ties = 0;
+    for (size_t t = 0; t < (size_t)G * m; t++) ties += colsum[t] == c;
+    const float share = dc / (float)ties;
+    for (size_t t = 0; t < (size_t)G * m; t++) {
+        if (colsum[t] != c) continue;
+        const size_t g = t / m, j = t % m;
+        for (int i = 0; i < m; i++) dA[(g * m + i) * m + j] += share;
+    }
+}
+
+/* Valid (in-range) taps summed over output rows: sum_n #{t : 0 <= n+t-P < N}. */
+static int64_t conv_valid_taps(int N, int T) {
+    const int P = T / 2;
+    int64_t v = 0;
+    for (int n = 0; n < N; n++) {
+        int t0 = P - n > 0 ? P - n : 0, t1 = N - 1 - n + P < T - 1 ? N - 1 - n + P : T - 1;
+        if (t1 >= t0) v += t1 - t0 + 1;
+    }
+    return v;
+}
+
+/* per valid tap: the coefficient w·mask (1) and D multiply-adds (2D) */
+void sb_cpu_seqconv_forward(sb_backend *be, float *out, const float *x, const float *mask, const float *w, int B,
+                            int H, int N, int D, int T) {
+    const int P = T / 2;
+    be->flops.total += (int64_t)B * H * conv_valid_taps(N, T) * (2 * D + 1);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const float *xg = x + ((size_t)b * H + h) * N * D, *wh = w + (size_t)h * T;
+            float *og = out + ((size_t)b * H + h) * N * D;
+            for (int n = 0; n < N; n++) {
+                float *o = og + (size_t)n * D;
+                for (int t = 0; t < T; t++) {
+                    const int j = n + t - P;
+                    if (j < 0 || j >= N) continue;
+                    const float cf = wh[t] * (mask ? mask[(size_t)b * N + j] : 1.0f);
+                    const float *xr = xg + (size_t)j * D;
+                    for (int d = 0; d < D; d++) o[d] += cf * xr[d];
+                }
+            }
+        }
+}
+
+/* dx: 2D per valid tap + 2D per row (mask scale, add);
+ * dw: per valid tap a D-long dot (2D), the mask and the add (2) */
+void sb_cpu_seqconv_backward(sb_backend *be, float *dx, float *dw, const float *dout, const float *x,
+                             const float *mask, const float *w, int B, int H, int N, int D, int T) {
+    const int P = T / 2;
+    const int64_t V = conv_valid_taps(N, T);
+    be->flops.total += (int64_t)B * H * (V * 2 * D + 2LL * N * D) + (int64_t)B * H * V * (2 * D + 2);
+    if (dx) {
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++) {
+                const float *gg = dout + ((size_t)b * H + h) * N * D, *wh = w + (size_t)h * T;
+                float *xg = dx + ((size_t)b * H + h) * N * D;
+                for (int j = 0; j < N; j++) {
+                    float acc[D];
+                    for (int d = 0; d < D; d++) acc[d] = 0.0f;
+                    for (int t = 0; t < T; t++) {
+                        const int n = j - t + P;
+                        if (n < 0 || n >= N) continue;
+                        const float *gr = gg + (size_t)n * D;
+                        for (int d = 0; d < D; d++) acc[d] += wh[t] * gr[d];
+                    }
+                    const float mj = mask ? mask[(size_t)b * N + j] : 1.0f;
+                    for (int d = 0; d < D; d++) xg[(size_t)j * D + d] += acc[d] * mj;
+                }
+            }
+    }
+    /* one task per (head, tap): a fixed order of additions over (b, n, d) */
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int h = 0; h < H; h++)
+        for (int t = 0; t < T; t++) {
+            double acc = 0.0;
+            for (int b = 0; b < B; b++) {
+                const float *gg = dout + ((size_t)b * H + h) * N * D, *xg = x + ((size_t)b * H + h) * N * D;
+                for (int n = 0; n < N; n++) {
+                    const int j = n + t - P;
+                    if (j < 0 || j >= N) continue;
+                    const float mj = mask ? mask[(size_t)b * N + j] : 1.0f;
+                    float dot = 0.0f;
+                    for (int d = 0; d < D; d++) dot += gg[(size_t)n * D + d] * xg[(size_t)j * D + d];
+                    acc += (double)(dot * mj);
+                }
+            }
+            dw[(size_t)h * T + t] += (float)acc;
+        }
+}

@@ -1,0 +1,316 @@
+/* Reformer's LSH attention (baselines/reformer.c): hashing and sorting of the
+ * shared query/key vectors, chunked attention over the sorted order, and the
+ * combination of hash rounds, as HF transformers' LSHSelfAttention (v3.x).
+ *
+ * Layout: x, v [B,H,N,D]; order [B,H,R,N] (round r's positions in sorted
+ * order); lse [B,H,R,N] (per round and position, saved for backward). The
+ * R*N sorted slots of an (example, head) form R*N/chunk chunks; chunk c
+ * attends to the keys of chunks c-before, ..., c-1, c (cyclic over all
+ * rounds' chunks, as HF's _look_adjacent, which leaves a chunk in place for a
+ * shift of at least the number of chunks). Work is parallel over (example,
+ * head); each thread gathers a chunk's queries and its window's keys and
+ * values and multiplies them with single-threaded sgemm. */
+/* sb_expf's floorf vectorises only without -ftrapping-math; these kernels never
+ * inspect floating-point exception flags, so results are unchanged. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+#include <math.h>
+#include <omp.h>
+#include "core/cpu/cpu_ops.h"
+#include "core/kernels_inline.h"
+
+#define REFORMER_MASK -1e9f      /* pad keys (HF mask_value_float32) */
+#define REFORMER_SELF_MASK -1e5f /* key at the query's own position (HF self_mask_value_float32) */
+
+static inline float mask_at(const float *mask, int b, int N, int n) { return mask ? mask[(size_t)b * N + n] : 1.0f; }
+
+/* Buckets by argmax([xR, -xR]) (factorised: Σ_f argmax_f Π earlier factors),
+ * pads (mask 0) in the extra bucket nb; then a stable counting sort per round.
+ * rot NULL: identity order (R must be 1). FLOPs per real token and round,
+ * with half = Σ factors / 2: 2 D half (projection) + half (negation) + 2 half
+ * (argmax compares); pads are not hashed. */
+void sb_cpu_reformer_hash_sort(sb_backend *be, int32_t *order, const float *x, const float *rot, const float *mask,
+                               int B, int H, int N, int D, int R, int nf, const int *factors) {
+    if (!rot) {
+#pragma omp parallel for schedule(static)
+        for (size_t g = 0; g < (size_t)B * H * R; g++)
+            for (int n = 0; n < N; n++) order[g * N + n] = n;
+        return;
+    }
+    int half = 0, nb = 1;
+    for (int f = 0; f < nf; f++) half += factors[f] / 2, nb *= factors[f];
+    int64_t real = 0;
+    for (size_t i = 0; i < (size_t)B * N; i++) real += mask ? mask[i] != 0.0f : 1;
+    be->flops.total += real * H * R * ((int64_t)D * 2 * half + 3 * half);
+    int32_t *bucket_all = be->alloc(be, sizeof(int32_t) * (size_t)B * H * R * N);
+    int32_t *count_all = be->alloc(be, sizeof(int32_t) * (size_t)B * H * R * (nb + 2));
+#pragma omp parallel for collapse(3) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int r = 0; r < R; r++) {
+                const size_t gr = ((size_t)b * H + h) * R + r;
+                int32_t *bucket = bucket_all + gr * N, *count = count_all + gr * (nb + 2);
+                const float *rh = rot + (size_t)h * D * R * half; /* [D, R, half] */
+                for (int n = 0; n < N; n++) {
+                    if (mask_at(mask, b, N, n) == 0.0f) {
+                        bucket[n] = nb;
+                        continue;
+                    }
+                    const float *xr = x + (((size_t)b * H + h) * N + n) * D;
+                    int bk = 0, off = 0, prod = 1;
+                    for (int f = 0; f < nf; f++) {
+                        const int hf = factors[f] / 2;
+                        float best = -INFINITY;
+                        int arg = 0;
+                        float rv[hf];
+                        for (int j = 0; j < hf; j++) {
+                            float s = 0.0f;
+                            for (int d = 0; d < D; d++) s += xr[d] * rh[((size_t)d * R + r) * half + off + j];
+                            rv[j] = s;
+                        }
+                        for (int j = 0; j < hf; j++)
+                            if (rv[j] > best) best = rv[j], arg = j;
+                        for (int j = 0; j < hf; j++)
+                            if (-rv[j] > best) best = -rv[j], arg = hf + j;
+                        bk += prod * arg;
+                        prod *= factors[f];
+                        off += hf;
+                    }
+                    bucket[n] = bk;
+                }
+                for (int k = 0; k <= nb + 1; k++) count[k] = 0;
+                for (int n = 0; n < N; n++) count[bucket[n] + 1]++;
+                for (int k = 1; k <= nb + 1; k++) count[k] += count[k - 1];
+                int32_t *o = order + gr * N;
+                for (int n = 0; n < N; n++) o[count[bucket[n]]++] = n;
+            }
+    be->free(be, bucket_all);
+    be->free(be, count_all);
+}
+
+typedef struct {
+    int B, H, N, D, R, chunk, before, W, nchunks;
+} lsh_dims;
+
+static lsh_dims dims_of(int B, int H, int N, int D, int R, int chunk, int before) {
+    lsh_dims s = {B, H, N, D, R, chunk, before, chunk * (1 + before), R * N / chunk};
+    return s;
+}
+
+/* Positions of chunk gc's queries (qp) and of its window's keys (kp), in
+ * HF's order: the shifted chunks for i = -before .. -1, then the chunk. */
+static void window_positions(const lsh_dims *s, const int32_t *ord, int gc, int32_t *qp, int32_t *kp) {
+    const int C = s->chunk, n = s->nchunks;
+    for (int i = 0; i < C; i++) qp[i] = ord[(size_t)gc * C + i];
+    for (int w = 0; w <= s->before; w++) {
+        const int shift = s->before - w; /* i = -shift */
+        const int src = shift >= n ? gc : ((gc - shift) % n + n) % n;
+        for (int i = 0; i < C; i++) kp[w * C + i] = ord[(size_t)src * C + i];
+    }
+}
+
+/* Normalised keys kn = x / sqrt(mean(x²) + 1e-6) / sqrt(D), rinv = the
+ * first factor. 4D + 4 FLOPs per position. */
+static void norm_keys(const float *x, float *kn, float *rinv, int N, int D) {
+    const float isd = 1.0f / sqrtf((float)D);
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * D;
+        float ss = 0.0f;
+        for (int d = 0; d < D; d++) ss += xr[d] * xr[d];
+        const float r = 1.0f / sqrtf(ss / (float)D + 1e-6f);
+        rinv[n] = r;
+        for (int d = 0; d < D; d++) kn[(size_t)n * D + d] = (xr[d] * r) * isd;
+    }
+}
+
+/* scores -> masked scores (pad keys, then the query's own position) */
+static void mask_scores(float *S, const int32_t *qp, const int32_t *kp, const float *mask, int b, int N, int C,
+                        int W) {
+    for (int i = 0; i < C; i++)
+        for (int j = 0; j < W; j++) {
+            float *s = S + (size_t)i * W + j;
+            if (mask_at(mask, b, N, kp[j]) == 0.0f) *s = REFORMER_MASK;
+            if (kp[j] == qp[i]) *s = REFORMER_SELF_MASK;
+        }
+}
+
+/* FLOPs (masking is a select, not counted): per (example, head) the key
+ * normalisation, per query slot the scores and values (4 W D) and logsumexp +
+ * probabilities (6 W + 2: max, subtract, exp, sum, log, add, subtract, exp),
+ * per position the round weights (6 R + 2) and weighted sum (2 R D). */
+static int64_t lsh_flops_forward(const lsh_dims *s) {
+    const int64_t G = (int64_t)s->B * s->H, rows = (int64_t)s->R * s->N;
+    return G * ((int64_t)s->N * (4 * s->D + 4) + rows * (4LL * s->W * s->D + 6LL * s->W + 2) +
+                (int64_t)s->N * (6LL * s->R + 2 + 2LL * s->R * s->D));
+}
+
+void sb_cpu_reformer_attention_forward(sb_backend *be, float *out, float *lse, const float *x, const float *v,
+                                       const int32_t *order, const float *mask, int B, int H, int N, int D, int R,
+                                       int chunk, int before) {
+    const lsh_dims s = dims_of(B, H, N, D, R, chunk, before);
+    const int C = chunk, W = s.W;
+    be->flops.total += lsh_flops_forward(&s);
+    const int nt = omp_get_max_threads();
+    const size_t per = (size_t)N * D + N + (size_t)R * N * D + (size_t)C * D + 2 * (size_t)W * D + (size_t)C * W +
+                       (size_t)C * D;
+    float *scratch = be->alloc(be, sizeof(float) * per * nt);
+    int32_t *iscratch = be->alloc(be, sizeof(int32_t) * (size_t)(C + W) * nt);
+#pragma omp parallel for collapse(2) schedule(dynamic, 1)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const int t = omp_get_thread_num();
+            float *kn = scratch + per * t, *rinv = kn + (size_t)N * D, *orr = rinv + N, *Q = orr + (size_t)R * N * D,
+                  *K = Q + (size_t)C * D, *V = K + (size_t)W * D, *S = V + (size_t)W * D, *O = S + (size_t)C * W;
+            int32_t *qp = iscratch + (size_t)(C + W) * t, *kp = qp + C;
+            const size_t g = (size_t)b * H + h;
+            const float *xg = x + g * N * D, *vg = v + g * N * D;
+            const int32_t *ord = order + g * R * N;
+            float *lg = lse + g * R * N;
+            norm_keys(xg, kn, rinv, N, D);
+            for (int gc = 0; gc < s.nchunks; gc++) {
+                const int r = gc * C / N;
+                window_positions(&s, ord, gc, qp, kp);
+                for (int i = 0; i < C; i++)
+                    for (int d = 0; d < D; d++) Q[(size_t)i * D + d] = xg[(size_t)qp[i] * D + d];
+                for (int j = 0; j < W; j++)
+                    for (int d = 0; d < D; d++) {
+                        K[(size_t)j * D + d] = kn[(size_t)kp[j] * D + d];
+                        V[(size_t)j * D + d] = vg[(size_t)kp[j] * D + d];
+                    }
+                sb_cpu_gemm_serial(0, 1, C, W, D, 1.0f, Q, D, K, D, 0.0f, S, W);
+                mask_scores(S, qp, kp, mask, b, N, C, W);
+                for (int i = 0; i < C; i++) {
+                    float *row = S + (size_t)i * W;
+                    float mx = -INFINITY, sum = 0.0f;
+                    for (int j = 0; j < W; j++) mx = row[j] > mx ? row[j] : mx;
+                    for (int j = 0; j < W; j++) sum += sb_expf(row[j] - mx);
+                    const float l = mx + logf(sum);
+                    for (int j = 0; j < W; j++) row[j] = sb_expf(row[j] - l);
+                    lg[(size_t)r * N + qp[i]] = l;
+                }
+                sb_cpu_gemm_serial(0, 0, C, D, W, 1.0f, S, W, V, D, 0.0f, O, D);
+                for (int i = 0; i < C; i++)
+                    for (int d = 0; d < D; d++) orr[((size_t)r * N + qp[i]) * D + d] = O[(size_t)i * D + d];
+            }
+            /* out = Σ_r o_r exp(lse_r - logsumexp_r lse_r) */
+            float *og = out + g * N * D;
+            for (int n = 0; n < N; n++) {
+                float mx = -INFINITY, sum = 0.0f;
+                for (int r = 0; r < R; r++) mx = lg[(size_t)r * N + n] > mx ? lg[(size_t)r * N + n] : mx;
+                for (int r = 0; r < R; r++) sum += sb_expf(lg[(size_t)r * N + n] - mx);
+                const float L = mx + logf(sum);
+                for (int d = 0; d < D; d++) og[(size_t)n * D + d] = 0.0f;
+                for (int r = 0; r < R; r++) {
+                    const float w = sb_expf(lg[(size_t)r * N + n] - L);
+                    for (int d = 0; d < D; d++) og[(size_t)n * D + d] += orr[((size_t)r * N + n) * D + d] * w;
+                }
+            }
+        }
+    be->free(be, scratch);
+    be->free(be, iscratch);
+}
+
+/* Backward, recomputing each chunk's probabilities P from the saved lse. With
+ * g = dout, w_r = exp(lse_r - logsumexp_r lse_r) and beta = g . out per
+ * position, the reference's gradient through the round weights and the
+ * logsumexp folds into dS_ij = w_r P_ij (g_i . v_j - beta_i) on unmasked
+ * entries (masked scores are constants: no gradient), so
+ *   dQ = dS K,  dK = dSᵀ Q,  dV = (w_r P)ᵀ g,
+ * then dx += dQ + the key normalisation's backward of dK:
+ *   dx += rinv/sqrt(D) (dK - rinv²/D (dK . x) x). */
+void sb_cpu_reformer_attention_backward(sb_backend *be, float *dx, float *dv, const float *dout, const float *out,
+                                        const float *lse, const float *x, const float *v, const int32_t *order,
+                                        const float *mask, int B, int H, int N, int D, int R, int chunk,
+                                        int before) {
+    const lsh_dims s = dims_of(B, H, N, D, R, chunk, before);
+    const int C = chunk, W = s.W;
+    { /* per (example, head): key normalisation (4D + 4 per position), round
+       * weights and g . out (6R + 2 + 2D), per query slot five products
+       * (10 W D), P and dS (5 W), the scatter-adds (D (1 + 2 W / chunk)), the
+       * key normalisation's backward (6D + 4 per position) */
+        const int64_t G = (int64_t)B * H, rows = (int64_t)R * N;
+        be->flops.total += G * ((int64_t)N * (4 * D + 4) + (int64_t)N * (2LL * D + 6LL * R + 2) +
+                                rows * (10LL * W * D + 5LL * W + (int64_t)D * (1 + 2 * (1 + before))) +
+                                (int64_t)N * (6LL * D + 4));
+    }
+    const int nt = omp_get_max_threads();
+    const size_t per = 2 * (size_t)N * D + N + (size_t)R * N + N + 3 * (size_t)C * D + 4 * (size_t)W * D +
+                       2 * (size_t)C * W;
+    float *scratch = be->alloc(be, sizeof(float) * per * nt);
+    int32_t *iscratch = be->alloc(be, sizeof(int32_t) * (size_t)(C + W) * nt);
+    const float isd = 1.0f / sqrtf((float)D);
+#pragma omp parallel for collapse(2) schedule(dynamic, 1)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const int t = omp_get_thread_num();
+            float *kn = scratch + per * t, *dkn = kn + (size_t)N * D, *rinv = dkn + (size_t)N * D, *wr = rinv + N,
+                  *beta = wr + (size_t)R * N, *Q = beta + N, *Gd = Q + (size_t)C * D, *dQ = Gd + (size_t)C * D,
+                  *K = dQ + (size_t)C * D, *V = K + (size_t)W * D, *dK = V + (size_t)W * D, *dV = dK + (size_t)W * D,
+                  *P = dV + (size_t)W * D, *dS = P + (size_t)C * W;
+            int32_t *qp = iscratch + (size_t)(C + W) * t, *kp = qp + C;
+            const size_t g = (size_t)b * H + h;
+            const float *xg = x + g * N * D, *vg = v + g * N * D, *gg = dout + g * N * D, *og = out + g * N * D;
+            const int32_t *ord = order + g * R * N;
+            const float *lg = lse + g * R * N;
+            float *dxg = dx + g * N * D, *dvg = dv + g * N * D;
+            norm_keys(xg, kn, rinv, N, D);
+            for (size_t i = 0; i < (size_t)N * D; i++) dkn[i] = 0.0f;
+            for (int n = 0; n < N; n++) {
+                float mx = -INFINITY, sum = 0.0f, bt = 0.0f;
+                for (int r = 0; r < R; r++) mx = lg[(size_t)r * N + n] > mx ? lg[(size_t)r * N + n] : mx;
+                for (int r = 0; r < R; r++) sum += sb_expf(lg[(size_t)r * N + n] - mx);
+                const float L = mx + logf(sum);
+                for (int r = 0; r < R; r++) wr[(size_t)r * N + n] = sb_expf(lg[(size_t)r * N + n] - L);
+                for (int d = 0; d < D; d++) bt += gg[(size_t)n * D + d] * og[(size_t)n * D + d];
+                beta[n] = bt;
+            }
+            for (int gc = 0; gc < s.nchunks; gc++) {
+                const int r = gc * C / N;
+                window_positions(&s, ord, gc, qp, kp);
+                for (int i = 0; i < C; i++)
+                    for (int d = 0; d < D; d++) {
+                        Q[(size_t)i * D + d] = xg[(size_t)qp[i] * D + d];
+                        Gd[(size_t)i * D + d] = gg[(size_t)qp[i] * D + d];
+                    }
+                for (int j = 0; j < W; j++)
+                    for (int d = 0; d < D; d++) {
+                        K[(size_t)j * D + d] = kn[(size_t)kp[j] * D + d];
+                        V[(size_t)j * D + d] = vg[(size_t)kp[j] * D + d];
+                    }
+                sb_cpu_gemm_serial(0, 1, C, W, D, 1.0f, Q, D, K, D, 0.0f, P, W);
+                mask_scores(P, qp, kp, mask, b, N, C, W);
+                sb_cpu_gemm_serial(0, 1, C, W, D, 1.0f, Gd, D, V, D, 0.0f, dS, W); /* g_i . v_j */
+                for (int i = 0; i < C; i++) {
+                    const float l = lg[(size_t)r * N + qp[i]], w = wr[(size_t)r * N + qp[i]], bt = beta[qp[i]];
+                    float *pr = P + (size_t)i * W, *dr = dS + (size_t)i * W;
+                    for (int j = 0; j < W; j++) {
+                        const int masked = kp[j] == qp[i] || mask_at(mask, b, N, kp[j]) == 0.0f;
+                        const float p = w * sb_expf(pr[j] - l);
+                        pr[j] = p;
+                        dr[j] = masked ? 0.0f : p * (dr[j] - bt);
+                    }
+                }
+                sb_cpu_gemm_serial(0, 0, C, D, W, 1.0f, dS, W, K, D, 0.0f, dQ, D);
+                sb_cpu_gemm_serial(1, 0, W, D, C, 1.0f, dS, W, Q, D, 0.0f, dK, D);
+                sb_cpu_gemm_serial(1, 0, W, D, C, 1.0f, P, W, Gd, D, 0.0f, dV, D);
+                for (int i = 0; i < C; i++)
+                    for (int d = 0; d < D; d++) dxg[(size_t)qp[i] * D + d] += dQ[(size_t)i * D + d];
+                for (int j = 0; j < W; j++)
+                    for (int d = 0; d < D; d++) {
+                        dkn[(size_t)kp[j] * D + d] += dK[(size_t)j * D + d];
+                        dvg[(size_t)kp[j] * D + d] += dV[(size_t)j * D + d];
+                    }
+            }
+            for (int n = 0; n < N; n++) {
+                const float *xr = xg + (size_t)n * D, *dk = dkn + (size_t)n * D;
+                const float r = rinv[n];
+                float dot = 0.0f;
+                for (int d = 0; d < D; d++) dot += dk[d] * xr[d];
+                const float f = r * r / (float)D * dot, a = r * isd;
+                for (int d = 0; d < D; d++) dxg[(size_t)n * D + d] += a * (dk[d] - f * xr[d]);
+            }
+        }
+    be->free(be, scratch);
+    be->free(be, iscratch);
+}
