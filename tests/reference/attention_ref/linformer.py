@@ -15,6 +15,12 @@ K_PROJ, MAX_LEN = 8, 24
 ATTRS = {"linformer_k": K_PROJ, "max_len": MAX_LEN}
 
 
+def configure(settings):
+    """Other settings (manifest keys), e.g. the paper's for bench/torch_attention_variants.py."""
+    global K_PROJ, MAX_LEN
+    K_PROJ, MAX_LEN = settings["linformer_k"], settings["max_len"]
+
+
 def make(gen, B, H, N, D):
     # values of O(1) in K~, V~ and the output (init is N(0, 0.02); any E checks the op)
     E = torch.randn(H, K_PROJ, MAX_LEN, generator=gen) * 0.25

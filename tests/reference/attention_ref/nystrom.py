@@ -11,6 +11,12 @@ M, TAPS = 4, 5
 ATTRS = {"nystrom_landmarks": M, "nystrom_conv": TAPS}
 
 
+def configure(settings):
+    """Other settings (manifest keys), e.g. the paper's for bench/torch_attention_variants.py."""
+    global M, TAPS
+    M, TAPS = settings["nystrom_landmarks"], settings["nystrom_conv"]
+
+
 def make(gen, B, H, N, D):
     # torch Conv2d default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = TAPS
     w = (torch.rand(H, TAPS, generator=gen) * 2 - 1) / math.sqrt(TAPS)

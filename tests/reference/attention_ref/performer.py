@@ -12,6 +12,12 @@ M = 20  # two full orthogonal blocks of 8 rows and a partial one of 4
 ATTRS = {"performer_features": M}
 
 
+def configure(settings):
+    """Other settings (manifest keys), e.g. the paper's for bench/torch_attention_variants.py."""
+    global M
+    M = settings["performer_features"]
+
+
 def gaussian_orthogonal_random_matrix(gen, nb_rows, nb_columns):
     blocks = []
     for _ in range(int(math.ceil(nb_rows / nb_columns))):

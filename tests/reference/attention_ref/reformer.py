@@ -9,6 +9,15 @@ SHAPE = (2, 2, 32, 8)
 HASHES, CHUNK, BEFORE, AFTER = 2, 8, 1, 0
 ATTRS = {"reformer_hashes": HASHES, "reformer_chunk": CHUNK, "reformer_chunks_before": BEFORE}
 MASK_VALUE, SELF_MASK_VALUE = -1e9, -1e5  # float32 values of the reference
+FIXTURE_MARGIN = True  # make(): redraw rotations until no bucket is nearly tied
+
+
+def configure(settings):
+    """Other settings (manifest keys), e.g. the paper's for bench/torch_attention_variants.py
+    (which times the op, so any rotations do)."""
+    global HASHES, CHUNK, BEFORE, FIXTURE_MARGIN
+    HASHES, CHUNK, BEFORE = settings["reformer_hashes"], settings["reformer_chunk"], settings["reformer_chunks_before"]
+    FIXTURE_MARGIN = False
 
 
 def set_num_buckets(sequence_length, max_position_embeddings, chunk_length):
@@ -29,6 +38,8 @@ def make(gen, B, H, N, D):
     float rounding (torch vs C) cannot flip a bucket. q is the generator's first draw
     (make_attention_fixtures.py), regenerated here to measure the margins."""
     nb = set_num_buckets(N, N, CHUNK)
+    if not FIXTURE_MARGIN:
+        return {}, {"rotations": torch.randn(H, D, HASHES, rotation_size(nb) // 2, generator=gen)}
     q = torch.randn(B, H, N, D, generator=torch.Generator().manual_seed(1234))
     mask = torch.ones(B, N)
     mask[1, N - 5:] = 0
