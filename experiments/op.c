@@ -102,6 +102,7 @@ static herr_t on_attr(hid_t loc, const char *name, const H5A_info_t *info, void 
     if (cls == H5T_STRING) {
         char buf[256] = {0};
         hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_cset(mt, H5Tget_cset(ty)); /* h5py writes UTF-8; HDF5 will not convert it to ASCII */
         if (H5Tis_variable_str(ty) > 0) {
             char *s = NULL;
             H5Tset_size(mt, H5T_VARIABLE);
