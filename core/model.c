@@ -28,6 +28,7 @@ typedef struct {
     float *lnf_mean, *lnf_rstd;        /* [B,T] */
     float *final_;                     /* [B,T,D] LNf(x) * mask */
     float *pooled;                     /* [B,D] */
+    float *pair;                       /* [R,4D] pair tasks: [u, v, u*v, u-v] */
     float *h1r;                        /* [R,F] ReLU(head hidden) */
     float *logits;                     /* [R,C] */
     float *row_loss;                   /* [R] */
@@ -43,12 +44,14 @@ typedef struct {
     float *dlogits;                    /* [R,C] */
     float *dh1r, *dh1;                 /* [R,F] */
     float *dpooled;                    /* [B,D] */
+    float *dpair;                      /* [R,4D] */
 } grad_activations;
 
 struct sb_model {
     sb_backend *be;
     sb_model_config cfg;
-    int B, R, training, L_act; /* L_act: layers with stored activations (L or 1) */
+    int B, R, training, L_act; /* B: sequences encoded per call; L_act: layers with stored activations (L or 1) */
+    int head_in;               /* width of the head's input: D, or 4D for pair tasks */
     size_t sizes[SB_P_COUNT], num_params, attn_per_layer;
     float *params, *grads;
     sb_param_ptrs p, g;
@@ -89,7 +92,7 @@ static void fill_param_sizes(sb_model *m) {
     s[SB_P_B2] = L * D;
     s[SB_P_ATTN] = (c->attn->params_shared_across_layers ? 1 : L) * m->attn_per_layer;
     s[SB_P_LNFG] = s[SB_P_LNFB] = D;
-    s[SB_P_HW1] = F * D;
+    s[SB_P_HW1] = F * (size_t)m->head_in;
     s[SB_P_HB1] = F;
     s[SB_P_HW2] = C * F;
     s[SB_P_HB2] = C;
@@ -115,12 +118,15 @@ sb_model *sb_model_create(sb_backend *be, const sb_model_config *cfg, int B, int
     sb_model *m = calloc(1, sizeof *m);
     m->be = be;
     m->cfg = *cfg;
-    m->B = B;
+    const int pairs = cfg->n_seqs == 2;
+    m->B = pairs ? 2 * B : B; /* the encoder runs on every sequence */
+    m->head_in = pairs ? 4 * cfg->d_model : cfg->d_model;
     m->training = training;
     m->L_act = training ? cfg->n_layers : 1;
+    B = m->B;
     const size_t T = cfg->seq_len, D = cfg->d_model, H = cfg->n_heads, Dh = cfg->d_head,
                  HD = H * Dh, F = cfg->d_ffn, C = cfg->n_classes, La = m->L_act, BT = (size_t)B * T;
-    m->R = cfg->token_level ? (int)BT : B;
+    m->R = cfg->token_level ? (int)((size_t)B * T) : pairs ? B / 2 : B;
     const size_t R = m->R;
     fill_param_sizes(m);
     m->params = be->alloc(be, sizeof(float) * m->num_params);
@@ -155,6 +161,7 @@ sb_model *sb_model_create(sb_backend *be, const sb_model_config *cfg, int B, int
     a->lnf_rstd = F32(BT);
     a->final_ = F32(BT * D);
     a->pooled = F32((size_t)B * D);
+    if (pairs) a->pair = F32(R * 4 * D);
     a->h1r = F32(R * F);
     a->logits = F32(R * C);
     a->row_loss = F32(R);
@@ -177,6 +184,7 @@ sb_model *sb_model_create(sb_backend *be, const sb_model_config *cfg, int B, int
         g->dh1r = F32(R * F);
         g->dh1 = F32(R * F);
         g->dpooled = F32((size_t)B * D);
+        if (pairs) g->dpair = F32(R * 4 * D);
     }
 #undef F32
     m->attn_state = calloc(La, sizeof(void *));
@@ -197,7 +205,7 @@ void sb_model_destroy(sb_model *m) {
                     m->a.pooled, m->a.h1r, m->a.logits, m->a.row_loss, m->a.correct, m->a.tmp,
                     m->ga.dres, m->ga.dtmp, m->ga.dln, m->ga.dffa, m->ga.dffb, m->ga.dattm,
                     m->ga.dqkv, m->ga.datth, m->ga.dqh, m->ga.dkh, m->ga.dvh, m->ga.dlogits,
-                    m->ga.dh1r, m->ga.dh1, m->ga.dpooled};
+                    m->ga.dh1r, m->ga.dh1, m->ga.dpooled, m->a.pair, m->ga.dpair};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->free(be, bufs[i]);
     free(m);
 }
@@ -232,7 +240,7 @@ void sb_model_init_params(sb_model *m, uint64_t seed) {
     fan_in[SB_P_WO] = fan_in[SB_P_BO] = (float)HD;
     fan_in[SB_P_W1] = fan_in[SB_P_B1] = (float)D;
     fan_in[SB_P_W2] = fan_in[SB_P_B2] = (float)F;
-    fan_in[SB_P_HW1] = fan_in[SB_P_HB1] = (float)D;
+    fan_in[SB_P_HW1] = fan_in[SB_P_HB1] = (float)m->head_in;
     fan_in[SB_P_HW2] = fan_in[SB_P_HB2] = (float)F;
     for (int i = 0; i < SB_P_COUNT; i++) {
         sb_rng_reader r;
@@ -271,6 +279,29 @@ static sb_attn_call attn_call(sb_model *m, int l, int la) {
         .rng_attn = sb_rng_make(m->last_seed, SB_RNG_ATTN, m->last_step, (uint32_t)l, 0, 0),
     };
     return call;
+}
+
+/* The retrieval head's input (LRA's dual encoder): pooled [2R,D] holds the
+ * first sequences' encodings u then the second ones' v; pair [R,4D] =
+ * [u, v, u*v, u-v]. Tiny next to the encoder, so plain loops. */
+static void pair_features_forward(float *pair, const float *pooled, int R, int D) {
+    for (int r = 0; r < R; r++) {
+        const float *u = pooled + (size_t)r * D, *v = pooled + (size_t)(R + r) * D;
+        float *o = pair + (size_t)r * 4 * D;
+        for (int i = 0; i < D; i++) o[i] = u[i], o[D + i] = v[i], o[2 * D + i] = u[i] * v[i], o[3 * D + i] = u[i] - v[i];
+    }
+}
+
+/* dpooled += d pair / d pooled */
+static void pair_features_backward(float *dpooled, const float *dpair, const float *pooled, int R, int D) {
+    for (int r = 0; r < R; r++) {
+        const float *u = pooled + (size_t)r * D, *v = pooled + (size_t)(R + r) * D, *g = dpair + (size_t)r * 4 * D;
+        float *du = dpooled + (size_t)r * D, *dv = dpooled + (size_t)(R + r) * D;
+        for (int i = 0; i < D; i++) {
+            du[i] += g[i] + g[2 * D + i] * v[i] + g[3 * D + i];
+            dv[i] += g[D + i] + g[2 * D + i] * u[i] - g[3 * D + i];
+        }
+    }
 }
 
 sb_forward_result sb_model_forward(sb_model *m, const int32_t *ids, const float *mask,
@@ -335,8 +366,12 @@ sb_forward_result sb_model_forward(sb_model *m, const int32_t *ids, const float 
     if (!c->token_level) {
         be->mean_pool_forward(be, a->pooled, a->final_, B, T, D);
         head_in = a->pooled;
+        if (a->pair) {
+            pair_features_forward(a->pair, a->pooled, R, D);
+            head_in = a->pair;
+        }
     }
-    sb_linear_forward(be, a->h1r, head_in, m->p.t[SB_P_HW1], m->p.t[SB_P_HB1], R, D, F);
+    sb_linear_forward(be, a->h1r, head_in, m->p.t[SB_P_HW1], m->p.t[SB_P_HB1], R, m->head_in, F);
     be->relu_forward(be, a->h1r, a->h1r, (size_t)R * F);
     sb_linear_forward(be, a->logits, a->h1r, m->p.t[SB_P_HW2], m->p.t[SB_P_HB2], R, F, C);
     be->cross_entropy(be, a->row_loss, NULL, a->correct, a->logits, a->labels, R, C, 1.0f);
@@ -383,7 +418,14 @@ void sb_model_backward(sb_model *m, float loss_scale) {
         sb_linear_backward(be, ga->dtmp, G.t[SB_P_HW1], G.t[SB_P_HB1], ga->dh1, a->final_, P.t[SB_P_HW1], R, D, F);
     } else {
         ZERO(ga->dpooled, (size_t)B * D);
-        sb_linear_backward(be, ga->dpooled, G.t[SB_P_HW1], G.t[SB_P_HB1], ga->dh1, a->pooled, P.t[SB_P_HW1], R, D, F);
+        if (a->pair) {
+            ZERO(ga->dpair, (size_t)R * 4 * D);
+            sb_linear_backward(be, ga->dpair, G.t[SB_P_HW1], G.t[SB_P_HB1], ga->dh1, a->pair, P.t[SB_P_HW1], R,
+                               4 * D, F);
+            pair_features_backward(ga->dpooled, ga->dpair, a->pooled, R, D);
+        } else {
+            sb_linear_backward(be, ga->dpooled, G.t[SB_P_HW1], G.t[SB_P_HB1], ga->dh1, a->pooled, P.t[SB_P_HW1], R, D, F);
+        }
         be->mean_pool_backward(be, ga->dtmp, ga->dpooled, B, T, D);
     }
     be->mask_rows(be, ga->dtmp, a->mask, BT, D);

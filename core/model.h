@@ -7,6 +7,8 @@
  *   x = LNf(x) * mask
  *   sequence task:  logits = Head(mean_t x)                     [B,C]
  *   token task:     logits = Head(x[b,t])                       [B*T,C]
+ *   pair task:      u, v = mean_t x of the two sequences (one shared encoder)
+ *                   logits = Head([u, v, u*v, u-v])             [B,C]
  *   Head = Linear(D,F) -> ReLU -> Linear(F,C)
  *
  * Parameters live in one allocation (llm.c style); gradients and the AdamW
@@ -29,6 +31,7 @@ typedef struct {
     int d_ffn;        /* F: FFN hidden width, also the head's hidden width (as the reference) */
     int n_classes;
     int token_level;  /* 1: per-token head (synthetic), 0: mean-pooled sequence head */
+    int n_seqs;       /* 2: dual encoder (retrieval): ids/mask [2,B,T], head over [u,v,u*v,u-v]; 0 or 1: one */
     float dropout, attn_dropout, ln_eps;
     const sb_attention_ops *attn;
     sb_attn_config attn_cfg;
@@ -55,7 +58,8 @@ typedef struct {
     int64_t counted;   /* rows with a label (token tasks: real tokens) */
 } sb_forward_result;
 
-/* B: examples per call. training: allocate gradients and backward state. */
+/* B: examples per call (a pair task encodes 2B sequences). training:
+ * allocate gradients and backward state. */
 sb_model *sb_model_create(sb_backend *be, const sb_model_config *cfg, int B, int training);
 void sb_model_destroy(sb_model *m);
 
@@ -70,7 +74,8 @@ const sb_model_config *sb_model_config_of(const sb_model *m);
 /* PyTorch-default initialisation from the (seed, SB_RNG_INIT) stream. */
 void sb_model_init_params(sb_model *m, uint64_t seed);
 
-/* ids [B,T], mask [B,T] (1 real), labels [B] or [B,T] (-1 = ignore).
+/* ids [B,T], mask [B,T] (1 real), labels [B] or [B,T] (-1 = ignore); pair
+ * tasks: ids/mask [2,B,T], all first sequences then all second ones.
  * training turns dropout on; (seed, step) key every random draw. */
 sb_forward_result sb_model_forward(sb_model *m, const int32_t *ids, const float *mask,
                                    const int32_t *labels, int training, uint64_t seed,
@@ -84,8 +89,8 @@ const float *sb_model_logits(const sb_model *m);
 /* per-row losses of the last forward */
 const float *sb_model_row_losses(const sb_model *m);
 
-/* Attention density of the last forward per (layer, example, head),
- * [n_layers, B, n_heads]; returns 0 (and writes nothing) if the variant has no
+/* Attention density of the last forward per (layer, sequence, head),
+ * [n_layers, n_seqs*B, n_heads]; returns 0 (and writes nothing) if the variant has no
  * density. Inference models keep only the last layer's state: layers = 1. */
 int sb_model_density(sb_model *m, float *per_layer_example_head);
 /* Weight of the attention density regulariser in the loss that backward

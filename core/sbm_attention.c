@@ -314,6 +314,16 @@ static void sbm_density(void *state, float *out) {
     memcpy(out, s->density, sizeof(float) * (size_t)s->last_B * s->H);
 }
 
+static void sbm_key_indegree(void *state, float *out) {
+    sbm_state *s = state;
+    const sb_csr *g = s->used;
+    const size_t G = (size_t)s->last_B * s->H, N = (size_t)s->N;
+    memset(out, 0, sizeof(float) * G * N);
+    /* column counts straight from the row lists: O(edges), no transpose needed */
+    for (size_t gi = 0; gi < G; gi++)
+        for (int64_t e = g->row_ptr[gi * N]; e < g->row_ptr[(gi + 1) * N]; e++) out[gi * N + (size_t)g->col[e]] += 1.0f;
+}
+
 const sb_attention_ops sb_attention_sbm = {
     .name = "sbm",
     .param_count = sbm_param_count,
@@ -324,4 +334,5 @@ const sb_attention_ops sb_attention_sbm = {
     .forward = sbm_forward,
     .backward = sbm_backward,
     .density = sbm_density,
+    .key_indegree = sbm_key_indegree,
 };

@@ -10,6 +10,9 @@
 const sb_config_key sb_config_keys[] = {
     K(seq_len, SB_KEY_INT, 2, 65536, "sequence length (synthetic: N, values drawn from 1..N)"),
     K(data_seed, SB_KEY_INT64, 0, 9e15, "seed of generated dev/test data (shared by all runs)"),
+    {"data_file", SB_KEY_STRING, offsetof(sb_run_config, data_file), 0, sizeof(((sb_run_config *)0)->data_file),
+     "file-backed tasks: HDF5 dataset (sbmbench prep/gen), relative to the current directory; \"\" = data/lra/TASK.h5", NULL},
+    K(pixel_shift, SB_KEY_BOOL, 0, 1, "image/pathfinder: token = pixel + 1, so black pixels are real tokens (the reference masks pixel 0 as padding)"),
     K(n_layers, SB_KEY_INT, 1, 64, "Transformer layers"),
     K(n_heads, SB_KEY_INT, 1, 64, "attention heads"),
     K(d_model, SB_KEY_INT, 1, 8192, "embedding / residual width"),
@@ -122,7 +125,7 @@ static const char *type_name(sb_key_type t) {
     case SB_KEY_INT: case SB_KEY_INT64: return "an integer";
     case SB_KEY_DOUBLE: return "a number";
     case SB_KEY_BOOL: return "true or false";
-    case SB_KEY_ENUM: return "a string";
+    case SB_KEY_ENUM: case SB_KEY_STRING: return "a string";
     }
     return "?";
 }
@@ -163,6 +166,18 @@ int sb_config_set(sb_run_config *c, const sb_config_key *k, const cJSON *v, char
             return -1;
         }
         *(int *)field = idx;
+        return 0;
+    }
+    if (k->type == SB_KEY_STRING) {
+        if (!cJSON_IsString(v)) {
+            snprintf(err, errlen, "expected %s", type_name(k->type));
+            return -1;
+        }
+        if (strlen(v->valuestring) >= (size_t)k->max) {
+            snprintf(err, errlen, "longer than %d characters", (int)k->max - 1);
+            return -1;
+        }
+        snprintf(field, (size_t)k->max, "%s", v->valuestring);
         return 0;
     }
     if (k->type == SB_KEY_BOOL) {
@@ -233,6 +248,7 @@ cJSON *sb_config_to_json(const sb_run_config *c) {
         case SB_KEY_INT64: cJSON_AddNumberToObject(o, k->name, (double)*(const int64_t *)field); break;
         case SB_KEY_DOUBLE: cJSON_AddNumberToObject(o, k->name, *(const double *)field); break;
         case SB_KEY_BOOL: cJSON_AddBoolToObject(o, k->name, *(const int *)field); break;
+        case SB_KEY_STRING: cJSON_AddStringToObject(o, k->name, field); break;
         case SB_KEY_ENUM: {
             char buf[64];
             cJSON_AddStringToObject(o, k->name, sb_config_enum_name(k, *(const int *)field, buf, sizeof buf));
@@ -278,8 +294,9 @@ void sb_config_print_keys(void) {
     for (int i = 0; i < sb_config_num_keys; i++) {
         const sb_config_key *k = &sb_config_keys[i];
         const char *field = (const char *)&d + k->offset;
-        char def[32];
+        char def[64];
         switch (k->type) {
+        case SB_KEY_STRING: snprintf(def, sizeof def, "\"%.60s\"", field); break;
         case SB_KEY_INT: snprintf(def, sizeof def, "%d", *(const int *)field); break;
         case SB_KEY_INT64: snprintf(def, sizeof def, "%lld", (long long)*(const int64_t *)field); break;
         case SB_KEY_DOUBLE: snprintf(def, sizeof def, "%g", *(const double *)field); break;
@@ -289,6 +306,7 @@ void sb_config_print_keys(void) {
         const char *type = k->type == SB_KEY_BOOL     ? "bool"
                            : k->type == SB_KEY_DOUBLE ? "number"
                            : k->type == SB_KEY_ENUM   ? k->choices
+                           : k->type == SB_KEY_STRING ? "string"
                                                       : "integer";
         printf("  %-18s %-17s %s (default %s)\n", k->name, type, k->help, def);
     }

@@ -18,6 +18,8 @@ typedef struct sb_run_config {
     /* task */
     int seq_len;
     int64_t data_seed;
+    char data_file[512];  /* file-backed tasks: the HDF5 dataset ("" = the task's default path) */
+    int pixel_shift;      /* image tasks: ids = pixel + 1, so black pixels are not padding */
     /* model */
     int n_layers, n_heads, d_model, d_head, d_ffn, max_len;
     double dropout, attn_dropout, ln_eps;
@@ -36,13 +38,13 @@ typedef struct sb_run_config {
     int eval_every, eval_batches, test_batches, checkpoint_every;
 } sb_run_config;
 
-typedef enum { SB_KEY_INT, SB_KEY_INT64, SB_KEY_DOUBLE, SB_KEY_BOOL, SB_KEY_ENUM } sb_key_type;
+typedef enum { SB_KEY_INT, SB_KEY_INT64, SB_KEY_DOUBLE, SB_KEY_BOOL, SB_KEY_ENUM, SB_KEY_STRING } sb_key_type;
 
 typedef struct {
     const char *name;
     sb_key_type type;
     size_t offset;
-    double min, max;     /* inclusive bounds */
+    double min, max;     /* inclusive bounds; SB_KEY_STRING: max = buffer size */
     const char *help;
     const char *choices; /* SB_KEY_ENUM: "a|b|c", stored as the index (int) */
 } sb_config_key;

@@ -20,6 +20,7 @@ void sb_metrics_init(sb_metrics *m, int cap_train, int cap_dev, int density_widt
     m->dev_acc = calloc(cap_dev, sizeof(float));
     m->n_test = 0;
     m->test_density = NULL;
+    m->cost = NULL;
 }
 
 void sb_metrics_free(sb_metrics *m) {
@@ -28,14 +29,43 @@ void sb_metrics_free(sb_metrics *m) {
     free(m->test_density);
 }
 
-static int write_ds(hid_t file, const char *name, hid_t type, const void *data, int rank, hsize_t d0, hsize_t d1) {
-    hsize_t dims[2] = {d0, d1};
+static int write_nd(hid_t file, const char *name, hid_t type, const void *data, int rank, const hsize_t *dims) {
     hid_t space = H5Screate_simple(rank, dims, NULL);
     hid_t ds = H5Dcreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = ds < 0 ? -1 : (d0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
+    herr_t rc = ds < 0 ? -1 : (H5Sget_simple_extent_npoints(space) ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
     if (ds >= 0) H5Dclose(ds);
     H5Sclose(space);
     return ds < 0 || rc < 0 ? -1 : 0;
+}
+
+static int write_ds(hid_t file, const char *name, hid_t type, const void *data, int rank, hsize_t d0, hsize_t d1) {
+    hsize_t dims[2] = {d0, d1};
+    return write_nd(file, name, type, data, rank, dims);
+}
+
+static int make_group(hid_t file, const char *name) {
+    hid_t g = H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g >= 0) H5Gclose(g);
+    return g < 0 ? -1 : 0;
+}
+
+/* /test/{flops,peak_bytes,inference_density} and /test/maps (see the header). */
+static int write_cost(hid_t f, const sb_inference_cost *c, int have_test_group) {
+    int bad = have_test_group ? 0 : make_group(f, "/test");
+    const hsize_t M = (hsize_t)c->n, K = (hsize_t)c->n_maps, LH = (hsize_t)c->L * c->H;
+    bad |= write_ds(f, "/test/flops", H5T_NATIVE_DOUBLE, c->flops, 1, M, 0);
+    bad |= write_ds(f, "/test/peak_bytes", H5T_NATIVE_DOUBLE, c->peak_bytes, 1, M, 0);
+    if (c->density) bad |= write_ds(f, "/test/inference_density", H5T_NATIVE_FLOAT, c->density, 2, M, LH);
+    if (c->n_maps) {
+        const hsize_t ids[2] = {K, (hsize_t)c->T}, indeg[4] = {K, (hsize_t)c->L, (hsize_t)c->H, (hsize_t)c->T};
+        bad |= make_group(f, "/test/maps");
+        bad |= write_ds(f, "/test/maps/example", H5T_NATIVE_INT32, c->map_example, 1, K, 0);
+        bad |= write_ds(f, "/test/maps/label", H5T_NATIVE_INT32, c->map_label, 1, K, 0);
+        bad |= write_nd(f, "/test/maps/input_ids", H5T_NATIVE_INT32, c->map_ids, 2, ids);
+        bad |= write_nd(f, "/test/maps/indegree", H5T_NATIVE_FLOAT, c->map_indegree, 4, indeg);
+        bad |= write_ds(f, "/test/maps/density", H5T_NATIVE_FLOAT, c->map_density, 2, K, LH);
+    }
+    return bad;
 }
 
 static int write_attr(hid_t file, const char *name, const char *value) {
@@ -74,13 +104,13 @@ int sb_metrics_write(const sb_metrics *m, const char *path, const char *run_id, 
     bad |= write_ds(f, "/train/beta1", H5T_NATIVE_FLOAT, m->train_beta1, 1, S, 0);
     if (m->density_width)
         bad |= write_ds(f, "/train/density", H5T_NATIVE_FLOAT, m->train_density, 2, S, (hsize_t)m->density_width);
-    if (m->density_width && m->test_density) {
-        hid_t g3 = H5Gcreate2(f, "/test", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        bad |= g3 < 0;
-        if (g3 >= 0) H5Gclose(g3);
+    const int test_group = m->density_width && m->test_density;
+    if (test_group) {
+        bad |= make_group(f, "/test");
         bad |= write_ds(f, "/test/density", H5T_NATIVE_FLOAT, m->test_density, 2, (hsize_t)m->n_test,
                         (hsize_t)m->density_width);
     }
+    if (m->cost) bad |= write_cost(f, m->cost, test_group);
     bad |= write_ds(f, "/dev/step", H5T_NATIVE_INT, m->dev_step, 1, E, 0);
     bad |= write_ds(f, "/dev/loss", H5T_NATIVE_FLOAT, m->dev_loss, 1, E, 0);
     bad |= write_ds(f, "/dev/accuracy", H5T_NATIVE_FLOAT, m->dev_acc, 1, E, 0);
@@ -94,4 +124,39 @@ int sb_metrics_write(const sb_metrics *m, const char *path, const char *run_id, 
         return -1;
     }
     return 0;
+}
+
+int sb_h5_read_floats(const char *path, const char *name, float **data, int *rank, size_t dims[4], char *err,
+                      size_t errlen) {
+    *data = NULL;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        snprintf(err, errlen, "%s: not a readable HDF5 file", path);
+        return -1;
+    }
+    int rc = -1;
+    hid_t ds = H5Lexists(f, name, H5P_DEFAULT) > 0 ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
+    hid_t space = ds >= 0 ? H5Dget_space(ds) : -1;
+    int r = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (r >= 1 && r <= 4) {
+        hsize_t d[4];
+        H5Sget_simple_extent_dims(space, d, NULL);
+        size_t count = 1;
+        for (int i = 0; i < r; i++) dims[i] = (size_t)d[i], count *= (size_t)d[i];
+        *data = malloc(sizeof(float) * (count ? count : 1));
+        if (!count || H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) >= 0) {
+            *rank = r;
+            rc = 0;
+        }
+    }
+    if (rc) {
+        snprintf(err, errlen, "%s: dataset %s %s", path, name, ds < 0 ? "missing" : "unreadable");
+        free(*data);
+        *data = NULL;
+    }
+    if (space >= 0) H5Sclose(space);
+    if (ds >= 0) H5Dclose(ds);
+    H5Fclose(f);
+    return rc;
 }

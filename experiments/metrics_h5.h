@@ -3,10 +3,17 @@
  *   /dev/step int32 [E], /dev/loss, /dev/accuracy float32 [E]
  *   /train/density float32 [S, L*H]   mean over the step's examples  } variants with
  *   /test/density float32 [X, L*H]    per test example               } a density only
+ * inference cost (experiments/measure.h), once tested:
+ *   /test/flops float64 [M], /test/peak_bytes float64 [M]   per measured example
+ *   /test/inference_density float32 [M, L*H]                 the same examples' densities
+ *   /test/maps/{example int32 [K], label int32 [K], input_ids int32 [K,T],
+ *               indegree float32 [K,L,H,T], density float32 [K,L*H]}
+ *                                    density maps of a few test examples (image tasks)
  * root attributes: run_id, task, model. Written to metrics.h5.tmp, renamed. */
 #ifndef SB_METRICS_H5_H
 #define SB_METRICS_H5_H
 #include <stddef.h>
+#include "experiments/measure.h"
 
 typedef struct {
     int n_train, n_dev, cap_train, cap_dev;
@@ -16,11 +23,18 @@ typedef struct {
     float *dev_loss, *dev_acc;
     int n_test;                /* examples in test_density */
     float *test_density;       /* [n_test, density_width], owned */
+    const sb_inference_cost *cost; /* NULL until measured; not owned */
 } sb_metrics;
 
 void sb_metrics_init(sb_metrics *m, int cap_train, int cap_dev, int density_width);
 void sb_metrics_free(sb_metrics *m);
 int sb_metrics_write(const sb_metrics *m, const char *path, const char *run_id, const char *task,
                      const char *model, char *err, size_t errlen);
+
+/* Read one dataset of an HDF5 file as float32 (HDF5 converts ints and
+ * doubles), rank <= 4: *data malloc'd, dims[0..rank-1] filled. 0 on success;
+ * else a message naming the file and dataset in err. */
+int sb_h5_read_floats(const char *path, const char *name, float **data, int *rank, size_t dims[4], char *err,
+                      size_t errlen);
 
 #endif

@@ -1,4 +1,59 @@
-/* PLACEHOLDER: being implemented (issue #6). */
+/* `sbmbench report DIR` and the rendering that `run` shares. */
+#include "experiments/report.h"
 #include <stdio.h>
+#include <string.h>
 #include "experiments/commands.h"
-int sb_cmd_report(int argc, char **argv) { (void)argc, (void)argv; fprintf(stderr, "sbmbench report: not built yet\n"); return 2; }
+#include "experiments/report_data.h"
+#include "experiments/report_tables.h"
+#include "experiments/util.h"
+#include "plots/figures.h"
+
+int sb_report_render(const char *dir, const struct cJSON *summary, FILE *log) {
+    sb_results r;
+    if (summary) sb_results_from_summary(dir, summary, &r);
+    else sb_results_load(dir, &r);
+    char tables[4096], figures[4096], err[2048];
+    sb_path(tables, sizeof tables, "%s/tables", dir);
+    sb_path(figures, sizeof figures, "%s/figures", dir);
+    int rc = 0;
+    if (sb_report_tables(&r, tables, err, sizeof err)) {
+        fprintf(log, "sbmbench: %s\n", err);
+        rc = -1;
+    }
+    int fig = sb_figures_render(&r, figures, log);
+    for (int i = 0; i < r.n_problems; i++) fprintf(log, "sbmbench report: %s\n", r.problems[i]);
+    if (rc == 0 && (r.n_problems || fig)) rc = 1;
+    sb_results_free(&r);
+    return rc;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: sbmbench report RESULTS_DIR\n\n"
+               "Regenerates the tables and figures of a results directory (what `sbmbench run`\n"
+               "writes at its end) from its summary.json and each run's final.json, config.json\n"
+               "and metrics.h5:\n"
+               "  DIR/tables/{accuracy,runs,lambda,cost}.{md,csv,tex}   (lambda: sbm_lambda swept;\n"
+               "                                                      cost: inference cost measured)\n"
+               "  DIR/figures/NAME.{png,svg}   with the gnuplot script and data of each\n\n"
+               "A run that is missing or unreadable is named on stderr and left out; the rest is\n"
+               "still rendered (exit status 1). Without gnuplot the tables are still written.\n"
+               "See docs/report.md.\n");
+}
+
+int sb_cmd_report(int argc, char **argv) {
+    if (argc == 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc != 1 || argv[0][0] == '-') {
+        usage(stderr);
+        return 2;
+    }
+    if (!sb_file_exists(argv[0])) {
+        fprintf(stderr, "sbmbench report: %s: no such directory\n", argv[0]);
+        return 2;
+    }
+    int rc = sb_report_render(argv[0], NULL, stderr);
+    if (rc >= 0) fprintf(stderr, "sbmbench report: tables in %s/tables/, figures in %s/figures/\n", argv[0], argv[0]);
+    return rc < 0 ? 1 : rc;
+}

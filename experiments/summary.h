@@ -5,8 +5,8 @@
  * "model", "seed", "status", "steps", "train_seconds", "final_train_loss",
  * "dev_accuracy", "test_accuracy", "density", "density_per_layer_head",
  * "flops_per_example", "peak_memory_bytes", ...}]}; fields a run does not
- * have are null. tables/accuracy.{md,csv}: test accuracy per variant, mean
- * and sample standard deviation over seeds. */
+ * have are null. Then the tables and figures (experiments/report.h), the
+ * same code `sbmbench report` runs. */
 #ifndef SB_SUMMARY_H
 #define SB_SUMMARY_H
 #include <stddef.h>

@@ -9,6 +9,7 @@
 #include "core/checkpoint.h"
 #include "core/model.h"
 #include "core/optim.h"
+#include "experiments/measure.h"
 #include "experiments/metrics_h5.h"
 #include "experiments/util.h"
 #include "tasks/task.h"
@@ -48,14 +49,19 @@ typedef struct {
     float *dens;       /* [L,B,H] of the last forward */
 } run_ctx;
 
-/* Add the last forward's density, per example, into row[b*dw + l*H + h]. */
+/* Add the last forward's density, per example, into row[b*dw + l*H + h];
+ * a pair task's example is the mean over its two sequences. */
 static void gather_density(run_ctx *r, float *per_example) {
     const int L = r->cfg->n_layers, H = r->cfg->n_heads, B = r->cfg->micro_batch;
+    const int S = r->task->n_seqs > 1 ? r->task->n_seqs : 1, SB = S * B;
     sb_model_density(r->model, r->dens);
     for (int b = 0; b < B; b++)
         for (int l = 0; l < L; l++)
-            for (int h = 0; h < H; h++)
-                per_example[(size_t)b * r->dw + l * H + h] = r->dens[((size_t)l * B + b) * H + h];
+            for (int h = 0; h < H; h++) {
+                float d = 0.0f;
+                for (int q = 0; q < S; q++) d += r->dens[((size_t)l * SB + (size_t)q * B + b) * H + h];
+                per_example[(size_t)b * r->dw + l * H + h] = d / (float)S;
+            }
 }
 
 static sb_model_config model_config(const sb_run_config *c, const sb_task *t) {
@@ -63,6 +69,7 @@ static sb_model_config model_config(const sb_run_config *c, const sb_task *t) {
         .vocab_size = t->vocab_size, .max_len = c->max_len, .seq_len = t->seq_len,
         .d_model = c->d_model, .n_layers = c->n_layers, .n_heads = c->n_heads, .d_head = c->d_head,
         .d_ffn = c->d_ffn, .n_classes = t->n_classes, .token_level = t->token_level,
+        .n_seqs = t->n_seqs,
         .dropout = (float)c->dropout, .attn_dropout = (float)c->attn_dropout, .ln_eps = (float)c->ln_eps,
         .attn = sb_attention_find(c->model), .attn_cfg = sb_config_attn(c),
     };
@@ -89,27 +96,6 @@ static void evaluate(run_ctx *r, sb_split split, int n_batches, double *loss, do
     }
     *loss = counted ? ls / (double)counted : NAN;
     *acc = counted ? (double)correct / (double)counted : NAN;
-}
-
-/* FLOPs and peak tracked memory of inference on one example, measured on a
- * fresh backend holding only what inference needs (parameters + activations). */
-static void measure_inference(const sb_run_config *c, const sb_task *t, const float *params, size_t n_params,
-                              double *flops, double *peak) {
-    sb_backend *be = sb_backend_cpu_create(0);
-    sb_model_config mc = model_config(c, t);
-    sb_model *m = sb_model_create(be, &mc, 1, 0);
-    memcpy(sb_model_params(m), params, sizeof(float) * n_params);
-    int T = t->seq_len;
-    int32_t *ids = malloc(sizeof(int32_t) * T), *labels = malloc(sizeof(int32_t) * T);
-    float *mask = malloc(sizeof(float) * T);
-    t->batch((sb_task *)t, SB_SPLIT_TEST, 0, 1, ids, mask, labels);
-    sb_flops_reset(&be->flops);
-    sb_model_forward(m, ids, mask, labels, 0, (uint64_t)c->seed, 0);
-    *flops = (double)be->flops.total;
-    *peak = (double)be->mem.peak_bytes;
-    free(ids), free(labels), free(mask);
-    sb_model_destroy(m);
-    sb_backend_destroy(be);
 }
 
 static void progress(const sb_train_opts *o, const char *id, int step, int steps, double loss, double acc,
@@ -157,14 +143,15 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
     r.model = sb_model_create(be, &mc, c->micro_batch, 1);
     const size_t n = sb_model_num_params(r.model);
     const int T = task->seq_len, B = c->micro_batch, R = task->token_level ? B * T : B;
+    const int S = task->n_seqs > 1 ? task->n_seqs : 1; /* sequences per example (pair tasks: 2) */
     const int accum = c->batch_size / c->micro_batch;
-    r.ids = malloc(sizeof(int32_t) * B * T);
-    r.mask = malloc(sizeof(float) * B * T);
+    r.ids = malloc(sizeof(int32_t) * S * B * T);
+    r.mask = malloc(sizeof(float) * S * B * T);
     r.labels = malloc(sizeof(int32_t) * R);
     float *adam_m = be->alloc(be, sizeof(float) * n), *adam_v = be->alloc(be, sizeof(float) * n);
     float *params = sb_model_params(r.model), *grads = sb_model_grads(r.model);
     r.dw = mc.attn->density ? c->n_layers * c->n_heads : 0;
-    r.dens = malloc(sizeof(float) * ((size_t)c->n_layers * B * c->n_heads + 1));
+    r.dens = malloc(sizeof(float) * ((size_t)c->n_layers * S * B * c->n_heads + 1));
     float *step_dens = malloc(sizeof(float) * ((size_t)B * (r.dw ? r.dw : 1)));
     sb_model_set_density_weight(r.model, (float)(c->sbm_lambda / accum));
     sb_metrics mt;
@@ -267,20 +254,26 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
     {
         sb_ckpt_section best[1] = {{"params", params, sizeof(float) * n}};
         if (sb_checkpoint_read(path_best, best, 1, err, errlen)) goto done;
-        int n_test = task->split_size[SB_SPLIT_TEST] >= 0 ? (int)(task->split_size[SB_SPLIT_TEST] / B) : c->test_batches;
-        double test_loss, test_acc, flops, peak;
-        if (r.dw) {
-            mt.n_test = n_test * B;
-            mt.test_density = calloc((size_t)mt.n_test * r.dw, sizeof(float));
-        }
+        /* a finite test split is covered whole: its last batch is padded with unlabelled rows */
+        const int64_t test_size = task->split_size[SB_SPLIT_TEST];
+        int n_test = test_size >= 0 ? (int)((test_size + B - 1) / B) : c->test_batches;
+        int64_t test_examples = test_size >= 0 ? test_size : (int64_t)n_test * B;
+        double test_loss, test_acc;
+        if (r.dw) mt.test_density = calloc((size_t)n_test * B * r.dw, sizeof(float));
         evaluate(&r, SB_SPLIT_TEST, n_test, &test_loss, &test_acc, mt.test_density);
-        measure_inference(c, task, params, n, &flops, &peak);
+        if (r.dw) mt.n_test = (int)test_examples; /* the padding rows come last and are not counted */
+        sb_inference_cost cost; /* per example, pair tasks' two sequences together */
+        sb_measure_inference(&mc, task, c->task, params, n_test, B, (uint64_t)c->seed, &cost);
+        mt.cost = &cost;
         /* final train loss: mean over the last eval_every steps (a single step is noisy) */
         int w = mt.n_train < c->eval_every ? mt.n_train : c->eval_every;
         double fl = 0.0;
         for (int i = mt.n_train - w; i < mt.n_train; i++) fl += mt.train_loss[i];
         fl /= w > 0 ? w : 1;
-        if (sb_metrics_write(&mt, path_metrics, spec->id, c->task, c->model, err, errlen)) goto done;
+        if (sb_metrics_write(&mt, path_metrics, spec->id, c->task, c->model, err, errlen)) {
+            sb_inference_cost_free(&cost);
+            goto done;
+        }
         cJSON *f = cJSON_CreateObject();
         cJSON_AddStringToObject(f, "id", spec->id);
         cJSON_AddStringToObject(f, "variant", spec->variant);
@@ -316,10 +309,17 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
             cJSON_AddNullToObject(f, "density");
             cJSON_AddNullToObject(f, "density_per_layer_head");
         }
-        cJSON_AddNumberToObject(f, "flops_per_example", flops);
-        cJSON_AddNumberToObject(f, "peak_memory_bytes", peak);
+        /* inference cost per example (experiments/measure.h): FLOPs mean and
+         * std; peak live bytes as the mean (Table 3) and the maximum */
+        cJSON_AddNumberToObject(f, "flops_per_example", cost.flops_mean);
+        cJSON_AddNumberToObject(f, "flops_per_example_std", cost.flops_std);
+        cJSON_AddNumberToObject(f, "peak_memory_bytes", cost.peak_mean);
+        cJSON_AddNumberToObject(f, "peak_memory_bytes_max", cost.peak_max);
+        cJSON_AddNumberToObject(f, "cost_examples", cost.n);
+        mt.cost = NULL;
+        sb_inference_cost_free(&cost);
         cJSON_AddNumberToObject(f, "test_loss", test_loss);
-        cJSON_AddNumberToObject(f, "test_examples", (double)n_test * B);
+        cJSON_AddNumberToObject(f, "test_examples", (double)test_examples);
         cJSON_AddNumberToObject(f, "best_dev_step", st.best_dev_step + 1);
         cJSON_AddNumberToObject(f, "num_params", (double)n);
         cJSON_AddNumberToObject(f, "threads", omp_get_max_threads());

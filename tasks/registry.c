@@ -2,10 +2,11 @@
 #include <string.h>
 #include "tasks/task.h"
 
-extern const sb_task_ops sb_task_synthetic;
+extern const sb_task_ops sb_task_synthetic, sb_task_listops, sb_task_text, sb_task_retrieval, sb_task_image,
+    sb_task_pathfinder;
 
 static const sb_task_ops *const tasks[] = {
-    &sb_task_synthetic,
+    &sb_task_synthetic, &sb_task_listops, &sb_task_text, &sb_task_retrieval, &sb_task_image, &sb_task_pathfinder,
 };
 
 const sb_task_ops *sb_task_find(const char *name) {
@@ -14,4 +15,4 @@ const sb_task_ops *sb_task_find(const char *name) {
     return NULL;
 }
 
-const char *sb_task_names(void) { return "synthetic"; }
+const char *sb_task_names(void) { return "synthetic, listops, text, retrieval, image, pathfinder"; }

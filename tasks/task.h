@@ -27,9 +27,13 @@ struct sb_task {
     const sb_task_ops *ops;
     int vocab_size, seq_len, n_classes;
     int token_level;          /* labels per token ([B,T]) instead of per example ([B]) */
+    int n_seqs;               /* sequences per example: 1, or 2 for pair tasks (retrieval); 0 reads as 1 */
     int64_t split_size[3];    /* examples per split; -1: generated without end */
     /* Fill B examples: batch `index` of `split` (for training, index is the
-     * global micro-batch counter). ids/mask [B,T], labels [B] or [B,T]. */
+     * global micro-batch counter). ids/mask [B,T], labels [B] or [B,T].
+     * Pair tasks fill ids/mask [2,B,T]: all first sequences, then all second.
+     * Past the end of a finite dev/test split, rows get label -1 (not
+     * counted) and an all-padding sequence, so the last batch may be partial. */
     void (*batch)(sb_task *t, sb_split split, uint64_t index, int B, int32_t *ids, float *mask,
                   int32_t *labels);
 };

@@ -17,6 +17,7 @@
  * from alias tables (see REJECT_MAX). */
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/cpu/cpu_ops.h"
@@ -53,19 +54,35 @@ typedef struct {
     int64_t nnz;
 } graph_edges;
 
-static void *xmalloc(size_t bytes) {
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) abort();
-    return p;
+/* Scratch memory of the sampler, counted by the backend's tracker so that
+ * peak-memory figures include it, but without cpu_alloc's zeroing (these
+ * buffers are written before they are read). A 16-byte header keeps the
+ * size for the matching talloc_free. */
+static void *talloc(sb_mem_tracker *mem, size_t bytes) {
+    char *p = malloc(bytes + 16);
+    if (!p) {
+        fprintf(stderr, "sbmbench: out of memory allocating %zu bytes (SBM sampler)\n", bytes);
+        exit(3);
+    }
+    *(size_t *)p = bytes;
+    sb_mem_note_alloc(mem, bytes);
+    return p + 16;
+}
+
+static void talloc_free(sb_mem_tracker *mem, void *q) {
+    if (!q) return;
+    char *p = (char *)q - 16;
+    sb_mem_note_free(mem, *(size_t *)p);
+    free(p);
 }
 
 /* Per row: mark the row's columns in an n-bit bitmap, then read the set bits
  * back in order: sorted and merged in O(degree + n/64). bucket holds the
  * rows' columns back to back (row r at start[r] .. start[r+1]); the result
  * overwrites it in place, compacted, and row_len gets the merged degrees. */
-static int64_t merge_rows(int32_t *bucket, const int64_t *start, int n, int64_t *row_len, uint64_t *bits) {
+static int64_t merge_rows(sb_mem_tracker *mem, int32_t *bucket, const int64_t *start, int n, int64_t *row_len, uint64_t *bits) {
     const int words = (n + 63) / 64;
-    int32_t *row = xmalloc(sizeof(int32_t) * (size_t)(words + 1)); /* a sparse row's entries */
+    int32_t *row = talloc(mem, sizeof(int32_t) * (size_t)(words + 1)); /* a sparse row's entries */
     int64_t w = 0;
     for (int r = 0; r < n; r++) {
         const int64_t s = start[r], e = start[r + 1], first = w;
@@ -97,7 +114,7 @@ static int64_t merge_rows(int32_t *bucket, const int64_t *start, int n, int64_t 
         }
         row_len[r] = w - first;
     }
-    free(row);
+    talloc_free(mem, row);
     return w;
 }
 
@@ -107,15 +124,15 @@ static int64_t merge_rows(int32_t *bucket, const int64_t *start, int n, int64_t 
  * endpoints, each a contiguous run of the stream. */
 static graph_edges sample_fastrg(const float *qhat, const float *khat, const float *S, const int32_t *real,
                                  int nr, int n, int k, float delta, int self_loops, sb_rng_stream s,
-                                 int64_t *row_len) {
+                                 int64_t *row_len, sb_mem_tracker *mem) {
     graph_edges g = {NULL, 0};
     memset(row_len, 0, sizeof(int64_t) * (size_t)n);
     if (nr == 0) {
-        g.cols = xmalloc(sizeof(int32_t));
+        g.cols = talloc(mem, sizeof(int32_t));
         return g;
     }
     /* per-cluster weights over real positions, cluster-major: wq[a*nr + r] */
-    float *wq = xmalloc(sizeof(float) * (size_t)k * nr), *wk = xmalloc(sizeof(float) * (size_t)k * nr);
+    float *wq = talloc(mem, sizeof(float) * (size_t)k * nr), *wk = talloc(mem, sizeof(float) * (size_t)k * nr);
     for (int r = 0; r < nr; r++) {
         const float *qi = qhat + (size_t)real[r] * k, *ki = khat + (size_t)real[r] * k;
         for (int a = 0; a < k; a++) {
@@ -127,13 +144,13 @@ static graph_edges sample_fastrg(const float *qhat, const float *khat, const flo
      * across positions, so rejection from a uniform proposal (accept i with
      * probability w_i / max w) needs about max/mean < REJECT_MAX tries and no
      * table at all; a peaked cluster gets an alias table instead. */
-    sb_alias_slot *tq = xmalloc(sizeof(sb_alias_slot) * (size_t)k * nr);
-    sb_alias_slot *tk = xmalloc(sizeof(sb_alias_slot) * (size_t)k * nr);
-    sb_alias_slot *tb = xmalloc(sizeof(sb_alias_slot) * (size_t)k * k);
-    void *work = xmalloc(SB_ALIAS_WORK_BYTES(nr > k * k ? nr : k * k));
-    float *cq = xmalloc(sizeof(float) * k), *ck = xmalloc(sizeof(float) * k);
-    float *mq = xmalloc(sizeof(float) * k), *mk = xmalloc(sizeof(float) * k); /* max, or 0: use the table */
-    float *st = xmalloc(sizeof(float) * (size_t)k * k);
+    sb_alias_slot *tq = talloc(mem, sizeof(sb_alias_slot) * (size_t)k * nr);
+    sb_alias_slot *tk = talloc(mem, sizeof(sb_alias_slot) * (size_t)k * nr);
+    sb_alias_slot *tb = talloc(mem, sizeof(sb_alias_slot) * (size_t)k * k);
+    void *work = talloc(mem, SB_ALIAS_WORK_BYTES(nr > k * k ? nr : k * k));
+    float *cq = talloc(mem, sizeof(float) * k), *ck = talloc(mem, sizeof(float) * k);
+    float *mq = talloc(mem, sizeof(float) * k), *mk = talloc(mem, sizeof(float) * k); /* max, or 0: use the table */
+    float *st = talloc(mem, sizeof(float) * (size_t)k * k);
     for (int side = 0; side < 2; side++)
         for (int a = 0; a < k; a++) {
             const float *w = (side ? wk : wq) + (size_t)a * nr;
@@ -158,10 +175,10 @@ static graph_edges sample_fastrg(const float *qhat, const float *khat, const flo
     const int64_t m1 = sb_poisson(&rd, lambda);
     const int64_t m2 = delta > 0.0f ? sb_poisson(&rd, (double)delta * nr * nr) : 0;
     const int64_t m3 = self_loops ? nr : 0, m = m1 + m2 + m3;
-    uint32_t *words = xmalloc(sizeof(uint32_t) * WORD_CHUNK * 4);
+    uint32_t *words = talloc(mem, sizeof(uint32_t) * WORD_CHUNK * 4);
     /* 1. block counts: m1 draws from S̃ */
-    int64_t *cnt = xmalloc(sizeof(int64_t) * (size_t)k * k);
-    int64_t *na = xmalloc(sizeof(int64_t) * (size_t)(k + 1)), *nb = xmalloc(sizeof(int64_t) * (size_t)(k + 1));
+    int64_t *cnt = talloc(mem, sizeof(int64_t) * (size_t)k * k);
+    int64_t *na = talloc(mem, sizeof(int64_t) * (size_t)(k + 1)), *nb = talloc(mem, sizeof(int64_t) * (size_t)(k + 1));
     memset(cnt, 0, sizeof(int64_t) * (size_t)k * k);
     uint64_t word = 0; /* next word of the stream */
     for (int64_t e0 = 0; e0 < m1; e0 += 4 * WORD_CHUNK, word += 4 * WORD_CHUNK) {
@@ -174,7 +191,7 @@ static graph_edges sample_fastrg(const float *qhat, const float *khat, const flo
     for (int a = 0; a < k; a++)
         for (int b = 0; b < k; b++) na[a + 1] += cnt[(size_t)a * k + b], nb[b + 1] += cnt[(size_t)a * k + b];
     for (int a = 0; a < k; a++) na[a + 1] += na[a], nb[a + 1] += nb[a];
-    int32_t *qs = xmalloc(sizeof(int32_t) * (size_t)m1), *ks = xmalloc(sizeof(int32_t) * (size_t)m1);
+    int32_t *qs = talloc(mem, sizeof(int32_t) * (size_t)m1), *ks = talloc(mem, sizeof(int32_t) * (size_t)m1);
     for (int side = 0; side < 2; side++) {
         const sb_alias_slot *t = side ? tk : tq;
         const float *wmax = side ? mk : mq, *w = side ? wk : wq;
@@ -196,7 +213,7 @@ static graph_edges sample_fastrg(const float *qhat, const float *khat, const flo
         }
     }
     /* 3. δ edges, uniform over real x real (their own run of the stream) */
-    int32_t *di = xmalloc(sizeof(int32_t) * (size_t)(m2 + m3)), *dj = xmalloc(sizeof(int32_t) * (size_t)(m2 + m3));
+    int32_t *di = talloc(mem, sizeof(int32_t) * (size_t)(m2 + m3)), *dj = talloc(mem, sizeof(int32_t) * (size_t)(m2 + m3));
     for (int64_t e0 = 0; e0 < m2; e0 += 2 * WORD_CHUNK) {
         int64_t ne = m2 - e0 < 2 * WORD_CHUNK ? m2 - e0 : 2 * WORD_CHUNK;
         sb_rng_fill(&s, DELTA_BLOCK0 + (uint32_t)((uint64_t)e0 * 2 / 4), (size_t)(ne * 2 + 3) / 4, words);
@@ -208,15 +225,15 @@ static graph_edges sample_fastrg(const float *qhat, const float *khat, const flo
     for (int r = 0; r < m3; r++) di[m2 + r] = dj[m2 + r] = real[r];
     /* 4. bucket the columns by row (pairing block (a,b)'s edges with the next
      *    unused endpoints of cluster a and of cluster b), then merge each row */
-    int64_t *start = xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+    int64_t *start = talloc(mem, sizeof(int64_t) * (size_t)(n + 1));
     memset(start, 0, sizeof(int64_t) * (size_t)(n + 1));
     for (int64_t e = 0; e < m1; e++) start[qs[e] + 1]++;
     for (int64_t e = 0; e < m2 + m3; e++) start[di[e] + 1]++;
     for (int r = 0; r < n; r++) start[r + 1] += start[r];
     int64_t *pos = row_len; /* insertion cursors, overwritten by merge_rows */
     for (int r = 0; r < n; r++) pos[r] = start[r];
-    g.cols = xmalloc(sizeof(int32_t) * (size_t)m);
-    int64_t *qa = xmalloc(sizeof(int64_t) * (size_t)k), *kb = xmalloc(sizeof(int64_t) * (size_t)k);
+    g.cols = talloc(mem, sizeof(int32_t) * (size_t)m);
+    int64_t *qa = talloc(mem, sizeof(int64_t) * (size_t)k), *kb = talloc(mem, sizeof(int64_t) * (size_t)k);
     memcpy(qa, na, sizeof(int64_t) * (size_t)k), memcpy(kb, nb, sizeof(int64_t) * (size_t)k);
     for (int a = 0; a < k; a++)
         for (int b = 0; b < k; b++)
@@ -225,27 +242,28 @@ static graph_edges sample_fastrg(const float *qhat, const float *khat, const flo
                 g.cols[pos[i]++] = j;
             }
     for (int64_t e = 0; e < m2 + m3; e++) g.cols[pos[di[e]]++] = dj[e];
-    uint64_t *bits = calloc((size_t)(n + 63) / 64, sizeof(uint64_t));
-    g.nnz = merge_rows(g.cols, start, n, row_len, bits);
-    free(wq), free(wk), free(tq), free(tk), free(tb), free(work), free(cq), free(ck), free(mq), free(mk), free(st);
-    free(words), free(cnt), free(na), free(nb), free(qs), free(ks), free(di), free(dj), free(start);
-    free(qa), free(kb), free(bits);
+    uint64_t *bits = talloc(mem, sizeof(uint64_t) * ((size_t)(n + 63) / 64));
+    memset(bits, 0, sizeof(uint64_t) * ((size_t)(n + 63) / 64));
+    g.nnz = merge_rows(mem, g.cols, start, n, row_len, bits);
+    talloc_free(mem, wq), talloc_free(mem, wk), talloc_free(mem, tq), talloc_free(mem, tk), talloc_free(mem, tb), talloc_free(mem, work), talloc_free(mem, cq), talloc_free(mem, ck), talloc_free(mem, mq), talloc_free(mem, mk), talloc_free(mem, st);
+    talloc_free(mem, words), talloc_free(mem, cnt), talloc_free(mem, na), talloc_free(mem, nb), talloc_free(mem, qs), talloc_free(mem, ks), talloc_free(mem, di), talloc_free(mem, dj), talloc_free(mem, start);
+    talloc_free(mem, qa), talloc_free(mem, kb), talloc_free(mem, bits);
     return g;
 }
 
 /* Dense Bernoulli for one graph: P = Q̂ (K̂ Sᵀ)ᵀ row block by row block. */
 static graph_edges sample_bernoulli(const float *qhat, const float *khat, const float *S, const float *key_mask,
                                     int n, int k, float delta, int self_loops, sb_rng_stream s,
-                                    int64_t *row_len) {
+                                    int64_t *row_len, sb_mem_tracker *mem) {
     graph_edges g;
-    float *W = xmalloc(sizeof(float) * (size_t)n * k);
+    float *W = talloc(mem, sizeof(float) * (size_t)n * k);
     sb_cpu_gemm_serial(0, 1, n, k, k, 1.0f, khat, k, S, k, 0.0f, W, k); /* W = K̂ Sᵀ */
     enum { RB = 32 };
-    float *P = xmalloc(sizeof(float) * RB * (size_t)n);
+    float *P = talloc(mem, sizeof(float) * RB * (size_t)n);
     const uint32_t blocks_per_row = (uint32_t)(n + 3) / 4;
-    uint32_t *words = xmalloc(sizeof(uint32_t) * 4 * blocks_per_row);
+    uint32_t *words = talloc(mem, sizeof(uint32_t) * 4 * blocks_per_row);
     int64_t cap = 1024, nnz = 0;
-    g.cols = xmalloc(sizeof(int32_t) * (size_t)cap);
+    g.cols = talloc(mem, sizeof(int32_t) * (size_t)cap);
     for (int i0 = 0; i0 < n; i0 += RB) {
         int rb = n - i0 < RB ? n - i0 : RB;
         sb_cpu_gemm_serial(0, 1, rb, n, k, 1.0f, qhat + (size_t)i0 * k, k, W, k, 0.0f, P, n);
@@ -266,7 +284,7 @@ static graph_edges sample_bernoulli(const float *qhat, const float *khat, const 
         }
     }
     g.nnz = nnz;
-    free(W), free(P), free(words);
+    talloc_free(mem, W), talloc_free(mem, P), talloc_free(mem, words);
     return g;
 }
 
@@ -274,8 +292,9 @@ void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const flo
                        const float *key_mask, int B, int H, int n, int k, float delta, int self_loops,
                        int sampler, sb_rng_stream base) {
     const int G = B * H;
-    graph_edges *ge = xmalloc(sizeof(graph_edges) * (size_t)G);
-    int64_t *row_len = xmalloc(sizeof(int64_t) * (size_t)G * n);
+    sb_mem_tracker *mem = &be->mem;
+    graph_edges *ge = talloc(mem, sizeof(graph_edges) * (size_t)G);
+    int64_t *row_len = talloc(mem, sizeof(int64_t) * (size_t)G * n);
     int64_t flops = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : flops)
     for (int g = 0; g < G; g++) {
@@ -284,17 +303,17 @@ void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const flo
         const float *qh = qhat + (size_t)g * n * k, *kh = khat + (size_t)g * n * k, *Sh = S + (size_t)h * k * k;
         sb_rng_stream s = sb_rng_derive(base, (uint32_t)b, (uint32_t)h);
         if (sampler == SB_SAMPLER_BERNOULLI) {
-            ge[g] = sample_bernoulli(qh, kh, Sh, km, n, k, delta, self_loops, s, row_len + (size_t)g * n);
+            ge[g] = sample_bernoulli(qh, kh, Sh, km, n, k, delta, self_loops, s, row_len + (size_t)g * n, mem);
             flops += 2LL * n * k * k + 2LL * n * n * k + (int64_t)n * n;
         } else {
-            int32_t *real = xmalloc(sizeof(int32_t) * (size_t)n);
+            int32_t *real = talloc(mem, sizeof(int32_t) * (size_t)n);
             int nr = 0;
             for (int i = 0; i < n; i++)
                 if (!km || km[i] > 0.0f) real[nr++] = i;
-            ge[g] = sample_fastrg(qh, kh, Sh, real, nr, n, k, delta, self_loops, s, row_len + (size_t)g * n);
+            ge[g] = sample_fastrg(qh, kh, Sh, real, nr, n, k, delta, self_loops, s, row_len + (size_t)g * n, mem);
             /* column sums and alias tables 3 per weight (scale, compare, residual), S̃ 2 per block */
             flops += 2LL * 3 * nr * k + 5LL * k * k;
-            free(real);
+            talloc_free(mem, real);
         }
     }
     be->flops.total += flops;
@@ -308,8 +327,8 @@ void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const flo
 #pragma omp parallel for schedule(static)
     for (int g = 0; g < G; g++) {
         if (ge[g].nnz) memcpy(csr->col + csr->row_ptr[(size_t)g * n], ge[g].cols, sizeof(int32_t) * (size_t)ge[g].nnz);
-        free(ge[g].cols);
+        talloc_free(mem, ge[g].cols);
     }
-    free(ge);
-    free(row_len);
+    talloc_free(mem, ge);
+    talloc_free(mem, row_len);
 }

@@ -1,0 +1,288 @@
+#include "data_prep/h5_dataset.h"
+#include "experiments/util.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *const sb_h5ds_split_names[SB_H5DS_SPLITS] = {"train", "dev", "test"};
+
+/* About 64 KiB of int32 per chunk: small enough that reading one random row
+ * inflates little, large enough to compress well. */
+static hsize_t rows_per_chunk(int L) {
+    hsize_t r = (hsize_t)(16384 / (L > 0 ? L : 1));
+    return r < 1 ? 1 : r;
+}
+
+struct sb_h5ds_writer {
+    hid_t file;
+    hid_t ids[SB_H5DS_SPLITS][2], label[SB_H5DS_SPLITS];
+    int n_seqs, L, failed;
+    hsize_t chunk;
+    int64_t n[SB_H5DS_SPLITS], limit[SB_H5DS_SPLITS];
+    /* rows appended but not yet written: [chunk, L] per sequence, [chunk] labels */
+    int32_t *buf_ids[SB_H5DS_SPLITS][2], *buf_label[SB_H5DS_SPLITS];
+    int64_t buffered[SB_H5DS_SPLITS];
+    char path[4096], tmp[4200];
+};
+
+static hid_t create_extendible(hid_t group, const char *name, int rank, hsize_t L, hsize_t chunk) {
+    hsize_t dims[2] = {0, L}, maxdims[2] = {H5S_UNLIMITED, L}, cdims[2] = {chunk, L};
+    hid_t space = H5Screate_simple(rank, dims, maxdims);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, rank, cdims);
+    H5Pset_shuffle(dcpl); /* byte-shuffle: small int32 values then deflate well */
+    H5Pset_deflate(dcpl, 4);
+    hid_t ds = H5Dcreate2(group, name, H5T_STD_I32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return ds;
+}
+
+sb_h5ds_writer *sb_h5ds_create(const char *path, const char *task, int n_seqs, int L, char *err, size_t errlen) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    sb_h5ds_writer *w = calloc(1, sizeof *w);
+    snprintf(w->path, sizeof w->path, "%s", path);
+    snprintf(w->tmp, sizeof w->tmp, "%s.tmp", path);
+    w->n_seqs = n_seqs;
+    w->L = L;
+    w->chunk = rows_per_chunk(L);
+    /* the output's folder is made if missing (like `run --out`) */
+    char dir[sizeof w->path];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+        if (sb_mkdir_p(dir, err, errlen)) {
+            free(w);
+            return NULL;
+        }
+    }
+    w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->file < 0) {
+        snprintf(err, errlen, "%s: cannot create HDF5 file", w->tmp);
+        free(w);
+        return NULL;
+    }
+    for (int s = 0; s < SB_H5DS_SPLITS; s++) {
+        hid_t g = H5Gcreate2(w->file, sb_h5ds_split_names[s], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        for (int q = 0; q < n_seqs; q++) {
+            w->ids[s][q] = create_extendible(g, q ? "input_ids_1" : "input_ids", 2, (hsize_t)L, w->chunk);
+            w->buf_ids[s][q] = malloc(sizeof(int32_t) * w->chunk * (size_t)L);
+            if (w->ids[s][q] < 0) w->failed = 1;
+        }
+        w->label[s] = create_extendible(g, "label", 1, 0, w->chunk * 16);
+        w->buf_label[s] = malloc(sizeof(int32_t) * w->chunk);
+        if (g < 0 || w->label[s] < 0) w->failed = 1;
+        if (g >= 0) H5Gclose(g);
+        w->limit[s] = -1;
+    }
+    sb_h5ds_attr_str(w, "task", task);
+    sb_h5ds_attr_int(w, "max_len", L);
+    sb_h5ds_attr_int(w, "n_seqs", n_seqs);
+    sb_h5ds_attr_str(w, "schema", "sbmbench-dataset-1");
+    return w;
+}
+
+void sb_h5ds_set_limit(sb_h5ds_writer *w, int split, int64_t limit) { w->limit[split] = limit; }
+
+static int append_rows(hid_t ds, int rank, hsize_t at, hsize_t rows, hsize_t L, const int32_t *data) {
+    hsize_t dims[2] = {at + rows, L}, start[2] = {at, 0}, count[2] = {rows, L};
+    if (H5Dset_extent(ds, dims) < 0) return -1;
+    hid_t fs = H5Dget_space(ds);
+    hid_t ms = H5Screate_simple(rank, count, NULL);
+    herr_t rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    if (rc >= 0) rc = H5Dwrite(ds, H5T_NATIVE_INT32, ms, fs, H5P_DEFAULT, data);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    return rc < 0 ? -1 : 0;
+}
+
+static void flush_split(sb_h5ds_writer *w, int s) {
+    hsize_t rows = (hsize_t)w->buffered[s], at = (hsize_t)(w->n[s] - w->buffered[s]);
+    if (!rows) return;
+    for (int q = 0; q < w->n_seqs; q++)
+        if (append_rows(w->ids[s][q], 2, at, rows, (hsize_t)w->L, w->buf_ids[s][q])) w->failed = 1;
+    if (append_rows(w->label[s], 1, at, rows, 0, w->buf_label[s])) w->failed = 1;
+    w->buffered[s] = 0;
+}
+
+int sb_h5ds_append(sb_h5ds_writer *w, int split, const int32_t *ids0, const int32_t *ids1, int32_t label) {
+    if (w->limit[split] >= 0 && w->n[split] >= w->limit[split]) return 0;
+    int64_t b = w->buffered[split];
+    memcpy(w->buf_ids[split][0] + b * w->L, ids0, sizeof(int32_t) * (size_t)w->L);
+    if (w->n_seqs > 1) memcpy(w->buf_ids[split][1] + b * w->L, ids1, sizeof(int32_t) * (size_t)w->L);
+    w->buf_label[split][b] = label;
+    w->buffered[split]++;
+    w->n[split]++;
+    if ((hsize_t)w->buffered[split] == w->chunk) flush_split(w, split);
+    return w->failed ? -1 : 0;
+}
+
+int64_t sb_h5ds_count(const sb_h5ds_writer *w, int split) { return w->n[split]; }
+
+static void write_attr(sb_h5ds_writer *w, const char *name, hid_t type, const void *value) {
+    hid_t space = H5Screate(H5S_SCALAR);
+    if (H5Aexists(w->file, name) > 0) H5Adelete(w->file, name);
+    hid_t a = H5Acreate2(w->file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, type, value) < 0) w->failed = 1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+}
+
+void sb_h5ds_attr_str(sb_h5ds_writer *w, const char *name, const char *value) {
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    write_attr(w, name, type, &value);
+    H5Tclose(type);
+}
+
+void sb_h5ds_attr_int(sb_h5ds_writer *w, const char *name, int64_t value) {
+    write_attr(w, name, H5T_NATIVE_INT64, &value);
+}
+
+void sb_h5ds_attr_double(sb_h5ds_writer *w, const char *name, double value) {
+    write_attr(w, name, H5T_NATIVE_DOUBLE, &value);
+}
+
+int sb_h5ds_finish(sb_h5ds_writer *w, int ok, char *err, size_t errlen) {
+    for (int s = 0; s < SB_H5DS_SPLITS && ok; s++) {
+        flush_split(w, s);
+        char name[32];
+        snprintf(name, sizeof name, "n_%s", sb_h5ds_split_names[s]);
+        sb_h5ds_attr_int(w, name, w->n[s]);
+    }
+    for (int s = 0; s < SB_H5DS_SPLITS; s++) {
+        for (int q = 0; q < w->n_seqs; q++) {
+            if (w->ids[s][q] >= 0) H5Dclose(w->ids[s][q]);
+            free(w->buf_ids[s][q]);
+        }
+        if (w->label[s] >= 0) H5Dclose(w->label[s]);
+        free(w->buf_label[s]);
+    }
+    int good = ok && !w->failed;
+    if (H5Fclose(w->file) < 0) good = 0;
+    int rc = 0;
+    if (good && rename(w->tmp, w->path) != 0) {
+        snprintf(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(errno));
+        rc = -1;
+    } else if (!good) {
+        if (ok) snprintf(err, errlen, "%s: HDF5 write failed", w->tmp);
+        rc = -1;
+    }
+    if (rc) unlink(w->tmp);
+    free(w);
+    return rc;
+}
+
+/* ---- reader ---- */
+
+static int64_t read_int_attr(hid_t f, const char *name, int64_t fallback) {
+    if (H5Aexists(f, name) <= 0) return fallback;
+    int64_t v = fallback;
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+    if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &v) < 0) v = fallback;
+    if (a >= 0) H5Aclose(a);
+    return v;
+}
+
+void sb_h5ds_read_attr_str(sb_h5ds_reader *r, const char *name, char *buf, size_t len) {
+    buf[0] = 0;
+    if (H5Aexists(r->file, name) <= 0) return;
+    hid_t a = H5Aopen(r->file, name, H5P_DEFAULT);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    char *s = NULL;
+    if (a >= 0 && H5Aread(a, type, &s) >= 0 && s) {
+        snprintf(buf, len, "%s", s);
+        H5free_memory(s);
+    }
+    H5Tclose(type);
+    if (a >= 0) H5Aclose(a);
+}
+
+int sb_h5ds_open(sb_h5ds_reader *r, const char *path, char *err, size_t errlen) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    memset(r, 0, sizeof *r);
+    for (int s = 0; s < SB_H5DS_SPLITS; s++) r->ids[s][0] = r->ids[s][1] = r->label[s] = -1;
+    if (access(path, R_OK) != 0) {
+        snprintf(err, errlen, "%s: cannot read data file: %s", path, strerror(errno));
+        r->file = -1;
+        return -1;
+    }
+    r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (r->file < 0) {
+        snprintf(err, errlen, "%s: not an HDF5 file", path);
+        return -1;
+    }
+    sb_h5ds_read_attr_str(r, "task", r->task, sizeof r->task);
+    r->L = (int)read_int_attr(r->file, "max_len", 0);
+    r->n_seqs = (int)read_int_attr(r->file, "n_seqs", 1);
+    r->vocab_size = (int)read_int_attr(r->file, "vocab_size", 0);
+    r->n_classes = (int)read_int_attr(r->file, "n_classes", 0);
+    if (!r->task[0] || r->L < 1 || r->vocab_size < 2 || r->n_classes < 2 || r->n_seqs < 1 || r->n_seqs > 2) {
+        snprintf(err, errlen, "%s: missing or bad attributes (task, max_len, vocab_size, n_classes, n_seqs)", path);
+        goto fail;
+    }
+    for (int s = 0; s < SB_H5DS_SPLITS; s++) {
+        char name[64];
+        for (int q = 0; q < r->n_seqs; q++) {
+            snprintf(name, sizeof name, "/%s/%s", sb_h5ds_split_names[s], q ? "input_ids_1" : "input_ids");
+            r->ids[s][q] = H5Dopen2(r->file, name, H5P_DEFAULT);
+            hsize_t dims[2] = {0, 0};
+            hid_t sp = r->ids[s][q] >= 0 ? H5Dget_space(r->ids[s][q]) : -1;
+            int ok = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 2 && H5Sget_simple_extent_dims(sp, dims, NULL) == 2 &&
+                     dims[1] == (hsize_t)r->L && (q == 0 || (int64_t)dims[0] == r->n[s]);
+            if (sp >= 0) H5Sclose(sp);
+            if (!ok) {
+                snprintf(err, errlen, "%s: dataset %s missing or not int32 [N, %d]", path, name, r->L);
+                goto fail;
+            }
+            if (q == 0) r->n[s] = (int64_t)dims[0];
+        }
+        snprintf(name, sizeof name, "/%s/label", sb_h5ds_split_names[s]);
+        r->label[s] = H5Dopen2(r->file, name, H5P_DEFAULT);
+        hsize_t n = 0;
+        hid_t sp = r->label[s] >= 0 ? H5Dget_space(r->label[s]) : -1;
+        int ok = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, &n, NULL) == 1 &&
+                 (int64_t)n == r->n[s];
+        if (sp >= 0) H5Sclose(sp);
+        if (!ok) {
+            snprintf(err, errlen, "%s: dataset %s missing or not int32 [%lld]", path, name, (long long)r->n[s]);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    sb_h5ds_close(r);
+    return -1;
+}
+
+int sb_h5ds_read_row(sb_h5ds_reader *r, int split, int seq, int64_t row, int32_t *out) {
+    hid_t ds = r->ids[split][seq];
+    hsize_t start[2] = {(hsize_t)row, 0}, count[2] = {1, (hsize_t)r->L};
+    hid_t fs = H5Dget_space(ds);
+    hid_t ms = H5Screate_simple(2, count, NULL);
+    herr_t rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    if (rc >= 0) rc = H5Dread(ds, H5T_NATIVE_INT32, ms, fs, H5P_DEFAULT, out);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    return rc < 0 ? -1 : 0;
+}
+
+int sb_h5ds_read_labels(sb_h5ds_reader *r, int split, int32_t *out) {
+    if (r->n[split] == 0) return 0;
+    return H5Dread(r->label[split], H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0 ? -1 : 0;
+}
+
+void sb_h5ds_close(sb_h5ds_reader *r) {
+    for (int s = 0; s < SB_H5DS_SPLITS; s++) {
+        for (int q = 0; q < 2; q++)
+            if (r->ids[s][q] > 0) H5Dclose(r->ids[s][q]);
+        if (r->label[s] > 0) H5Dclose(r->label[s]);
+        r->ids[s][0] = r->ids[s][1] = r->label[s] = -1;
+    }
+    if (r->file > 0) H5Fclose(r->file);
+    r->file = -1;
+}

@@ -1,0 +1,52 @@
+/* Inference cost of a trained model, measured example by example over the
+ * test set: FLOPs, the allocator's peak of live bytes, and (for variants with
+ * a sampled graph on image-like tasks) density maps of a few examples.
+ *
+ * Why example by example rather than per batch with attribution: SBM's cost
+ * depends on each input's sampled graph, and running one example alone on a
+ * fresh model makes both numbers exact by construction (the FLOP counter sums
+ * what the ops did; the peak is that example's own high-water mark) with no
+ * attribution rule to keep in step with the ops. The price is one extra
+ * inference pass at batch 1, capped at SB_MEASURE_MAX_EXAMPLES examples. */
+#ifndef SB_MEASURE_H
+#define SB_MEASURE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "core/model.h"
+#include "tasks/task.h"
+
+/* At most this many test examples are measured (the first ones, in batch
+ * order), so the pass stays small next to training on long LRA tasks. */
+#define SB_MEASURE_MAX_EXAMPLES 2048
+/* Density maps kept: this many lowest- and this many highest-density
+ * correctly predicted examples. */
+#define SB_MEASURE_MAPS_EACH 4
+
+typedef struct sb_inference_cost {
+    int n;                    /* examples measured */
+    double *flops;            /* [n] FLOPs of inference on example i alone */
+    double *peak_bytes;       /* [n] allocator peak of live bytes for example i:
+                                 parameters + activations + attention state + scratch */
+    float *density;           /* [n, L*H] the examples' densities; NULL: the variant has none */
+    double flops_mean, flops_std, peak_mean, peak_max;
+    /* density maps (image-like tasks and variants with a key in-degree only) */
+    int n_maps, T, L, H;
+    int32_t *map_example;     /* [n_maps] index in the test set (batch order) */
+    int32_t *map_label;       /* [n_maps] */
+    int32_t *map_ids;         /* [n_maps, T] the input tokens (pixels) */
+    float *map_indegree;      /* [n_maps, L, H, T] queries attending to each key */
+    float *map_density;       /* [n_maps, L*H] */
+} sb_inference_cost;
+
+/* Whether a task's inputs are 2-D images (square length), for density maps. */
+int sb_measure_is_image_task(const char *task_name, int seq_len);
+
+/* Measure inference on the first test examples: n_batches batches of
+ * micro_batch examples (as evaluation fetches them; not past the end of a
+ * finite split), each example (a pair task's: both its sequences) run alone
+ * with the given parameters. 0 on success. */
+int sb_measure_inference(const sb_model_config *mc, sb_task *task, const char *task_name, const float *params,
+                         int n_batches, int micro_batch, uint64_t seed, sb_inference_cost *out);
+void sb_inference_cost_free(sb_inference_cost *c);
+
+#endif

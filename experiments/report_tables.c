@@ -1,0 +1,345 @@
+#include "experiments/report_tables.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "experiments/table.h"
+#include "experiments/util.h"
+
+#define DASH "—"
+
+/* "m ± s" (or "m" without a spread) with prec decimals; DASH for NaN. */
+static void fmt_pm(char *out, size_t cap, double m, double s, int prec) {
+    if (isnan(m)) snprintf(out, cap, DASH);
+    else if (isnan(s)) snprintf(out, cap, "%.*f", prec, m);
+    else snprintf(out, cap, "%.*f ± %.*f", prec, m, prec, s);
+}
+
+/* A CSV number: empty for NaN. */
+static char *csv_num(double x, const char *fmt) { return isnan(x) ? sb_strdupf("%s", "") : sb_strdupf(fmt, x); }
+
+/* "acc ± std (density ± std%)" in percent, the paper's cell. */
+static void fmt_acc_cell(char *out, size_t cap, const sb_group *g) {
+    char acc[64], dens[64];
+    fmt_pm(acc, sizeof acc, 100 * g->acc_mean, 100 * g->acc_std, 2);
+    if (isnan(g->dens_mean)) {
+        snprintf(out, cap, "%s", acc);
+    } else {
+        fmt_pm(dens, sizeof dens, 100 * g->dens_mean, 100 * g->dens_std, 2);
+        snprintf(out, cap, "%s (%s%%)", acc, dens);
+    }
+}
+
+static const sb_group *find(const sb_group *g, int ng, const char *task, const char *row) {
+    for (int i = 0; i < ng; i++)
+        if (!strcmp(g[i].task, task) && !strcmp(g[i].row, row)) return &g[i];
+    return NULL;
+}
+
+/* Distinct rows of the groups that pass keep (NULL: all), in order of appearance. */
+static int distinct_rows(const sb_group *g, int ng, int (*keep)(const sb_group *), const char **rows) {
+    int n = 0;
+    for (int i = 0; i < ng; i++) {
+        if (keep && !keep(&g[i])) continue;
+        int k = 0;
+        while (k < n && strcmp(rows[k], g[i].row)) k++;
+        if (k == n) rows[n++] = g[i].row;
+    }
+    return n;
+}
+
+/* Column heads "Model|>task1|>task2...[|>Avg.]". */
+static char *task_head(const char *first, const char **tasks, int nt, int avg) {
+    char *h = sb_strdupf("%s", first);
+    for (int t = 0; t < nt; t++) {
+        char *n = sb_strdupf("%s|>%s", h, tasks[t]);
+        free(h), h = n;
+    }
+    if (avg) {
+        char *n = sb_strdupf("%s|>Avg.", h);
+        free(h), h = n;
+    }
+    return h;
+}
+
+/* best[k]: the highest mean accuracy of task k over the given rows (bold in the tables, as in the paper). */
+static void best_per_task(const sb_group *g, int ng, const char **rows, int nr, const char **tasks, int nt, double *best) {
+    for (int k = 0; k < nt; k++) {
+        best[k] = -INFINITY;
+        for (int i = 0; i < nr; i++) {
+            const sb_group *c = find(g, ng, tasks[k], rows[i]);
+            if (c && c->acc_mean > best[k]) best[k] = c->acc_mean;
+        }
+        if (nr < 2) best[k] = NAN; /* nothing to compare */
+    }
+}
+
+/* One pivot row: lead cells, then each task's accuracy (density) cell, the
+ * task's best in bold, then the average of the tasks' accuracy means when
+ * every task has one. */
+static void pivot_row(sb_table *t, const char **lead, int nlead, const sb_group *g, int ng, const char *row,
+                      const char **tasks, int nt, int avg, const double *best) {
+    const char **cells = calloc((size_t)(nlead + nt + 1), sizeof *cells);
+    char (*text)[160] = calloc((size_t)nt + 1, sizeof *text);
+    for (int i = 0; i < nlead; i++) cells[i] = lead[i];
+    double sum = 0.0;
+    int have = 0;
+    for (int k = 0; k < nt; k++) {
+        const sb_group *c = find(g, ng, tasks[k], row);
+        if (c) {
+            char cell[150];
+            fmt_acc_cell(cell, sizeof cell, c);
+            snprintf(text[k], sizeof text[k], c->acc_mean == best[k] ? "**%s**" : "%s", cell);
+            sum += c->acc_mean, have++;
+        }
+        else snprintf(text[k], sizeof text[k], DASH);
+        cells[nlead + k] = text[k];
+    }
+    if (avg) {
+        if (have == nt) snprintf(text[nt], sizeof text[nt], "%.2f", 100 * sum / nt);
+        else snprintf(text[nt], sizeof text[nt], DASH);
+        cells[nlead + nt] = text[nt];
+    }
+    sb_table_add_row(t, cells);
+    free(cells), free(text);
+}
+
+static char *problems_note(const sb_results *r) {
+    char *s = sb_strdupf("%s", "");
+    for (int i = 0; i < r->n_problems; i++) {
+        char *n = sb_strdupf("%s%sNot included: %s.", s, *s ? " " : "", r->problems[i]);
+        free(s), s = n;
+    }
+    if (r->n_skipped) {
+        char *n = sb_strdupf("%s%sNot completed:", s, *s ? " " : "");
+        free(s), s = n;
+        for (int i = 0; i < r->n_skipped; i++) {
+            n = sb_strdupf("%s%s %s", s, i ? "," : "", r->skipped[i]);
+            free(s), s = n;
+        }
+        n = sb_strdupf("%s.", s);
+        free(s), s = n;
+    }
+    return s;
+}
+
+static void accuracy_table(sb_table *t, const sb_results *r, const sb_group *g, int ng, const char **tasks, int nt) {
+    char *head = task_head("Model", tasks, nt, nt > 1);
+    sb_table_init(t, "Test accuracy (%)", head,
+                  "variant,task,model,seeds,test_accuracy_mean,test_accuracy_std,test_density_mean,test_density_std");
+    free(head);
+    const char **rows = calloc((size_t)ng + 1, sizeof *rows);
+    int nr = distinct_rows(g, ng, NULL, rows);
+    double *best = calloc((size_t)nt + 1, sizeof *best);
+    best_per_task(g, ng, rows, nr, tasks, nt, best);
+    for (int i = 0; i < nr; i++) pivot_row(t, &rows[i], 1, g, ng, rows[i], tasks, nt, nt > 1, best);
+    free(best);
+    for (int i = 0; i < ng; i++) {
+        char *c[8] = {sb_strdupf("%s", g[i].row),         sb_strdupf("%s", g[i].task),
+                      sb_strdupf("%s", g[i].model),       sb_strdupf("%d", g[i].n),
+                      csv_num(100 * g[i].acc_mean, "%.4f"), csv_num(100 * g[i].acc_std, "%.4f"),
+                      csv_num(100 * g[i].dens_mean, "%.4f"), csv_num(100 * g[i].dens_std, "%.4f")};
+        sb_table_add_csv_row(t, (const char *const *)c);
+        for (int k = 0; k < 8; k++) free(c[k]);
+    }
+    char *probs = problems_note(r);
+    char *note = sb_strdupf("%s%sMean ± sample standard deviation over seeds (runs.md lists the seeds per cell), the "
+                            "best of each task in bold; "
+                            "in parentheses the test density, attended pairs over N² averaged over layers, heads "
+                            "and test examples.%s%s",
+                            r->description && *r->description ? r->description : "",
+                            r->description && *r->description ? "\n\n" : "", *probs ? "\n\n" : "", probs);
+    sb_table_set_note(t, note);
+    free(note), free(probs), free(rows);
+}
+
+static void runs_table(sb_table *t, const sb_group *g, int ng) {
+    sb_table_init(t, "Runs: every variant, mean over seeds",
+                  "Task|Model|>Seeds|>Test acc. (%)|>Test density (%)|>Dev acc. (%)|>Final train loss|>Train s"
+                  "|>MFLOPs / example|>Peak MiB / example",
+                  "variant,task,model,seeds,test_accuracy_mean,test_accuracy_std,test_density_mean,dev_accuracy_mean,"
+                  "final_train_loss_mean,train_seconds_mean,flops_per_example_mean,flops_per_example_std,"
+                  "peak_memory_bytes_mean,sbm_lambda");
+    for (int i = 0; i < ng; i++) {
+        const sb_group *a = &g[i];
+        char acc[64], dens[64], flops[64];
+        fmt_pm(acc, sizeof acc, 100 * a->acc_mean, 100 * a->acc_std, 2);
+        fmt_pm(dens, sizeof dens, 100 * a->dens_mean, 100 * a->dens_std, 2);
+        fmt_pm(flops, sizeof flops, a->flops_mean / 1e6, a->flops_std > 0 ? a->flops_std / 1e6 : NAN, 3);
+        char *c[10] = {sb_strdupf("%s", a->task),           sb_strdupf("%s", a->row),
+                       sb_strdupf("%d", a->n),              sb_strdupf("%s", acc),
+                       sb_strdupf("%s", dens),              csv_num(100 * a->dev_mean, "%.2f"),
+                       csv_num(a->loss_mean, "%.4f"),       csv_num(a->secs_mean, "%.1f"),
+                       sb_strdupf("%s", flops),             csv_num(a->peak_mean / 1048576.0, "%.3f")};
+        for (int k = 5; k < 10; k++)
+            if (!*c[k]) free(c[k]), c[k] = sb_strdupf(DASH);
+        sb_table_add_row(t, (const char *const *)c);
+        for (int k = 0; k < 10; k++) free(c[k]);
+        char *v[14] = {sb_strdupf("%s", a->row),            sb_strdupf("%s", a->task),
+                       sb_strdupf("%s", a->model),          sb_strdupf("%d", a->n),
+                       csv_num(100 * a->acc_mean, "%.4f"),  csv_num(100 * a->acc_std, "%.4f"),
+                       csv_num(100 * a->dens_mean, "%.4f"), csv_num(100 * a->dev_mean, "%.4f"),
+                       csv_num(a->loss_mean, "%.6f"),       csv_num(a->secs_mean, "%.2f"),
+                       csv_num(a->flops_mean, "%.1f"),      csv_num(a->flops_std, "%.1f"),
+                       csv_num(a->peak_mean, "%.0f"),       csv_num(a->sbm_lambda, "%g")};
+        sb_table_add_csv_row(t, (const char *const *)v);
+        for (int k = 0; k < 14; k++) free(v[k]);
+    }
+    sb_table_set_note(t, "Accuracy and density: mean ± sample std over seeds. Inference cost per test example, "
+                         "measured one example at a time: FLOPs (mean ± std over examples; SBM's depend on the "
+                         "sampled graph) and the allocator's peak of live bytes (parameters + activations + "
+                         "attention state + scratch).");
+}
+
+static int is_sbm(const sb_group *g) { return !strcmp(g->model, "sbm") && !isnan(g->sbm_lambda); }
+
+static int by_lambda(const void *a, const void *b) {
+    const sb_group *x = *(const sb_group *const *)a, *y = *(const sb_group *const *)b;
+    if (x->sbm_lambda != y->sbm_lambda) return x->sbm_lambda < y->sbm_lambda ? -1 : 1;
+    return strcmp(x->row, y->row);
+}
+
+/* 0 when sbm_lambda takes fewer than two values: no table. */
+static int lambda_table(sb_table *t, const sb_group *g, int ng, const char **tasks, int nt) {
+    const sb_group **sel = calloc((size_t)ng + 1, sizeof *sel);
+    int ns = 0, nl = 0;
+    for (int i = 0; i < ng; i++)
+        if (is_sbm(&g[i])) {
+            int k = 0; /* one entry per row (the first task's group stands for it) */
+            while (k < ns && strcmp(sel[k]->row, g[i].row)) k++;
+            if (k == ns) sel[ns++] = &g[i];
+        }
+    qsort(sel, (size_t)ns, sizeof *sel, by_lambda);
+    for (int i = 0; i < ns; i++) nl += i == 0 || sel[i]->sbm_lambda != sel[i - 1]->sbm_lambda;
+    if (nl < 2) {
+        free(sel);
+        return 0;
+    }
+    const int show_variant = ns != nl; /* other keys swept too: name the variant */
+    char *head = task_head(show_variant ? ">λ|Variant" : ">λ", tasks, nt, nt > 1);
+    sb_table_init(t, "SBM test accuracy (%) and density against the density regulariser weight λ", head,
+                  "sbm_lambda,variant,task,seeds,test_accuracy_mean,test_accuracy_std,test_density_mean,"
+                  "test_density_std");
+    free(head);
+    const char **rows = calloc((size_t)ns + 1, sizeof *rows);
+    double *best = calloc((size_t)nt + 1, sizeof *best);
+    for (int i = 0; i < ns; i++) rows[i] = sel[i]->row;
+    best_per_task(g, ng, rows, ns, tasks, nt, best);
+    for (int i = 0; i < ns; i++) {
+        char lam[32];
+        snprintf(lam, sizeof lam, "%g", sel[i]->sbm_lambda);
+        const char *lead[2] = {lam, sel[i]->row};
+        pivot_row(t, lead, show_variant ? 2 : 1, g, ng, sel[i]->row, tasks, nt, nt > 1, best);
+        for (int k = 0; k < nt; k++) {
+            const sb_group *c = find(g, ng, tasks[k], sel[i]->row);
+            if (!c) continue;
+            char *v[8] = {sb_strdupf("%g", c->sbm_lambda),       sb_strdupf("%s", c->row),
+                          sb_strdupf("%s", c->task),             sb_strdupf("%d", c->n),
+                          csv_num(100 * c->acc_mean, "%.4f"),    csv_num(100 * c->acc_std, "%.4f"),
+                          csv_num(100 * c->dens_mean, "%.4f"),   csv_num(100 * c->dens_std, "%.4f")};
+            sb_table_add_csv_row(t, (const char *const *)v);
+            for (int j = 0; j < 8; j++) free(v[j]);
+        }
+    }
+    sb_table_set_note(t, "Mean ± sample std over seeds, the best of each task in bold; in parentheses the test "
+                         "density (attended pairs over N², averaged over layers, heads and test examples).");
+    free(sel), free(rows), free(best);
+    return 1;
+}
+
+/* The task's full-attention group, the reference of the cost table. */
+static const sb_group *full_ref(const sb_group *g, int ng, const char *task) {
+    for (int i = 0; i < ng; i++)
+        if (!strcmp(g[i].task, task) && !strcmp(g[i].model, "full") && !isnan(g[i].flops_mean)) return &g[i];
+    return NULL;
+}
+
+static int has_cost(const sb_group *g) { return !isnan(g->flops_mean); }
+
+/* 0 without any measured cost: no table. */
+static int cost_table(sb_table *t, const sb_group *g, int ng, const char **tasks, int nt) {
+    const char **rows = calloc((size_t)ng + 1, sizeof *rows);
+    int nr = distinct_rows(g, ng, has_cost, rows);
+    if (!nr) {
+        free(rows);
+        return 0;
+    }
+    char *h = sb_strdupf("%s", "Model");
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < nt; k++) {
+            char *n = sb_strdupf("%s|>%s %s", h, pass ? "Memory" : "FLOPs", tasks[k]);
+            free(h), h = n;
+        }
+    sb_table_init(t, "Inference cost per example relative to full attention", h,
+                  "variant,task,model,flops_per_example,flops_per_example_std,peak_memory_bytes,flops_relative,"
+                  "flops_relative_std,peak_memory_relative");
+    free(h);
+    const char **cells = calloc((size_t)(2 * nt + 1), sizeof *cells);
+    char (*text)[96] = calloc((size_t)(2 * nt), sizeof *text);
+    char *missing = sb_strdupf("%s", "");
+    for (int k = 0; k < nt; k++)
+        if (!full_ref(g, ng, tasks[k])) {
+            char *n = sb_strdupf("%s%s%s", missing, *missing ? ", " : "", tasks[k]);
+            free(missing), missing = n;
+        }
+    for (int i = 0; i < nr; i++) {
+        cells[0] = rows[i];
+        for (int k = 0; k < nt; k++) {
+            const sb_group *c = find(g, ng, tasks[k], rows[i]), *ref = full_ref(g, ng, tasks[k]);
+            if (!c || !ref || !has_cost(c)) {
+                snprintf(text[k], sizeof text[k], DASH), snprintf(text[nt + k], sizeof text[nt + k], DASH);
+            } else {
+                fmt_pm(text[k], sizeof text[k], c->flops_mean / ref->flops_mean,
+                       c->flops_std > 0 ? c->flops_std / ref->flops_mean : NAN, 2);
+                fmt_pm(text[nt + k], sizeof text[nt + k], c->peak_mean / ref->peak_mean, NAN, 2);
+            }
+            cells[1 + k] = text[k], cells[1 + nt + k] = text[nt + k];
+            if (!c || !has_cost(c)) continue;
+            char *v[9] = {sb_strdupf("%s", c->row), sb_strdupf("%s", c->task), sb_strdupf("%s", c->model),
+                          csv_num(c->flops_mean, "%.1f"), csv_num(c->flops_std, "%.1f"), csv_num(c->peak_mean, "%.0f"),
+                          csv_num(ref ? c->flops_mean / ref->flops_mean : NAN, "%.6f"),
+                          csv_num(ref ? c->flops_std / ref->flops_mean : NAN, "%.6f"),
+                          csv_num(ref ? c->peak_mean / ref->peak_mean : NAN, "%.6f")};
+            sb_table_add_csv_row(t, (const char *const *)v);
+            for (int j = 0; j < 9; j++) free(v[j]);
+        }
+        sb_table_add_row(t, cells);
+    }
+    char *note = sb_strdupf("FLOPs (mean ± std over test examples, SBM's vary with the input) and peak memory (mean "
+                            "over examples of the allocator's high-water mark of live bytes: parameters, "
+                            "activations, attention state and scratch) of inference on one example at a time, "
+                            "divided by full attention's on the same task; absolute values in runs.csv.%s%s%s",
+                            *missing ? " No full-attention run for: " : "", missing, *missing ? "." : "");
+    sb_table_set_note(t, note);
+    free(note), free(missing), free(cells), free(text), free(rows);
+    return 1;
+}
+
+int sb_report_tables(const sb_results *r, const char *dir, char *err, size_t errlen) {
+    if (sb_mkdir_p(dir, err, errlen)) return -1;
+    sb_group *g;
+    const char **tasks;
+    int ng = sb_results_groups(r, &g), nt = sb_results_tasks(r, &tasks);
+    sb_table tabs[4];
+    const char *names[4] = {"accuracy", "runs", "lambda", "cost"};
+    int have[4] = {1, 1, 0, 0};
+    accuracy_table(&tabs[0], r, g, ng, tasks, nt);
+    runs_table(&tabs[1], g, ng);
+    have[2] = lambda_table(&tabs[2], g, ng, tasks, nt);
+    have[3] = cost_table(&tabs[3], g, ng, tasks, nt);
+    /* all Markdown tables in one page, for reading them together */
+    char *all = sb_strdupf("# %s\n", r->experiment);
+    int rc = 0;
+    for (int i = 0; i < 4; i++) {
+        if (!have[i]) continue;
+        if (!rc) rc = sb_table_write(&tabs[i], dir, names[i], err, errlen);
+        char *md = sb_table_markdown(&tabs[i]), *n = sb_strdupf("%s\n%s", all, md);
+        free(all), free(md), all = n;
+        sb_table_free(&tabs[i]);
+    }
+    char path[4096];
+    sb_path(path, sizeof path, "%s/README.md", dir);
+    if (!rc) rc = sb_write_file_atomic(path, all, err, errlen);
+    free(all), free(g), free(tasks);
+    return rc ? -1 : 0;
+}

@@ -1,0 +1,32 @@
+# Bad raw input: each error names the file (and line or record), exits 1,
+# and leaves no HDF5 under the final name (nor its temporary).
+. "$(dirname "$0")/../cli/lib.sh"
+. "$(dirname "$0")/fixtures.sh"
+no_output() { if [ -e "$1" ] || [ -e "$1.tmp" ]; then fail "$1 left behind"; else pass "no $1 left"; fi; }
+make_mnist m; gzip -dc m/train-images-idx3-ubyte.gz | head -c 1000 | gzip > m/t.gz && mv m/t.gz m/train-images-idx3-ubyte.gz
+expect_error "truncated idx" 1 "train-images-idx3-ubyte.gz: record 15 of 40" -- "$SBM" prep image --mnist m --out a.h5
+no_output a.h5
+make_cifar c; head -c 5000 c/data_batch_3.bin > c/t && mv c/t c/data_batch_3.bin
+expect_error "truncated cifar" 1 "data_batch_3.bin: record 1 is truncated" -- "$SBM" prep image --cifar c --out b.h5
+no_output b.h5
+make_listops_tsv l; printf '( ( [MAX 1 ) ] )\n' >> l/basic_val.tsv
+expect_error "malformed listops line" 1 "basic_val.tsv:5: expected 'Source<TAB>Target'" -- "$SBM" prep listops --in l --out c.h5
+no_output c.h5
+make_aan r; printf '1.0\tonly\tthree\n' >> r/new_aan_pairs.eval.tsv
+expect_error "malformed aan line" 1 "new_aan_pairs.eval.tsv:5: expected 5 tab-separated columns" -- "$SBM" prep retrieval --in r --out d.h5
+no_output d.h5
+make_imdb i; rm -r i/test/neg
+expect_error "missing imdb folder" 1 "i/test/neg: cannot open folder" -- "$SBM" prep text --in i --out e.h5
+no_output e.h5
+"$SBM" gen pathfinder --out /dev/null --release p --train 6 --dev 1 --test 1 >/dev/null 2>&1
+cp m/t10k-labels-idx1-ubyte.gz p/imgs/0/sample_2.png
+expect_error "unreadable png" 1 "sample_2.png: cannot read PNG.*metadata/0.npy:3" -- "$SBM" prep pathfinder --in p --out f.h5
+no_output f.h5
+"$SBM" gen pathfinder --out /dev/null --release p2 --train 6 --dev 1 --test 1 >/dev/null 2>&1
+"$SBM" gen pathfinder --preview p2/imgs/0/sample_4.png >/dev/null 2>&1 # a PNG of the wrong size
+expect_error "wrong-size png" 1 "sample_4.png: image is [0-9]+x[0-9]+, expected 32x32" -- "$SBM" prep pathfinder --in p2 --out g.h5
+no_output g.h5
+expect_error "missing metadata folder" 1 "nowhere/metadata: cannot open folder" -- "$SBM" prep pathfinder --in nowhere --out h.h5
+expect_error "unknown option" 2 "unknown option '--bogus'" -- "$SBM" prep image --bogus 1
+expect_error "missing data file in a run" 1 "missing.h5: cannot read data file" -- "$SBM" run /dev/stdin <<<'{"experiment":"x","tasks":["image"],"models":["full"],"config":{"data_file":"missing.h5","steps":2,"warmup_steps":1}}'
+finish

@@ -1,0 +1,49 @@
+/* The allocator's peak for inference on one example equals a hand count of
+ * what the small full-attention model holds: its parameters, its activations
+ * (one layer's worth: an inference model reuses them across layers) and the
+ * attention probabilities; the fused attention needs no scratch without
+ * dropout. */
+#include "core/backend.h"
+#include "experiments/measure.h"
+#include "tests/report/small_model.h"
+#include "tests/test_util.h"
+
+int main(void) {
+    sb_run_config c = sm_run_config("full");
+    char err[256];
+    sb_task *task = sb_task_find("synthetic")->open(&c, err, sizeof err);
+    sb_model_config mc = sm_model_config(&c, task);
+    const size_t V = SM_T + 1, P = SM_T, D = SM_D, L = SM_L, HD = SM_H * SM_DH, F = SM_F, C = SM_C, T = SM_T,
+                 R = SM_T; /* token-level task: one head row per token */
+    tu_check(task->vocab_size == (int)V && task->token_level, "synthetic task: vocabulary %d, token level",
+             task->vocab_size);
+    /* parameters: embeddings; per layer LN1, QKV, output projection, LN2, FFN; final LN; head */
+    size_t params = V * D + P * D + L * (2 * D + 3 * HD * D + 3 * HD + D * HD + D + 2 * D + F * D + F + D * F + D) +
+                    2 * D + F * D + F + C * F + C;
+    /* activations (floats): ids, mask, labels, x0, ln1 + mean/rstd, qkv, q/k/v/out heads, merged heads, res1,
+     * ln2 + mean/rstd, fc1, gelu, res2, final-LN mean/rstd, final, pooled, head hidden, logits, row losses, tmp */
+    size_t acts = T + T + R + T * D + (T * D + 2 * T) + 3 * T * HD + 4 * T * HD + T * HD + T * D + (T * D + 2 * T) +
+                  2 * T * F + T * D + 2 * T + T * D + D + R * F + R * C + R + T * D;
+    size_t probs = (size_t)SM_H * T * T;
+    size_t want = 4 * (params + acts + probs) + R; /* + one byte per row: `correct` */
+
+    sb_backend *be = sb_backend_cpu_create(0);
+    sb_model *m = sb_model_create(be, &mc, 1, 0);
+    tu_check(sb_model_num_params(m) == params, "parameter count %zu = hand count %zu", sb_model_num_params(m), params);
+    sb_model_init_params(m, 3);
+    sb_inference_cost cost;
+    sb_measure_inference(&mc, task, "synthetic", sb_model_params(m), 1, SM_B, 3, &cost);
+    int bad = 0;
+    for (int x = 0; x < cost.n; x++) bad += cost.peak_bytes[x] != (double)want;
+    printf("      peak of live bytes for one example: %.0f, hand count %zu\n", cost.peak_bytes[0], want);
+    tu_check(bad == 0, "allocator peak = hand count %zu bytes for each of %d examples", want, cost.n);
+    tu_check(cost.peak_mean == (double)want && cost.peak_max == (double)want, "peak mean and max = %zu", want);
+    tu_check(be->mem.live_bytes == (int64_t)(4 * params + 4 * acts + 4 * probs + R),
+             "the caller's model holds the same bytes (measuring uses its own backend)");
+    sb_inference_cost_free(&cost);
+    sb_model_destroy(m);
+    tu_check(be->mem.live_bytes == 0, "everything freed (%lld live bytes)", (long long)be->mem.live_bytes);
+    sb_backend_destroy(be);
+    task->ops->close(task);
+    return tu_finish();
+}

@@ -1,0 +1,64 @@
+# `sbmbench report` from the command line on fixture results directories
+# (made by test_report --make): without gnuplot the tables are still written
+# and the message says why there are no figures; a missing or unreadable
+# summary.json falls back to the run directories; usage errors exit 2; and
+# `run` ends with the same tables and figures.
+. "$(dirname "$0")/../cli/lib.sh"
+FIX=${2:?usage: $0 SBMBENCH TEST_REPORT}
+
+"$FIX" --make fx || fail "fixture"
+PATH=/nonexistent "$SBM" report fx >out.txt 2>err.txt
+rc=$?
+[ $rc -eq 1 ] && pass "without gnuplot: exit 1 (something left out)" || fail "without gnuplot: exit $rc"
+grep -q "gnuplot .*not found: figures skipped, tables written" err.txt && pass "without gnuplot: says so" ||
+    fail "without gnuplot: no message: $(cat err.txt)"
+for t in accuracy runs lambda cost; do
+    for e in md csv tex; do [ -s fx/tables/$t.$e ] || fail "without gnuplot: tables/$t.$e missing"; done
+done
+pass "without gnuplot: every table written"
+[ ! -e fx/figures ] && pass "without gnuplot: no figures folder" || fail "without gnuplot: figures written anyway"
+grep -q "synthetic-full-s3" err.txt && grep -q "image-full-s3" err.txt && pass "broken runs named on stderr" ||
+    fail "broken runs not named: $(cat err.txt)"
+
+if command -v gnuplot >/dev/null; then
+    "$SBM" report fx >out.txt 2>err.txt
+    [ -s fx/figures/training-synthetic.png ] && [ -s fx/figures/lambda-tradeoff.svg ] &&
+        pass "with gnuplot: figures drawn" || fail "with gnuplot: figures missing: $(cat err.txt)"
+    (cd fx/figures && gnuplot -e 'term="png"' layer-density.gp) && pass "a figure's script reruns in its folder" ||
+        fail "figure script does not rerun"
+fi
+
+printf '{"experiment": "fixture", "runs": [' >fx/summary.json # cut off mid-write
+"$SBM" report fx >out.txt 2>err.txt
+grep -q "summary.json: unreadable; reporting the run directories found" err.txt &&
+    grep -q "sbm-sbm_lambda=0.1,image,sbm,2," fx/tables/accuracy.csv &&
+    pass "corrupt summary.json: named, tables from the run directories" || fail "corrupt summary: $(cat err.txt)"
+
+expect_error "no directory" 2 "no such directory" -- "$SBM" report does-not-exist
+expect_error "no argument" 2 "usage: sbmbench report" -- "$SBM" report
+"$SBM" report --help | grep -q "tables/{accuracy,runs,lambda,cost}" && pass "report --help" || fail "report --help"
+
+# run: the tables and figures come from the same code at the end of a run
+cat > m.json <<'J'
+{"experiment": "tiny", "tasks": ["synthetic"], "models": ["full", "sbm"], "seeds": [1],
+ "config": {"seq_len": 16, "batch_size": 16, "steps": 20, "warmup_steps": 2, "eval_every": 10,
+            "eval_batches": 1, "test_batches": 2, "n_layers": 1, "d_model": 16, "d_head": 8, "n_heads": 2,
+            "d_ffn": 16, "sbm_k": 8}}
+J
+"$SBM" run m.json --out r --threads 1 >/dev/null 2>err.txt || fail "run: $(cat err.txt)"
+grep -q "^| sbm |" r/tables/accuracy.md && [ -s r/tables/cost.tex ] && pass "run writes the report's tables" ||
+    fail "run tables: $(ls r/tables)"
+if command -v gnuplot >/dev/null; then
+    [ -s r/figures/training-synthetic.png ] && pass "run draws the training figure" || fail "run figures: $(cat err.txt)"
+fi
+grep -q '"flops_per_example_std"' r/synthetic-sbm-s1/final.json && grep -q '"peak_memory_bytes_max"' r/synthetic-sbm-s1/final.json &&
+    pass "final.json: FLOPs std and peak maximum" || fail "final.json lacks cost fields"
+if command -v h5dump >/dev/null; then
+    h5dump -H -d /test/flops r/synthetic-sbm-s1/metrics.h5 | grep -q 'DATASPACE  SIMPLE { ( 32 )' &&
+        pass "metrics.h5: /test/flops per test example" || fail "metrics.h5 /test/flops"
+fi
+cp -r r r2
+"$SBM" report r2 >/dev/null 2>&1
+cmp -s r/tables/accuracy.csv r2/tables/accuracy.csv && cmp -s r/tables/cost.md r2/tables/cost.md &&
+    pass "report reproduces run's tables byte for byte" || fail "report and run tables differ"
+finish
