@@ -29,8 +29,8 @@
  * Gram-Schmidt, i.e. R with a positive diagonal (LAPACK's signs may differ:
  * some rows of ω flip sign, the same distribution of directions). ω is a
  * `frozen` tensor of the parameter block: backward never writes its
- * gradient, so it stays zero; note that AdamW's decoupled weight decay would
- * still shrink it if weight_decay > 0 (the reference's is 0).
+ * gradient, and the optimiser skips it (sb_model_trainable_ranges), so not
+ * even weight decay changes it.
  * Cost O(N M D) per head. */
 #include <math.h>
 #include <stdlib.h>

@@ -114,6 +114,33 @@ static sb_param_ptrs point_params(const sb_model *m, float *base) {
     return p;
 }
 
+int sb_model_trainable_ranges(const sb_model *m, size_t *start, size_t *len, int max) {
+    /* frozen tensors of the attention blocks, in order (Performer's omega) */
+    size_t fz[64][2];
+    int nf = 0;
+    const sb_attention_ops *a = m->cfg.attn;
+    sb_param_desc d[8];
+    const int nd = a->param_layout ? a->param_layout(&m->cfg.attn_cfg, d) : 0;
+    size_t attn0 = 0;
+    for (int i = 0; i < SB_P_ATTN; i++) attn0 += m->sizes[i];
+    const int blocks = a->params_shared_across_layers ? 1 : m->cfg.n_layers;
+    for (int l = 0; l < blocks; l++)
+        for (int i = 0; i < nd; i++) {
+            if (!d[i].frozen || nf == 64) continue;
+            size_t n = 1;
+            for (int j = 0; j < d[i].rank; j++) n *= (size_t)d[i].dims[j];
+            fz[nf][0] = attn0 + (size_t)l * m->attn_per_layer + d[i].offset, fz[nf][1] = n, nf++;
+        }
+    int nr = 0;
+    size_t at = 0;
+    for (int f = 0; f <= nf && nr < max; f++) {
+        size_t end = f < nf ? fz[f][0] : m->num_params;
+        if (end > at) start[nr] = at, len[nr] = end - at, nr++;
+        if (f < nf) at = fz[f][0] + fz[f][1];
+    }
+    return nr;
+}
+
 sb_model *sb_model_create(sb_backend *be, const sb_model_config *cfg, int B, int training) {
     sb_model *m = calloc(1, sizeof *m);
     m->be = be;

@@ -64,6 +64,10 @@ sb_model *sb_model_create(sb_backend *be, const sb_model_config *cfg, int B, int
 void sb_model_destroy(sb_model *m);
 
 size_t sb_model_num_params(const sb_model *m);
+/* The parameter block minus its frozen tensors (fixed random draws such as
+ * Performer's omega, which the optimiser must not touch, not even by weight
+ * decay): up to max (start, len) ranges in floats, in order; returns how many. */
+int sb_model_trainable_ranges(const sb_model *m, size_t *start, size_t *len, int max);
 float *sb_model_params(sb_model *m);     /* [num_params] */
 float *sb_model_grads(sb_model *m);      /* [num_params], NULL if not training */
 const char *sb_model_param_name(int which);

@@ -150,6 +150,8 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
     r.labels = malloc(sizeof(int32_t) * R);
     float *adam_m = be->alloc(be, sizeof(float) * n), *adam_v = be->alloc(be, sizeof(float) * n);
     float *params = sb_model_params(r.model), *grads = sb_model_grads(r.model);
+    size_t range_start[65], range_len[65]; /* AdamW skips frozen tensors (Performer's omega) */
+    const int n_ranges = sb_model_trainable_ranges(r.model, range_start, range_len, 65);
     r.dw = mc.attn->density ? c->n_layers * c->n_heads : 0;
     r.dens = malloc(sizeof(float) * ((size_t)c->n_layers * S * B * c->n_heads + 1));
     float *step_dens = malloc(sizeof(float) * ((size_t)B * (r.dw ? r.dw : 1)));
@@ -199,8 +201,11 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
         }
         double lr, beta1;
         sb_one_cycle_at(&sched, step, &lr, &beta1);
-        be->adamw(be, params, grads, adam_m, adam_v, n, (float)lr, (float)beta1, (float)c->adam_beta2,
-                  (float)c->adam_eps, (float)c->weight_decay, step + 1);
+        for (int q = 0; q < n_ranges; q++) {
+            const size_t o = range_start[q];
+            be->adamw(be, params + o, grads + o, adam_m + o, adam_v + o, range_len[q], (float)lr, (float)beta1,
+                      (float)c->adam_beta2, (float)c->adam_eps, (float)c->weight_decay, step + 1);
+        }
         double loss = loss_sum / (double)(counted ? counted : 1), acc = (double)correct / (double)(counted ? counted : 1);
         if (!isfinite(loss)) {
             snprintf(err, errlen, "run %s: training loss is %g at step %d", spec->id, loss, step);

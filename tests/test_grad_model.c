@@ -212,10 +212,39 @@ static void test_model(sb_backend *be, int token_level) {
     sb_model_destroy(c.m);
 }
 
+/* The optimiser's ranges leave out exactly the frozen tensors: Performer's
+ * omega [M,D] in each layer's block, nothing for a variant without any. */
+static void test_trainable_ranges(sb_backend *be) {
+    sb_model_config cfg = small_config(0);
+    size_t st[65], len[65];
+    sb_model *m = sb_model_create(be, &cfg, B, 1);
+    int n = sb_model_trainable_ranges(m, st, len, 65);
+    tu_check(n == 1 && st[0] == 0 && len[0] == sb_model_num_params(m), "full: one trainable range, the whole block");
+    sb_model_destroy(m);
+    cfg.attn = sb_attention_find("performer");
+    cfg.attn_cfg.performer_features = 6;
+    m = sb_model_create(be, &cfg, B, 1);
+    n = sb_model_trainable_ranges(m, st, len, 65);
+    size_t covered = 0, attn0 = 0;
+    for (int i = 0; i < n; i++) covered += len[i];
+    for (int i = 0; i < SB_P_ATTN; i++) attn0 += sb_model_param_size(m, i);
+    const size_t omega = (size_t)6 * cfg.d_head, per_layer = sb_model_param_size(m, SB_P_ATTN) / cfg.n_layers;
+    int outside = 1;
+    for (int i = 0; i < n; i++)
+        for (int l = 0; l < cfg.n_layers; l++) {
+            size_t o = attn0 + l * per_layer; /* omega is the whole per-layer block here */
+            outside &= st[i] + len[i] <= o || st[i] >= o + omega;
+        }
+    tu_check(per_layer == omega && covered == sb_model_num_params(m) - cfg.n_layers * omega && outside,
+             "performer: the ranges skip each layer's omega exactly (%d ranges)", n);
+    sb_model_destroy(m);
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     test_model(be, 1);
     test_model(be, 0);
+    test_trainable_ranges(be);
     tu_check(be->mem.live_bytes == 0, "all model memory freed (%lld bytes live)", (long long)be->mem.live_bytes);
     sb_backend_destroy(be);
     return tu_finish();
