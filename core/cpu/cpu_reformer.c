@@ -16,6 +16,7 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 #include <math.h>
+#include <string.h>
 #include <omp.h>
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"
@@ -125,6 +126,11 @@ static void norm_keys(const float *x, float *kn, float *rinv, int N, int D) {
 }
 
 /* scores -> masked scores (pad keys, then the query's own position) */
+/* dst[i,:] = src[idx[i],:] for i < count: a chunk window's rows, in sorted order. */
+static void gather_rows(float *dst, const float *src, const int32_t *idx, int count, int D) {
+    for (int i = 0; i < count; i++) memcpy(dst + (size_t)i * D, src + (size_t)idx[i] * D, sizeof(float) * D);
+}
+
 static void mask_scores(float *S, const int32_t *qp, const int32_t *kp, const float *mask, int b, int N, int C,
                         int W) {
     for (int i = 0; i < C; i++)
@@ -171,13 +177,9 @@ void sb_cpu_reformer_attention_forward(sb_backend *be, float *out, float *lse, c
             for (int gc = 0; gc < s.nchunks; gc++) {
                 const int r = gc * C / N;
                 window_positions(&s, ord, gc, qp, kp);
-                for (int i = 0; i < C; i++)
-                    for (int d = 0; d < D; d++) Q[(size_t)i * D + d] = xg[(size_t)qp[i] * D + d];
-                for (int j = 0; j < W; j++)
-                    for (int d = 0; d < D; d++) {
-                        K[(size_t)j * D + d] = kn[(size_t)kp[j] * D + d];
-                        V[(size_t)j * D + d] = vg[(size_t)kp[j] * D + d];
-                    }
+                gather_rows(Q, xg, qp, C, D);
+                gather_rows(K, kn, kp, W, D);
+                gather_rows(V, vg, kp, W, D);
                 sb_cpu_gemm_serial(0, 1, C, W, D, 1.0f, Q, D, K, D, 0.0f, S, W);
                 mask_scores(S, qp, kp, mask, b, N, C, W);
                 for (int i = 0; i < C; i++) {
@@ -268,16 +270,10 @@ void sb_cpu_reformer_attention_backward(sb_backend *be, float *dx, float *dv, co
             for (int gc = 0; gc < s.nchunks; gc++) {
                 const int r = gc * C / N;
                 window_positions(&s, ord, gc, qp, kp);
-                for (int i = 0; i < C; i++)
-                    for (int d = 0; d < D; d++) {
-                        Q[(size_t)i * D + d] = xg[(size_t)qp[i] * D + d];
-                        Gd[(size_t)i * D + d] = gg[(size_t)qp[i] * D + d];
-                    }
-                for (int j = 0; j < W; j++)
-                    for (int d = 0; d < D; d++) {
-                        K[(size_t)j * D + d] = kn[(size_t)kp[j] * D + d];
-                        V[(size_t)j * D + d] = vg[(size_t)kp[j] * D + d];
-                    }
+                gather_rows(Q, xg, qp, C, D);
+                gather_rows(Gd, gg, qp, C, D);
+                gather_rows(K, kn, kp, W, D);
+                gather_rows(V, vg, kp, W, D);
                 sb_cpu_gemm_serial(0, 1, C, W, D, 1.0f, Q, D, K, D, 0.0f, P, W);
                 mask_scores(P, qp, kp, mask, b, N, C, W);
                 sb_cpu_gemm_serial(0, 1, C, W, D, 1.0f, Gd, D, V, D, 0.0f, dS, W); /* g_i . v_j */
