@@ -247,6 +247,9 @@ enum { SB_SAMPLER_FASTRG = 0, SB_SAMPLER_BERNOULLI = 1 };
 
 /* CSR storage through the backend's allocator (core/csr.c). */
 void sb_csr_reserve(sb_backend *be, sb_csr *c, int G, int n, int64_t nnz);
+/* Room for the transpose of c's nnz edges (row_of, perm); backends call it
+ * from csr_transpose. */
+void sb_csr_reserve_transpose(sb_backend *be, sb_csr *c);
 void sb_csr_free(sb_backend *be, sb_csr *c);
 
 sb_backend *sb_backend_cpu_create(int threads);

@@ -1,7 +1,8 @@
 #include "core/backend.h"
 #include <string.h>
 
-/* Make room for nnz edges of G graphs of n nodes, keeping nothing. */
+/* Make room for nnz edges of G graphs of n nodes, keeping nothing (the
+ * transpose is invalidated; its storage is kept for the next backward). */
 void sb_csr_reserve(sb_backend *be, sb_csr *c, int G, int n, int64_t nnz) {
     if (c->n_graphs != G || c->n != n || !c->row_ptr) {
         be->free(be, c->row_ptr);
@@ -13,15 +14,19 @@ void sb_csr_reserve(sb_backend *be, sb_csr *c, int G, int n, int64_t nnz) {
     }
     if (nnz > c->cap) {
         be->free(be, c->col);
-        be->free(be, c->row_of);
-        be->free(be, c->perm);
-        int64_t cap = nnz + nnz / 4 + 1024; /* headroom: densities drift step to step */
-        c->col = be->alloc(be, sizeof(int32_t) * (size_t)cap);
-        c->row_of = be->alloc(be, sizeof(int32_t) * (size_t)cap);
-        c->perm = be->alloc(be, sizeof(int64_t) * (size_t)cap);
-        c->cap = cap;
+        c->cap = nnz + nnz / 4 + 1024; /* headroom: densities drift step to step */
+        c->col = be->alloc(be, sizeof(int32_t) * (size_t)c->cap);
     }
     c->has_transpose = 0;
+}
+
+void sb_csr_reserve_transpose(sb_backend *be, sb_csr *c) {
+    if (c->nnz <= c->t_cap && c->row_of) return;
+    be->free(be, c->row_of);
+    be->free(be, c->perm);
+    c->t_cap = c->cap; /* same headroom as col */
+    c->row_of = be->alloc(be, sizeof(int32_t) * (size_t)c->t_cap);
+    c->perm = be->alloc(be, sizeof(int64_t) * (size_t)c->t_cap);
 }
 
 void sb_csr_free(sb_backend *be, sb_csr *c) {

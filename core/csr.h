@@ -12,11 +12,13 @@ typedef struct {
     int n_graphs;      /* G */
     int n;             /* queries = keys per graph */
     int64_t nnz;       /* edges in all graphs */
-    int64_t cap;       /* edge capacity of col/row_of/perm */
+    int64_t cap;       /* edge capacity of col */
     int64_t *row_ptr;  /* [G*n + 1] edge offsets of each global row */
     int32_t *col;      /* [cap] key index within the graph */
-    /* transpose, valid when has_transpose */
+    /* transpose, valid when has_transpose; allocated by sb_csr_reserve_transpose
+     * only when a backward pass needs it, so inference holds 4 bytes per edge */
     int has_transpose;
+    int64_t t_cap;     /* edge capacity of row_of/perm */
     int64_t *col_ptr;  /* [G*n + 1] offsets of each global key's incoming edges */
     int32_t *row_of;   /* [cap] query index (within the graph) of each incoming edge */
     int64_t *perm;     /* [cap] incoming position -> edge index in row order */

@@ -23,7 +23,9 @@ typedef struct {
 SB_HD static inline int32_t sb_alias_draw(const sb_alias_slot *t, uint32_t n, uint32_t x) {
     uint64_t p = (uint64_t)x * n;
     uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p;
-    return low < t[slot].threshold ? (int32_t)slot : t[slot].alias;
+    /* a select, not a branch: the comparison is a coin flip the predictor cannot learn */
+    const int32_t keep = -(int32_t)(low < t[slot].threshold);
+    return ((int32_t)slot & keep) | (t[slot].alias & ~keep);
 }
 
 /* Build the table for weights w (non-negative) in O(n); work holds

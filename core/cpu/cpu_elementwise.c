@@ -5,8 +5,8 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 #include <math.h>
+#include "core/cpu/cpu_philox16.h"
 #if defined(__AVX512F__) && defined(__AVX512BW__)
-#include <immintrin.h>
 #define SB_CPU_PHILOX_AVX512 1
 #endif
 #include "core/cpu/cpu_ops.h"
@@ -16,87 +16,32 @@
  * Bit-identical to sb_dropout_factors (core/kernels_inline.h): element e uses
  * 16-bit half (e & 7) of Philox block e >> 3 (block index taken mod 2^32).
  * The scalar generator costs ~2-5 ns per element; this one evaluates 16
- * blocks (128 elements) per call in AVX-512 lanes (~0.25 ns per element), or
+ * blocks (128 elements) per call in AVX-512 lanes (~0.25 ns per element,
+ * core/cpu/cpu_philox16.h), or
  * 16 blocks in arrays GCC vectorises when AVX-512 is not available. */
 #ifdef SB_CPU_PHILOX_AVX512
-/* 16 blocks idx0 .. idx0+15 (mod 2^32) -> factors for 128 elements at o.
- * Two chains of 8 blocks, one block per 64-bit lane with its words in the
- * low 32 bits: _mm512_mul_epu32 reads only those, so the high halves may
- * hold garbage throughout. */
+/* 16 blocks idx0 .. idx0+15 (mod 2^32) -> factors for 128 elements at o. */
 static inline void philox_factors128(const sb_rng_stream *s, uint32_t idx0, __m512i thr16,
                                      __m512 scale, float *o) {
-    const __m512i M0 = _mm512_set1_epi64(0xD2511F53u), M1 = _mm512_set1_epi64(0xCD9E8D57u);
-    const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-    __m512i c0[2], c1[2], c2[2], c3[2];
-    for (int h = 0; h < 2; h++) {
-        c0[h] = _mm512_add_epi32(_mm512_set1_epi64((uint32_t)(idx0 + 8u * (uint32_t)h)), lane);
-        c1[h] = _mm512_set1_epi64(s->c1);
-        c2[h] = _mm512_set1_epi64(s->c2);
-        c3[h] = _mm512_set1_epi64(s->c3);
-    }
-    uint32_t k0 = s->key.v[0], k1 = s->key.v[1];
-    for (int r = 0; r < 10; r++) {
-        const __m512i K0 = _mm512_set1_epi64(k0), K1 = _mm512_set1_epi64(k1);
-        for (int h = 0; h < 2; h++) {
-            __m512i p0 = _mm512_mul_epu32(c0[h], M0), p1 = _mm512_mul_epu32(c2[h], M1);
-            /* 0x96: a ^ b ^ c */
-            __m512i n0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), c1[h], K0, 0x96);
-            __m512i n2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), c3[h], K1, 0x96);
-            c1[h] = p1;
-            c3[h] = p0;
-            c0[h] = n0;
-            c2[h] = n2;
-        }
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
-    const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFFu);
-    const __m512i ia = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
-    const __m512i ib = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
-    for (int h = 0; h < 2; h++) {
-        /* per block: w01 = halves 0..3 (words 0,1), w23 = halves 4..7 */
-        __m512i w01 = _mm512_or_si512(_mm512_and_si512(c0[h], lo32), _mm512_slli_epi64(c1[h], 32));
-        __m512i w23 = _mm512_or_si512(_mm512_and_si512(c2[h], lo32), _mm512_slli_epi64(c3[h], 32));
-        __m512i a = _mm512_permutex2var_epi64(w01, ia, w23); /* blocks 0-3, element order */
-        __m512i b = _mm512_permutex2var_epi64(w01, ib, w23); /* blocks 4-7 */
-        __mmask32 ka = _mm512_cmpge_epu16_mask(a, thr16), kb = _mm512_cmpge_epu16_mask(b, thr16);
-        float *q = o + 64 * h;
-        _mm512_storeu_ps(q, _mm512_maskz_mov_ps((__mmask16)ka, scale));
-        _mm512_storeu_ps(q + 16, _mm512_maskz_mov_ps((__mmask16)(ka >> 16), scale));
-        _mm512_storeu_ps(q + 32, _mm512_maskz_mov_ps((__mmask16)kb, scale));
-        _mm512_storeu_ps(q + 48, _mm512_maskz_mov_ps((__mmask16)(kb >> 16), scale));
+    __m512i c[2][4], w[4];
+    sb_philox16_avx512(s, idx0, c);
+    sb_philox16_words(c, w);
+    for (int q = 0; q < 4; q++) { /* 32 16-bit halves of 4 blocks, in element order */
+        __mmask32 m = _mm512_cmpge_epu16_mask(w[q], thr16);
+        _mm512_storeu_ps(o + 32 * q, _mm512_maskz_mov_ps((__mmask16)m, scale));
+        _mm512_storeu_ps(o + 32 * q + 16, _mm512_maskz_mov_ps((__mmask16)(m >> 16), scale));
     }
 }
 #else
 static inline void philox_factors128(const sb_rng_stream *s, uint32_t idx0, uint32_t thr,
                                      float scale, float *o) {
-    uint32_t c0[16], c1[16], c2[16], c3[16];
-    for (int l = 0; l < 16; l++) {
-        c0[l] = idx0 + (uint32_t)l;
-        c1[l] = s->c1;
-        c2[l] = s->c2;
-        c3[l] = s->c3;
-    }
-    uint32_t k0 = s->key.v[0], k1 = s->key.v[1];
-    for (int r = 0; r < 10; r++) {
-        for (int l = 0; l < 16; l++) {
-            uint64_t p0 = (uint64_t)0xD2511F53u * c0[l], p1 = (uint64_t)0xCD9E8D57u * c2[l];
-            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[l] ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3[l] ^ k1;
-            c1[l] = (uint32_t)p1;
-            c3[l] = (uint32_t)p0;
-            c0[l] = n0;
-            c2[l] = n2;
-        }
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
-    for (int l = 0; l < 16; l++) {
-        const uint32_t w[4] = {c0[l], c1[l], c2[l], c3[l]};
+    uint32_t c[4][16];
+    sb_philox16(s, idx0, c);
+    for (int l = 0; l < 16; l++)
         for (int q = 0; q < 4; q++) {
-            o[l * 8 + 2 * q] = (w[q] & 0xFFFFu) >= thr ? scale : 0.0f;
-            o[l * 8 + 2 * q + 1] = (w[q] >> 16) >= thr ? scale : 0.0f;
+            o[l * 8 + 2 * q] = (c[q][l] & 0xFFFFu) >= thr ? scale : 0.0f;
+            o[l * 8 + 2 * q + 1] = (c[q][l] >> 16) >= thr ? scale : 0.0f;
         }
-    }
 }
 #endif
 

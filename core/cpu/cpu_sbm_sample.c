@@ -1,20 +1,27 @@
 /* SBM graph sampling on the CPU: fastRG (Rohe et al. 2018) in O(n k + k² + m)
- * per graph, and the dense Bernoulli sampler of the public code in O(n² k).
+ * per graph, generated row by row, and the dense Bernoulli sampler of the
+ * public code in O(n² k).
  *
- * fastRG for one graph, with Q̂, K̂ restricted to the real positions R:
- *   cq_a = Σ_i Q̂_ia, ck_b = Σ_j K̂_jb, S̃_ab = cq_a S_ab ck_b, λ = Σ S̃
- *   m ~ Poisson(λ); each edge: block (a,b) ~ S̃/λ, i ~ Q̂_:a / cq_a, j ~ K̂_:b / ck_b.
- * This draws Poisson(p_ij) edges i->j independently for every pair (Poisson
- * thinning), each with its block pair kept (the public code's pairing bug
- * loses it). δ adds Poisson(δ |R|²) edges uniform over R x R, i.e. p_ij + δ.
- * Duplicates merge: P(i->j present) = 1 - exp(-(p_ij + δ)).
+ * fastRG draws, for every triple (query i, block pair (a,b), key j), a
+ * Poisson(Q̂_ia S_ab K̂_jb) number of edges i->j; summed over (a,b) that is
+ * Poisson(p_ij) edges per pair, independently. We generate these points row
+ * by row, which yields the same distribution and needs no scatter of edges
+ * into rows afterwards. With R the real positions and ck_b = Σ_{j∈R} K̂_jb:
+ *   u_a = Σ_b S_ab ck_b,  row i's rate λ_i = Σ_a Q̂_ia u_a,
+ *   N_i ~ Poisson(λ_i); each of its edges: a ~ Q̂_ia u_a (a guide table over
+ *   the row's cumulative weights), b | a ~ S_ab ck_b (an alias table per a),
+ *   j | b ~ K̂_jb / ck_b (rejection from a uniform slot for a flat cluster,
+ *   an alias table for a peaked one; see REJECT_MAX).
+ * δ adds Poisson(δ |R|) edges per real row, uniform over R, i.e. p_ij + δ.
+ * Duplicates merge: P(i->j present) = 1 - exp(-(p_ij + δ)). Per graph this
+ * is O(|R| k) for the column sums and the rows' weights, O(k²) for u and the
+ * block tables, and O(1) expected per drawn edge.
  *
- * Graphs are independent and sampled in parallel. Random words come from the
- * graph's Philox stream by position (block pairs from block 0, query and key
- * endpoints from blocks 2^28 and 3·2^28, δ edges from 2^30, the Poisson totals
- * from 2^31), so a graph's sample does not depend on the thread count.
- * Endpoints of flat clusters come from rejection sampling, of peaked ones
- * from alias tables (see REJECT_MAX). */
+ * Random words: row i of a graph owns Philox blocks [i W, (i+1) W) of the
+ * graph's stream, W = 2^32 / (n rounded up to a power of two); its Poisson
+ * counts read the last POISSON_BLOCKS of that range and its edges the rest.
+ * A row's sample therefore depends on nothing but its own inputs and
+ * stream, not on the thread count or on the other rows. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -22,32 +29,11 @@
 #include <string.h>
 #include "core/cpu/cpu_ops.h"
 #include "core/sbm_sampling.h"
+#include "core/cpu/cpu_philox16.h"
 
-#define DELTA_BLOCK0 (1u << 30)
-#define POISSON_BLOCK0 (1u << 31)
-#define ENDPOINT_Q_BLOCK0 (1u << 28) /* query endpoints' words */
-#define ENDPOINT_K_BLOCK0 (3u << 28) /* key endpoints' words */
-#define WORD_CHUNK 4096 /* random words generated per batch */
-#define REJECT_MAX 4.0f /* rejection sampling while max/mean weight is below this */
-
-/* Sequential words of a stream from a given block, generated WORD_CHUNK
- * blocks at a time (vectorised Philox). buf holds 4*WORD_CHUNK words. */
-typedef struct {
-    sb_rng_stream s;
-    uint32_t next_block;
-    uint32_t *buf;
-    int pos, len;
-} word_reader;
-
-static inline uint32_t next_word(word_reader *r) {
-    if (r->pos == r->len) {
-        sb_rng_fill(&r->s, r->next_block, WORD_CHUNK, r->buf);
-        r->next_block += WORD_CHUNK;
-        r->pos = 0;
-        r->len = 4 * WORD_CHUNK;
-    }
-    return r->buf[r->pos++];
-}
+#define ROW_BLOCKS 64      /* Philox blocks generated per refill of a row's words */
+#define POISSON_BLOCKS 64  /* the end of each row's range, for its Poisson counts */
+#define REJECT_MAX 4.0f    /* rejection sampling while max/mean weight is below this */
 
 typedef struct {
     int32_t *cols;   /* this graph's sorted unique columns, row by row */
@@ -76,178 +62,274 @@ static void talloc_free(sb_mem_tracker *mem, void *q) {
     free(p);
 }
 
-/* Per row: mark the row's columns in an n-bit bitmap, then read the set bits
- * back in order: sorted and merged in O(degree + n/64). bucket holds the
- * rows' columns back to back (row r at start[r] .. start[r+1]); the result
- * overwrites it in place, compacted, and row_len gets the merged degrees. */
-static int64_t merge_rows(sb_mem_tracker *mem, int32_t *bucket, const int64_t *start, int n, int64_t *row_len, uint64_t *bits) {
-    const int words = (n + 63) / 64;
-    int32_t *row = talloc(mem, sizeof(int32_t) * (size_t)(words + 1)); /* a sparse row's entries */
-    int64_t w = 0;
-    for (int r = 0; r < n; r++) {
-        const int64_t s = start[r], e = start[r + 1], first = w;
-        if (s == e) {
-            row_len[r] = 0;
-            continue;
-        }
-        for (int64_t t = s; t < e; t++) bits[bucket[t] >> 6] |= 1ull << (bucket[t] & 63);
-        if (e - s > words) { /* dense row: scan the whole bitmap */
-            for (int x = 0; x < words; x++)
-                for (uint64_t b = bits[x]; b; b &= b - 1) bucket[w++] = x * 64 + __builtin_ctzll(b);
-            memset(bits, 0, sizeof(uint64_t) * (size_t)words);
-        } else { /* sparse row (at most n/64 entries): visit only the words it touched */
-            memcpy(row, bucket + s, sizeof(int32_t) * (size_t)(e - s)); /* output may overtake input */
-            for (int64_t t = 0; t < e - s; t++) {
-                int x = row[t] >> 6;
-                uint64_t b = bits[x];
-                bits[x] = 0;
-                /* words are visited in the row's order; collect, then sort the short run */
-                for (; b; b &= b - 1) bucket[w++] = x * 64 + __builtin_ctzll(b);
-            }
-            /* the words came in arbitrary order: insertion-sort the (short) row */
-            for (int64_t i = first + 1; i < w; i++) {
-                int32_t v = bucket[i];
-                int64_t j = i - 1;
-                while (j >= first && bucket[j] > v) bucket[j + 1] = bucket[j], j--;
-                bucket[j + 1] = v;
-            }
-        }
-        row_len[r] = w - first;
-    }
-    talloc_free(mem, row);
-    return w;
+/* Grow a talloc'd int32 array of `len` used entries to hold at least `need`. */
+static int32_t *tgrow(sb_mem_tracker *mem, int32_t *a, int64_t len, int64_t *cap, int64_t need) {
+    if (need <= *cap) return a;
+    int64_t nc = need + need / 2 + 1024;
+    int32_t *b = talloc(mem, sizeof(int32_t) * (size_t)nc);
+    if (len) memcpy(b, a, sizeof(int32_t) * (size_t)len);
+    talloc_free(mem, a);
+    *cap = nc;
+    return b;
 }
 
-/* fastRG for one graph. real[nr]: real positions. row_len[n] receives the
- * merged degrees; the columns come back in the result. Random words: block
- * of each edge, then the query endpoints cluster by cluster, then the key
- * endpoints, each a contiguous run of the stream. */
+/* out[0 .. 4 nblocks) = blocks first .. first+nblocks-1 of s, as sb_rng_fill,
+ * 16 blocks at a time in vector lanes (core/cpu/cpu_philox16.h). */
+static void fill_words(const sb_rng_stream *s, uint32_t first, size_t nblocks, uint32_t *out) {
+    size_t b = 0;
+    for (; b + 16 <= nblocks; b += 16) {
+#if defined(__AVX512F__)
+        __m512i c[2][4], w[4];
+        sb_philox16_avx512(s, first + (uint32_t)b, c);
+        sb_philox16_words(c, w);
+        for (int q = 0; q < 4; q++) _mm512_storeu_si512((void *)(out + 4 * b + 16 * q), w[q]);
+#else
+        uint32_t c[4][16];
+        sb_philox16(s, first + (uint32_t)b, c);
+        for (int l = 0; l < 16; l++)
+            for (int q = 0; q < 4; q++) out[4 * (b + l) + q] = c[q][l];
+#endif
+    }
+    if (b < nblocks) sb_rng_fill(s, first + (uint32_t)b, nblocks - b, out + 4 * b);
+}
+
+/* The words of one row's range, ROW_BLOCKS blocks at a time (vectorised
+ * Philox). Should a row ever use up its range (only conceivable for n near
+ * 2^16 with nearly complete rows), it continues on a stream whose key is
+ * perturbed, which keeps the draws independent. */
+typedef struct {
+    sb_rng_stream s;
+    uint32_t base, next, end;
+    int pos;
+    uint32_t buf[4 * ROW_BLOCKS];
+} row_words;
+
+static void row_words_init(row_words *r, sb_rng_stream s, uint32_t base, uint32_t blocks) {
+    r->s = s, r->base = base, r->next = base, r->end = base + blocks, r->pos = 4 * ROW_BLOCKS;
+}
+
+static inline uint32_t row_word(row_words *r) {
+    if (r->pos == 4 * ROW_BLOCKS) {
+        if (r->end - r->next < ROW_BLOCKS) {
+            r->s.key.v[1] += 0x9E3779B9u;
+            r->next = r->base;
+        }
+        fill_words(&r->s, r->next, ROW_BLOCKS, r->buf);
+        r->next += ROW_BLOCKS;
+        r->pos = 0;
+    }
+    return r->buf[r->pos++];
+}
+
+/* What every row of one graph draws from: the key side per cluster b and the
+ * block tables per query cluster a. */
+typedef struct {
+    int k, nr;
+    const int32_t *real;   /* [nr] real positions */
+    const float *khat;     /* [n,k] */
+    float *u;              /* [k] u_a = Σ_b S_ab ck_b */
+    sb_alias_slot *tb;     /* [k,k] row a: b ~ S_ab ck_b */
+    float *kmax;           /* [k] max over R of K̂_:b (rejection), or 0: use the table */
+    uint8_t *kq8;          /* [nr,k] floor(256 K̂_jb / kmax_b), capped at 255: the rejection
+                            * test's first 8 bits, so most tries never touch K̂ (which is
+                            * 4x larger and, for long sequences, beyond the L2 cache) */
+    int32_t *kslot;        /* [k] cluster b's alias table in tk, when kmax[b] == 0 */
+    sb_alias_slot *tk;     /* [peaked clusters, nr] */
+} graph_tables;
+
+static void tables_build(graph_tables *t, const float *khat, const float *S, const int32_t *real, int nr, int k,
+                         sb_mem_tracker *mem) {
+    t->k = k, t->nr = nr, t->real = real, t->khat = khat;
+    float *ck = talloc(mem, sizeof(float) * k), *st = talloc(mem, sizeof(float) * (size_t)k * k);
+    t->u = talloc(mem, sizeof(float) * k);
+    t->kmax = talloc(mem, sizeof(float) * k);
+    t->kslot = talloc(mem, sizeof(int32_t) * k);
+    t->tb = talloc(mem, sizeof(sb_alias_slot) * (size_t)k * k);
+    void *work = talloc(mem, SB_ALIAS_WORK_BYTES(nr > k ? nr : k));
+    for (int b = 0; b < k; b++) ck[b] = 0.0f, t->kmax[b] = 0.0f;
+    for (int r = 0; r < nr; r++) {
+        const float *kr = khat + (size_t)real[r] * k;
+#pragma omp simd
+        for (int b = 0; b < k; b++) ck[b] += kr[b], t->kmax[b] = kr[b] > t->kmax[b] ? kr[b] : t->kmax[b];
+    }
+    /* Key endpoints: memberships are sigmoids, usually flat across positions,
+     * so rejection from a uniform slot (accept with K̂_jb / max) needs fewer
+     * than REJECT_MAX tries on average and no table; a peaked cluster gets an
+     * alias table instead. */
+    int peaked = 0;
+    for (int b = 0; b < k; b++) peaked += t->kmax[b] * (float)nr > REJECT_MAX * ck[b];
+    t->tk = talloc(mem, sizeof(sb_alias_slot) * ((size_t)peaked * nr + 1));
+    float *col = talloc(mem, sizeof(float) * (size_t)(nr + 1));
+    peaked = 0;
+    for (int b = 0; b < k; b++) {
+        if (t->kmax[b] * (float)nr <= REJECT_MAX * ck[b]) continue;
+        for (int r = 0; r < nr; r++) col[r] = khat[(size_t)real[r] * k + b];
+        t->kslot[b] = peaked;
+        sb_alias_build(t->tk + (size_t)peaked++ * nr, col, nr, work);
+        t->kmax[b] = 0.0f;
+    }
+    t->kq8 = talloc(mem, (size_t)nr * k);
+    for (int r = 0; r < nr; r++) {
+        const float *kr = khat + (size_t)real[r] * k;
+        uint8_t *q = t->kq8 + (size_t)r * k;
+        for (int b = 0; b < k; b++) {
+            const float f = t->kmax[b] > 0.0f ? 256.0f * kr[b] / t->kmax[b] : 0.0f;
+            q[b] = f >= 255.0f ? 255 : (uint8_t)f;
+        }
+    }
+    for (int a = 0; a < k; a++) {
+        float ua = 0.0f;
+        for (int b = 0; b < k; b++) st[(size_t)a * k + b] = S[(size_t)a * k + b] * ck[b], ua += st[(size_t)a * k + b];
+        t->u[a] = ua;
+        sb_alias_build(t->tb + (size_t)a * k, st + (size_t)a * k, k, work);
+    }
+    talloc_free(mem, ck), talloc_free(mem, st), talloc_free(mem, work), talloc_free(mem, col);
+}
+
+static void tables_free(graph_tables *t, sb_mem_tracker *mem) {
+    talloc_free(mem, t->u), talloc_free(mem, t->kmax), talloc_free(mem, t->kslot), talloc_free(mem, t->tb);
+    talloc_free(mem, t->tk), talloc_free(mem, t->kq8);
+}
+
+/* Key endpoint j ~ K̂_jb over the real positions. A rejection try takes one
+ * word: its multiply-shift by nr gives the slot, the low 32 bits of the
+ * product (uniform given the slot, as in sb_alias_draw) the acceptance
+ * uniform u. Its top 8 bits r8 decide against the 8-bit table alone unless
+ * r8 == q8 (1 try in 256): r8 < q8 means u < q8/256 <= K̂/max, accept;
+ * r8 > q8 means u >= (q8+1)/256 > K̂/max, reject; so the test is exact. */
+static inline int32_t draw_key(const graph_tables *t, int b, row_words *w) {
+    const float mx = t->kmax[b];
+    if (mx > 0.0f) {
+        for (;;) {
+            const uint64_t p = (uint64_t)row_word(w) * (uint32_t)t->nr;
+            const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p;
+            const uint32_t r8 = low >> 24, q8 = t->kq8[(size_t)slot * t->k + b];
+            if (r8 < q8) return t->real[slot];
+            if (r8 == q8) {
+                const int32_t j = t->real[slot];
+                if ((float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < t->khat[(size_t)j * t->k + b]) return j;
+            }
+        }
+    }
+    return t->real[sb_alias_draw(t->tk + (size_t)t->kslot[b] * t->nr, (uint32_t)t->nr, row_word(w))];
+}
+
+/* Per-row scratch of one thread. */
+typedef struct {
+    float *cdf;      /* [k] the row's cumulative weights Σ_{a'≤a} Q̂_ia' u_a' */
+    int32_t *guide;  /* [k] guide[t]: first a with cdf[a] > t λ_i / k */
+    int32_t *draws;  /* [draw_cap] a short row's drawn keys */
+    int64_t draw_cap;
+    uint64_t *bits;  /* [n/64] a long row's keys, as a bitmap */
+} row_scratch;
+
+/* Draw row i's edges and write its sorted, unique keys to out; returns how
+ * many. A long row marks its draws in an n-bit bitmap and reads it back in
+ * order (O(draws + n/64)); a short one, of at most 2 sqrt(n/64) draws,
+ * sorts them by insertion (O(draws²) <= O(n/64)). */
+static int64_t sample_row(const graph_tables *t, const float *qi, int i, int n, float delta, int self_loops,
+                          sb_rng_stream s, uint32_t W, row_scratch *rs, int32_t *out, sb_mem_tracker *mem) {
+    const int k = t->k, words = (n + 63) / 64;
+    float acc = 0.0f;
+    for (int a = 0; a < k; a++) acc += qi[a] * t->u[a], rs->cdf[a] = acc;
+    const float lam = acc;
+    sb_rng_reader pr;
+    sb_rng_reader_init(&pr, s);
+    pr.next_block = (uint32_t)i * W + (W - POISSON_BLOCKS);
+    const int64_t ne = sb_poisson(&pr, (double)lam);
+    const int64_t nd = delta > 0.0f ? sb_poisson(&pr, (double)delta * t->nr) : 0;
+    const int64_t total = ne + nd + (self_loops ? 1 : 0);
+    if (total == 0) return 0;
+    const int dense = total * total > 4 * (int64_t)words;
+    if (!dense && total > rs->draw_cap) rs->draws = tgrow(mem, rs->draws, 0, &rs->draw_cap, total);
+    int64_t nd_out = 0;
+#define SB_MARK(j)                                                     \
+    do {                                                               \
+        const int32_t j_ = (j);                                        \
+        if (dense) rs->bits[j_ >> 6] |= 1ull << (j_ & 63);             \
+        else rs->draws[nd_out++] = j_;                                 \
+    } while (0)
+    row_words w;
+    row_words_init(&w, s, (uint32_t)i * W, W - POISSON_BLOCKS);
+    if (ne > 0) {
+        /* guide table: a bucket's first cluster, so a draw walks O(1) clusters on average */
+        const float step = lam / (float)k;
+        for (int b = 0, a = 0; b < k; b++) {
+            const float thr = (float)b * step;
+            while (a < k - 1 && rs->cdf[a] <= thr) a++;
+            rs->guide[b] = a;
+        }
+        for (int64_t e = 0; e < ne; e++) {
+            const uint32_t x24 = row_word(&w) >> 8;
+            const float x = (float)x24 * (1.0f / 16777216.0f) * lam;
+            int a = rs->guide[((uint64_t)x24 * (uint32_t)k) >> 24];
+            while (a < k - 1 && rs->cdf[a] <= x) a++;
+            const int b = sb_alias_draw(t->tb + (size_t)a * k, (uint32_t)k, row_word(&w));
+            SB_MARK(draw_key(t, b, &w));
+        }
+    }
+    for (int64_t e = 0; e < nd; e++) SB_MARK(t->real[sb_u32_below(row_word(&w), (uint32_t)t->nr)]);
+    if (self_loops) SB_MARK(i);
+#undef SB_MARK
+    int64_t len = 0;
+    if (dense) {
+        for (int x = 0; x < words; x++) {
+            for (uint64_t b = rs->bits[x]; b; b &= b - 1) out[len++] = x * 64 + __builtin_ctzll(b);
+            rs->bits[x] = 0;
+        }
+    } else {
+        int32_t *d = rs->draws;
+        for (int64_t p = 1; p < nd_out; p++) {
+            const int32_t v = d[p];
+            int64_t q = p - 1;
+            while (q >= 0 && d[q] > v) d[q + 1] = d[q], q--;
+            d[q + 1] = v;
+        }
+        for (int64_t p = 0; p < nd_out; p++)
+            if (p == 0 || d[p] != d[p - 1]) out[len++] = d[p];
+    }
+    return len;
+}
+
+/* fastRG for one graph, row by row. real[nr]: real positions (the only rows
+ * and keys with edges). row_len[n] receives the degrees; the columns come back
+ * in the result. */
 static graph_edges sample_fastrg(const float *qhat, const float *khat, const float *S, const int32_t *real,
                                  int nr, int n, int k, float delta, int self_loops, sb_rng_stream s,
                                  int64_t *row_len, sb_mem_tracker *mem) {
     graph_edges g = {NULL, 0};
     memset(row_len, 0, sizeof(int64_t) * (size_t)n);
+    int64_t cap = 0;
     if (nr == 0) {
-        g.cols = talloc(mem, sizeof(int32_t));
+        g.cols = tgrow(mem, NULL, 0, &cap, 1);
         return g;
     }
-    /* per-cluster weights over real positions, cluster-major: wq[a*nr + r] */
-    float *wq = talloc(mem, sizeof(float) * (size_t)k * nr), *wk = talloc(mem, sizeof(float) * (size_t)k * nr);
+    graph_tables t;
+    tables_build(&t, khat, S, real, nr, k, mem);
+    /* expected edges: Σ_i λ_i + δ nr² (+ nr self-loops), for the first guess of the size */
+    double expect = (double)delta * nr * nr + (self_loops ? nr : 0);
     for (int r = 0; r < nr; r++) {
-        const float *qi = qhat + (size_t)real[r] * k, *ki = khat + (size_t)real[r] * k;
-        for (int a = 0; a < k; a++) {
-            wq[(size_t)a * nr + r] = qi[a];
-            wk[(size_t)a * nr + r] = ki[a];
-        }
+        const float *qi = qhat + (size_t)real[r] * k;
+        for (int a = 0; a < k; a++) expect += (double)qi[a] * t.u[a];
     }
-    /* Endpoint sampler per cluster: memberships are sigmoids, usually flat
-     * across positions, so rejection from a uniform proposal (accept i with
-     * probability w_i / max w) needs about max/mean < REJECT_MAX tries and no
-     * table at all; a peaked cluster gets an alias table instead. */
-    sb_alias_slot *tq = talloc(mem, sizeof(sb_alias_slot) * (size_t)k * nr);
-    sb_alias_slot *tk = talloc(mem, sizeof(sb_alias_slot) * (size_t)k * nr);
-    sb_alias_slot *tb = talloc(mem, sizeof(sb_alias_slot) * (size_t)k * k);
-    void *work = talloc(mem, SB_ALIAS_WORK_BYTES(nr > k * k ? nr : k * k));
-    float *cq = talloc(mem, sizeof(float) * k), *ck = talloc(mem, sizeof(float) * k);
-    float *mq = talloc(mem, sizeof(float) * k), *mk = talloc(mem, sizeof(float) * k); /* max, or 0: use the table */
-    float *st = talloc(mem, sizeof(float) * (size_t)k * k);
-    for (int side = 0; side < 2; side++)
-        for (int a = 0; a < k; a++) {
-            const float *w = (side ? wk : wq) + (size_t)a * nr;
-            float sum = 0.0f, mx = 0.0f;
-#pragma omp simd reduction(+ : sum) reduction(max : mx)
-            for (int r = 0; r < nr; r++) sum += w[r], mx = w[r] > mx ? w[r] : mx;
-            float *c = side ? ck : cq, *m = side ? mk : mq;
-            if (mx * (float)nr <= REJECT_MAX * sum) {
-                c[a] = sum, m[a] = mx;
-            } else {
-                c[a] = (float)sb_alias_build((side ? tk : tq) + (size_t)a * nr, w, nr, work);
-                m[a] = 0.0f;
-            }
-        }
-    for (int a = 0; a < k; a++)
-        for (int b = 0; b < k; b++) st[(size_t)a * k + b] = cq[a] * S[(size_t)a * k + b] * ck[b];
-    double lambda = sb_alias_build(tb, st, k * k, work);
-
-    sb_rng_reader rd;
-    sb_rng_reader_init(&rd, s);
-    rd.next_block = POISSON_BLOCK0;
-    const int64_t m1 = sb_poisson(&rd, lambda);
-    const int64_t m2 = delta > 0.0f ? sb_poisson(&rd, (double)delta * nr * nr) : 0;
-    const int64_t m3 = self_loops ? nr : 0, m = m1 + m2 + m3;
-    uint32_t *words = talloc(mem, sizeof(uint32_t) * WORD_CHUNK * 4);
-    /* 1. block counts: m1 draws from S̃ */
-    int64_t *cnt = talloc(mem, sizeof(int64_t) * (size_t)k * k);
-    int64_t *na = talloc(mem, sizeof(int64_t) * (size_t)(k + 1)), *nb = talloc(mem, sizeof(int64_t) * (size_t)(k + 1));
-    memset(cnt, 0, sizeof(int64_t) * (size_t)k * k);
-    uint64_t word = 0; /* next word of the stream */
-    for (int64_t e0 = 0; e0 < m1; e0 += 4 * WORD_CHUNK, word += 4 * WORD_CHUNK) {
-        int64_t ne = m1 - e0 < 4 * WORD_CHUNK ? m1 - e0 : 4 * WORD_CHUNK;
-        sb_rng_fill(&s, (uint32_t)(word / 4), (size_t)(ne + 3) / 4, words);
-        for (int64_t e = 0; e < ne; e++) cnt[sb_alias_draw(tb, (uint32_t)(k * k), words[e])]++;
+    g.cols = tgrow(mem, NULL, 0, &cap, (int64_t)(expect * 1.05) + 64);
+    int pow2 = 1;
+    while (pow2 < n) pow2 *= 2;
+    const uint32_t W = (uint32_t)((1ull << 32) / (uint64_t)pow2 > 0x80000000ull ? 0x80000000ull
+                                                                                 : (1ull << 32) / (uint64_t)pow2);
+    const int words = (n + 63) / 64;
+    row_scratch rs = {talloc(mem, sizeof(float) * k), talloc(mem, sizeof(int32_t) * k), NULL, 0,
+                      talloc(mem, sizeof(uint64_t) * (size_t)words)};
+    memset(rs.bits, 0, sizeof(uint64_t) * (size_t)words);
+    for (int r = 0; r < nr; r++) {
+        const int i = real[r];
+        /* a row has at most n distinct keys */
+        g.cols = tgrow(mem, g.cols, g.nnz, &cap, g.nnz + n);
+        row_len[i] = sample_row(&t, qhat + (size_t)i * k, i, n, delta, self_loops, s, W, &rs, g.cols + g.nnz, mem);
+        g.nnz += row_len[i];
     }
-    /* 2. endpoints, cluster by cluster: na[a] query draws from Q̂_:a, nb[b] key draws from K̂_:b */
-    memset(na, 0, sizeof(int64_t) * (size_t)(k + 1)), memset(nb, 0, sizeof(int64_t) * (size_t)(k + 1));
-    for (int a = 0; a < k; a++)
-        for (int b = 0; b < k; b++) na[a + 1] += cnt[(size_t)a * k + b], nb[b + 1] += cnt[(size_t)a * k + b];
-    for (int a = 0; a < k; a++) na[a + 1] += na[a], nb[a + 1] += nb[a];
-    int32_t *qs = talloc(mem, sizeof(int32_t) * (size_t)m1), *ks = talloc(mem, sizeof(int32_t) * (size_t)m1);
-    for (int side = 0; side < 2; side++) {
-        const sb_alias_slot *t = side ? tk : tq;
-        const float *wmax = side ? mk : mq, *w = side ? wk : wq;
-        const int64_t *off = side ? nb : na;
-        int32_t *out = side ? ks : qs;
-        word_reader wr = {.s = s, .next_block = side ? ENDPOINT_K_BLOCK0 : ENDPOINT_Q_BLOCK0, .buf = words};
-        for (int a = 0; a < k; a++) {
-            const float *wa = w + (size_t)a * nr;
-            if (wmax[a] > 0.0f) { /* rejection: uniform slot, accept with w / max */
-                const float scale = wmax[a] * (1.0f / 16777216.0f);
-                for (int64_t e = off[a]; e < off[a + 1];) {
-                    uint32_t slot = sb_u32_below(next_word(&wr), (uint32_t)nr);
-                    if ((float)(next_word(&wr) >> 8) * scale < wa[slot]) out[e++] = real[slot];
-                }
-            } else {
-                for (int64_t e = off[a]; e < off[a + 1]; e++)
-                    out[e] = real[sb_alias_draw(t + (size_t)a * nr, (uint32_t)nr, next_word(&wr))];
-            }
-        }
-    }
-    /* 3. δ edges, uniform over real x real (their own run of the stream) */
-    int32_t *di = talloc(mem, sizeof(int32_t) * (size_t)(m2 + m3)), *dj = talloc(mem, sizeof(int32_t) * (size_t)(m2 + m3));
-    for (int64_t e0 = 0; e0 < m2; e0 += 2 * WORD_CHUNK) {
-        int64_t ne = m2 - e0 < 2 * WORD_CHUNK ? m2 - e0 : 2 * WORD_CHUNK;
-        sb_rng_fill(&s, DELTA_BLOCK0 + (uint32_t)((uint64_t)e0 * 2 / 4), (size_t)(ne * 2 + 3) / 4, words);
-        for (int64_t e = 0; e < ne; e++) {
-            di[e0 + e] = real[sb_u32_below(words[2 * e], (uint32_t)nr)];
-            dj[e0 + e] = real[sb_u32_below(words[2 * e + 1], (uint32_t)nr)];
-        }
-    }
-    for (int r = 0; r < m3; r++) di[m2 + r] = dj[m2 + r] = real[r];
-    /* 4. bucket the columns by row (pairing block (a,b)'s edges with the next
-     *    unused endpoints of cluster a and of cluster b), then merge each row */
-    int64_t *start = talloc(mem, sizeof(int64_t) * (size_t)(n + 1));
-    memset(start, 0, sizeof(int64_t) * (size_t)(n + 1));
-    for (int64_t e = 0; e < m1; e++) start[qs[e] + 1]++;
-    for (int64_t e = 0; e < m2 + m3; e++) start[di[e] + 1]++;
-    for (int r = 0; r < n; r++) start[r + 1] += start[r];
-    int64_t *pos = row_len; /* insertion cursors, overwritten by merge_rows */
-    for (int r = 0; r < n; r++) pos[r] = start[r];
-    g.cols = talloc(mem, sizeof(int32_t) * (size_t)m);
-    int64_t *qa = talloc(mem, sizeof(int64_t) * (size_t)k), *kb = talloc(mem, sizeof(int64_t) * (size_t)k);
-    memcpy(qa, na, sizeof(int64_t) * (size_t)k), memcpy(kb, nb, sizeof(int64_t) * (size_t)k);
-    for (int a = 0; a < k; a++)
-        for (int b = 0; b < k; b++)
-            for (int64_t c = cnt[(size_t)a * k + b]; c > 0; c--) {
-                int32_t i = qs[qa[a]++], j = ks[kb[b]++];
-                g.cols[pos[i]++] = j;
-            }
-    for (int64_t e = 0; e < m2 + m3; e++) g.cols[pos[di[e]]++] = dj[e];
-    uint64_t *bits = talloc(mem, sizeof(uint64_t) * ((size_t)(n + 63) / 64));
-    memset(bits, 0, sizeof(uint64_t) * ((size_t)(n + 63) / 64));
-    g.nnz = merge_rows(mem, g.cols, start, n, row_len, bits);
-    talloc_free(mem, wq), talloc_free(mem, wk), talloc_free(mem, tq), talloc_free(mem, tk), talloc_free(mem, tb), talloc_free(mem, work), talloc_free(mem, cq), talloc_free(mem, ck), talloc_free(mem, mq), talloc_free(mem, mk), talloc_free(mem, st);
-    talloc_free(mem, words), talloc_free(mem, cnt), talloc_free(mem, na), talloc_free(mem, nb), talloc_free(mem, qs), talloc_free(mem, ks), talloc_free(mem, di), talloc_free(mem, dj), talloc_free(mem, start);
-    talloc_free(mem, qa), talloc_free(mem, kb), talloc_free(mem, bits);
+    talloc_free(mem, rs.cdf), talloc_free(mem, rs.guide), talloc_free(mem, rs.draws), talloc_free(mem, rs.bits);
+    tables_free(&t, mem);
     return g;
 }
 
@@ -272,7 +354,7 @@ static graph_edges sample_bernoulli(const float *qhat, const float *khat, const 
             row_len[i] = 0;
             if (key_mask && key_mask[i] <= 0.0f) continue; /* padded query: no row */
             if (cap - nnz < n) g.cols = realloc(g.cols, sizeof(int32_t) * (size_t)(cap = 2 * cap + n));
-            sb_rng_fill(&s, (uint32_t)i * blocks_per_row, blocks_per_row, words);
+            fill_words(&s, (uint32_t)i * blocks_per_row, blocks_per_row, words);
             const float *p = P + (size_t)r * n;
             int64_t start = nnz;
             for (int j = 0; j < n; j++) {
@@ -293,6 +375,10 @@ void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const flo
                        int sampler, sb_rng_stream base) {
     const int G = B * H;
     sb_mem_tracker *mem = &be->mem;
+    if (n > (1 << 24)) { /* each row's Philox range would be too short */
+        fprintf(stderr, "sbmbench: SBM sampling supports sequences of up to 2^24 tokens (got %d)\n", n);
+        exit(2);
+    }
     graph_edges *ge = talloc(mem, sizeof(graph_edges) * (size_t)G);
     int64_t *row_len = talloc(mem, sizeof(int64_t) * (size_t)G * n);
     int64_t flops = 0;
@@ -311,8 +397,9 @@ void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const flo
             for (int i = 0; i < n; i++)
                 if (!km || km[i] > 0.0f) real[nr++] = i;
             ge[g] = sample_fastrg(qh, kh, Sh, real, nr, n, k, delta, self_loops, s, row_len + (size_t)g * n, mem);
-            /* column sums and alias tables 3 per weight (scale, compare, residual), S̃ 2 per block */
-            flops += 2LL * 3 * nr * k + 5LL * k * k;
+            /* per membership: key column sum and max, the row's weight and prefix sum (4);
+             * per block: S ck (2) and the alias tables (3) */
+            flops += 4LL * nr * k + 5LL * k * k;
             talloc_free(mem, real);
         }
     }

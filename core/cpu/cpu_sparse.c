@@ -24,7 +24,7 @@ static inline void axpy(float *y, float a, const float *x, int D) {
 }
 
 void sb_cpu_csr_transpose(sb_backend *be, sb_csr *c) {
-    (void)be;
+    sb_csr_reserve_transpose(be, c);
     const int G = c->n_graphs, n = c->n;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int g = 0; g < G; g++) {

@@ -49,7 +49,7 @@ static int64_t sbm_dense_part(int64_t rows, int64_t d, int64_t k, int64_t heads)
 }
 /* fastRG's bookkeeping per graph with nr real tokens: column sums and alias
  * tables (3 per weight, both sides), the block weights (5 per block) */
-static int64_t fastrg_part(int64_t graphs, int64_t nr, int64_t k) { return graphs * (6 * nr * k + 5 * k * k); }
+static int64_t fastrg_part(int64_t graphs, int64_t nr, int64_t k) { return graphs * (4 * nr * k + 5 * k * k); }
 /* attention on the graph: q.k (2d), scale, softmax over the row's edges
  * (max, exp, sum, divide: 4), weighted sum of values (2d) */
 static int64_t edges_part(int64_t nnz, int64_t d) { return nnz * (4 * d + 5); }

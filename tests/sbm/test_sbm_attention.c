@@ -156,7 +156,7 @@ static void build_graph(sb_csr *g, const float *mask) {
                 if (mk[j] > 0 && (i == 0 || j == i || (i * 3 + j * 5 + gi) % 4 == 0)) col[e++] = j;
         }
     rp[G * N] = e;
-    *g = (sb_csr){.n_graphs = G, .n = N, .nnz = e, .cap = G * N * N, .row_ptr = rp, .col = col,
+    *g = (sb_csr){.n_graphs = G, .n = N, .nnz = e, .cap = G * N * N, .t_cap = G * N * N, .row_ptr = rp, .col = col,
                   .col_ptr = cp, .row_of = row_of, .perm = perm};
 }
 
