@@ -121,7 +121,9 @@ struct sb_backend {
                                      float p_drop, sb_rng_stream base);
 
     /* ---- sparse attention on a sampled graph (core/csr.h) ---- */
-    /* Build the transpose of csr (col_ptr, row_of, perm) in O(nnz + G n). */
+    /* Build the transpose of csr (col_ptr, row_of, perm) in O(nnz + G n), for
+     * backends that would rather gather by key than scatter into keys; the
+     * CPU's sparse ops below do not need it. */
     void (*csr_transpose)(sb_backend *be, sb_csr *csr);
     /* Per row i of graph g, over its edges e = (i, j):
      *   s_e = q_i . k_j / sqrt(D); probs_e = softmax over the row's edges;
@@ -134,7 +136,7 @@ struct sb_backend {
     /* Backward of the above. Writes ds [nnz], the gradient w.r.t. each edge's
      * score logit (which is also dL/dA_e for a 0/1 edge mask, the STE's
      * input), and dprobs_kept [nnz] = dropout(probs) (scratch for dV).
-     * Needs the transpose. dq, dk, dv accumulate. */
+     * dq, dk, dv accumulate. */
     void (*sparse_attention_backward)(sb_backend *be, float *dq, float *dk, float *dv, float *ds,
                                       float *probs_kept, const float *dout, const float *probs,
                                       const float *q, const float *k, const float *v,
@@ -143,7 +145,7 @@ struct sb_backend {
     /* Y[g,i,:] += sum over row i's edges e of vals[e] X[g,j,:]; X, Y [G,n,w]. */
     void (*spmm_rows)(sb_backend *be, float *Y, const sb_csr *csr, const float *vals,
                       const float *X, int w);
-    /* Y[g,j,:] += sum over edges e into key j of vals[e] X[g,i,:] (needs the transpose). */
+    /* Y[g,j,:] += sum over edges e into key j of vals[e] X[g,i,:]. */
     void (*spmm_cols)(sb_backend *be, float *Y, const sb_csr *csr, const float *vals,
                       const float *X, int w);
     /* Sample one graph per (example b, head h) from p_ij = Qhat_i S_h Khat_jᵀ:

@@ -13,7 +13,7 @@
  * straight-through estimator: dL/dp_ij = clip(dL/dA_ij + r) on sampled edges
  * (dL/dA_ij equals the edge's score-logit gradient; r is the density
  * regulariser's share), 0 elsewhere; then through p = Q̂ Ŝ K̂ᵀ in O(m k):
- *   Y = G K̂ (SpMM, width k): dQ̂ = Y Ŝᵀ, dŜ = Σ_b Q̂ᵀ Y;  dK̂ = Gᵀ (Q̂ Ŝ) (SpMM on the transpose)
+ *   Y = G K̂ (SpMM, width k): dQ̂ = Y Ŝᵀ, dŜ = Σ_b Q̂ᵀ Y;  dK̂ = Gᵀ (Q̂ Ŝ) (SpMM into the keys)
  * then σ', the cluster embeddings (via memberships and via Ŝ) and the MLP
  * into dQ, dK. Nothing of size n x n is ever formed (except by the optional
  * dense Bernoulli sampler, which is O(n² k) by definition).
@@ -182,7 +182,6 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
         s->probs_cap = g->nnz + g->nnz / 4 + 1024;
         s->probs = be->alloc(be, sizeof(float) * (size_t)s->probs_cap);
     }
-    if (c->training && !g->has_transpose) be->csr_transpose(be, (sb_csr *)g);
     lap(SB_SBM_PART_SAMPLING, &t);
     float pd = c->training ? cfg->attn_dropout : 0.0f;
     be->sparse_attention_forward(be, c->out, s->probs, c->q, c->k, c->v, g, D, pd, c->rng, H);
@@ -210,8 +209,6 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     const int B = c->B, H = c->H, N = c->N, D = c->D, k = s->k, rows = B * H * N;
     const sb_csr *g = s->used;
     double t = omp_get_wtime();
-    if (!g->has_transpose) be->csr_transpose(be, (sb_csr *)g);
-    lap(SB_SBM_PART_SAMPLING, &t);
     const size_t m = (size_t)g->nnz, nk = (size_t)rows * k;
     if (g->nnz > s->scratch_cap) {
         be->free(be, s->ds);

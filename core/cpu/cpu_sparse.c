@@ -1,28 +1,182 @@
-/* Attention on a sampled graph, in O(edges): fused per query row (scores,
- * edge softmax, dropout, weighted sum of values), and per key column through
- * the transpose for the gradients that accumulate at keys (dK, dV). Each row
- * and each column is owned by one thread, so there are no atomics and the
- * summation order is fixed. */
+/* Attention on a sampled graph, in O(edges), on the CPU.
+ *
+ * Every op here is built from three primitives over the row-major CSR
+ * (core/csr.h), for a graph's query rows i, key rows j and edges e = (i, j):
+ *   sddmm:    out_e  = A_i . B_j                   (one value per edge)
+ *   gather:   Y_i   += alpha Σ_e v_e X_j           (a row owns its output)
+ *   scatter:  Y_j   += alpha Σ_e v_e X_i           (a key owns its output)
+ * Work is split into (graph, part) tasks: the sddmm and the gather split a
+ * graph's rows, the scatter its keys, so every output row has exactly one
+ * owner: no atomics, a fixed summation order whatever the thread count, and
+ * no transpose of the graph (building one cost as much as the attention
+ * itself). Tiling the walk by key blocks, to keep the gathered rows in L2,
+ * was measured slower here: every tile re-reads each row's run of edges.
+ * The softmax and its backward are per-row passes between the primitives. */
+/* sb_expf's floorf vectorises only without -ftrapping-math; nothing here
+ * inspects floating-point exception flags, so results are unchanged. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"
 
-#define ROW_CHUNK 16 /* rows per dynamic work unit: degrees vary row to row */
+#define ROW_CHUNK 64 /* rows per dynamic work unit in the per-row passes */
 
-static inline float dot(const float *a, const float *b, int D) {
-    float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-    for (int d = 0; d < D; d++) acc += a[d] * b[d];
-    return acc;
+/* ---- the edge kernels, specialised by width ----
+ * Written on 8-float vectors (GCC vector extensions: one AVX register, or
+ * two SSE ones) so that they vectorise along the row, never across edges
+ * (left to itself the compiler gathers one float from 8 edges at a time).
+ * The owned row's partial sums stay in registers across the row's edges.
+ * Widths that are not a multiple of 8 take the scalar loops. */
+typedef float v8f __attribute__((vector_size(32)));
+#define CH 32 /* floats of the owned row kept in registers per sweep (4 vectors) */
+
+static inline v8f ld8(const float *p) {
+    v8f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void st8(float *p, v8f v) { memcpy(p, &v, sizeof v); }
+static inline float hsum8(v8f v) {
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
 
-static inline void axpy(float *y, float a, const float *x, int D) {
-#pragma omp simd
-    for (int d = 0; d < D; d++) y[d] += a * x[d];
+static inline __attribute__((always_inline)) void gather_edges(float *restrict y, const float *restrict X,
+                                                               const int32_t *restrict col,
+                                                               const float *restrict v, int64_t e0,
+                                                               int64_t e1, float alpha, int w) {
+    if (w % 8) {
+        for (int64_t e = e0; e < e1; e++)
+            for (int d = 0; d < w; d++) y[d] += alpha * v[e] * X[(size_t)col[e] * w + d];
+        return;
+    }
+    for (int c0 = 0; c0 < w; c0 += CH) {
+        const int nv = (w - c0 < CH ? w - c0 : CH) / 8;
+        v8f acc[CH / 8] = {{0}};
+        for (int64_t e = e0; e < e1; e++) {
+            const float *x = X + (size_t)col[e] * w + c0;
+            const v8f s = (v8f){0} + v[e];
+            for (int q = 0; q < nv; q++) acc[q] += s * ld8(x + 8 * q);
+        }
+        for (int q = 0; q < nv; q++) st8(y + c0 + 8 * q, ld8(y + c0 + 8 * q) + alpha * acc[q]);
+    }
 }
 
+static inline __attribute__((always_inline)) void scatter_edges(float *restrict Y, const float *restrict x,
+                                                                const int32_t *restrict col,
+                                                                const float *restrict v, int64_t e0,
+                                                                int64_t e1, float alpha, int w) {
+    if (w % 8) {
+        for (int64_t e = e0; e < e1; e++)
+            for (int d = 0; d < w; d++) Y[(size_t)col[e] * w + d] += alpha * v[e] * x[d];
+        return;
+    }
+    for (int64_t e = e0; e < e1; e++) {
+        float *y = Y + (size_t)col[e] * w;
+        const v8f s = (v8f){0} + alpha * v[e];
+        for (int q = 0; q < w / 8; q++) st8(y + 8 * q, ld8(y + 8 * q) + s * ld8(x + 8 * q));
+    }
+}
+
+static inline __attribute__((always_inline)) void sddmm_edges(float *restrict out, const float *restrict a,
+                                                              const float *restrict B,
+                                                              const int32_t *restrict col, int64_t e0,
+                                                              int64_t e1, int w) {
+    if (w % 8) {
+        for (int64_t e = e0; e < e1; e++) {
+            float acc = 0.0f;
+            for (int d = 0; d < w; d++) acc += a[d] * B[(size_t)col[e] * w + d];
+            out[e] = acc;
+        }
+        return;
+    }
+    for (int64_t e = e0; e < e1; e++) {
+        const float *b = B + (size_t)col[e] * w;
+        v8f acc = ld8(a) * ld8(b);
+        for (int q = 1; q < w / 8; q++) acc += ld8(a + 8 * q) * ld8(b + 8 * q);
+        out[e] = hsum8(acc);
+    }
+}
+
+/* Call BODY with W a compile-time constant where the width is a common one. */
+#define SB_BY_WIDTH(w, BODY)            \
+    switch (w) {                        \
+    case 32: { const int W = 32; BODY; } break; \
+    case 64: { const int W = 64; BODY; } break; \
+    case 128: { const int W = 128; BODY; } break; \
+    default: { const int W = (w); BODY; } break; \
+    }
+
+/* ---- the walk over a graph's edges ---- */
+typedef enum { EDGE_SDDMM, EDGE_GATHER, EDGE_SCATTER } edge_op;
+
+typedef struct {
+    edge_op op;
+    int w;
+    float alpha;
+    const float *X;  /* sddmm: the row side A [G,n,w]; gather: X_j; scatter: X_i */
+    const float *B;  /* sddmm: the key side [G,n,w] */
+    const float *v;  /* gather, scatter: edge values [nnz] */
+    float *out;      /* sddmm: [nnz]; gather: Y_i, scatter: Y_j [G,n,w] */
+} edge_pass;
+
+/* Parts per graph: one when there are enough graphs to keep every thread
+ * busy, else enough parts for about two tasks per thread (a part of the
+ * scatter finds its keys in each row by binary search). */
+static int parts_per_graph(int G, int n) {
+    const int T = omp_get_max_threads();
+    int P = G >= 2 * T ? 1 : (2 * T + G - 1) / G;
+    return P > n ? (n > 0 ? n : 1) : P;
+}
+
+/* First edge of [e, end) whose key is >= j (keys sorted). */
+static int64_t lower_bound(const int32_t *col, int64_t e, int64_t end, int32_t j) {
+    while (e < end) {
+        int64_t mid = e + (end - e) / 2;
+        if (col[mid] < j) e = mid + 1;
+        else end = mid;
+    }
+    return e;
+}
+
+static void run_pass(const sb_csr *c, const edge_pass *p) {
+    const int G = c->n_graphs, n = c->n, w = p->w, P = parts_per_graph(G, n);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int t = 0; t < G * P; t++) {
+        const int g = t / P, part = t % P;
+        const int lo = (int)((int64_t)n * part / P), hi = (int)((int64_t)n * (part + 1) / P);
+        /* rows [r0, r1) against keys [k0, k1): the scatter splits keys, the others rows */
+        const int r0 = p->op == EDGE_SCATTER ? 0 : lo, r1 = p->op == EDGE_SCATTER ? n : hi;
+        const int k0 = p->op == EDGE_SCATTER ? lo : 0, k1 = p->op == EDGE_SCATTER ? hi : n;
+        const int64_t *rp = c->row_ptr + (size_t)g * n;
+        const size_t gw = (size_t)g * n * w;
+        for (int r = r0; r < r1; r++) {
+            const int64_t e0 = k0 == 0 ? rp[r] : lower_bound(c->col, rp[r], rp[r + 1], k0);
+            const int64_t e1 = k1 == n ? rp[r + 1] : lower_bound(c->col, e0, rp[r + 1], k1);
+            if (e1 == e0) continue;
+            const size_t rw = gw + (size_t)r * w;
+            switch (p->op) {
+            case EDGE_SDDMM:
+                SB_BY_WIDTH(w, sddmm_edges(p->out, p->X + rw, p->B + gw, c->col, e0, e1, W));
+                break;
+            case EDGE_GATHER:
+                SB_BY_WIDTH(w, gather_edges(p->out + rw, p->X + gw, c->col, p->v, e0, e1, p->alpha, W));
+                break;
+            case EDGE_SCATTER:
+                SB_BY_WIDTH(w, scatter_edges(p->out + gw, p->X + rw, c->col, p->v, e0, e1, p->alpha, W));
+                break;
+            }
+        }
+    }
+}
+
+/* ---- the ops ---- */
+
+/* Kept for backends whose scatters would otherwise need atomics; the CPU
+ * kernels above walk the row-major graph only. */
 void sb_cpu_csr_transpose(sb_backend *be, sb_csr *c) {
     sb_csr_reserve_transpose(be, c);
     const int G = c->n_graphs, n = c->n;
@@ -54,136 +208,114 @@ void sb_cpu_csr_transpose(sb_backend *be, sb_csr *c) {
     c->has_transpose = 1;
 }
 
+/* Dropout factors of row r's edges (local indices from the graph's first
+ * edge), in the stream derived for graph g: the same draws forward and
+ * backward. */
+static void row_keep(const sb_csr *c, size_t r, sb_rng_stream base, int H, uint32_t thr, float dscale,
+                     float *keep) {
+    const int n = c->n;
+    const size_t g = r / n;
+    const int64_t e0 = c->row_ptr[r], e1 = c->row_ptr[r + 1];
+    sb_rng_stream s = sb_rng_derive(base, (uint32_t)(g / H), (uint32_t)(g % H));
+    sb_cpu_dropout_factors(&s, (uint64_t)(e0 - c->row_ptr[g * n]), (size_t)(e1 - e0), thr, dscale, keep);
+}
+
 void sb_cpu_sparse_attention_forward(sb_backend *be, float *out, float *probs, const float *q, const float *k,
                                      const float *v, const sb_csr *c, int D, float p_drop, sb_rng_stream base,
                                      int H) {
-    const int n = c->n;
-    const size_t rows = (size_t)c->n_graphs * n;
-    be->flops.total += c->nnz * (4LL * D + 5 + (p_drop > 0.0f ? 1 : 0));
-    be->flops.sparse += c->nnz * (4LL * D + 5 + (p_drop > 0.0f ? 1 : 0));
+    const size_t rows = (size_t)c->n_graphs * c->n;
+    const int64_t f = c->nnz * (4LL * D + 5 + (p_drop > 0.0f ? 1 : 0));
+    be->flops.total += f;
+    be->flops.sparse += f;
     const float scale = 1.0f / sqrtf((float)D);
     const uint32_t thr = sb_dropout_threshold(p_drop);
     const float dscale = sb_dropout_scale(p_drop);
-    const int nt = omp_get_max_threads();
-    float *keep_all = p_drop > 0.0f ? be->alloc(be, sizeof(float) * (size_t)nt * n) : NULL;
+    /* scores on the edges */
+    edge_pass scores = {.op = EDGE_SDDMM, .w = D, .X = q, .B = k, .out = probs};
+    run_pass(c, &scores);
+    /* softmax over each row's edges; the kept (dropped-out) probabilities for the values */
+    float *kept = p_drop > 0.0f ? be->alloc(be, sizeof(float) * (size_t)(c->nnz ? c->nnz : 1)) : NULL;
 #pragma omp parallel for schedule(dynamic, ROW_CHUNK)
     for (size_t r = 0; r < rows; r++) {
         const int64_t e0 = c->row_ptr[r], e1 = c->row_ptr[r + 1];
-        const size_t g = r / n;
-        float *o = out + r * D;
-        memset(o, 0, sizeof(float) * D);
-        if (e0 == e1) continue; /* no edge: the query attends to nothing and outputs 0 */
-        const float *qi = q + r * D, *kg = k + g * n * D, *vg = v + g * n * D;
+        if (e0 == e1) continue;
         float *p = probs + e0;
-        float mx = -INFINITY;
-        for (int64_t e = e0; e < e1; e++) {
-            float s = dot(qi, kg + (size_t)c->col[e] * D, D) * scale;
-            p[e - e0] = s;
-            mx = s > mx ? s : mx;
-        }
-        float sum = 0.0f;
-        for (int64_t e = 0; e < e1 - e0; e++) {
-            p[e] = sb_expf(p[e] - mx);
+        const int64_t len = e1 - e0;
+        float mx = -INFINITY, sum = 0.0f;
+#pragma omp simd reduction(max : mx)
+        for (int64_t e = 0; e < len; e++) mx = p[e] * scale > mx ? p[e] * scale : mx;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t e = 0; e < len; e++) {
+            p[e] = sb_expf(p[e] * scale - mx);
             sum += p[e];
         }
         const float inv = 1.0f / sum;
-        for (int64_t e = 0; e < e1 - e0; e++) p[e] *= inv;
-        if (p_drop > 0.0f) {
-            float *keep = keep_all + (size_t)omp_get_thread_num() * n;
-            sb_rng_stream s = sb_rng_derive(base, (uint32_t)(g / H), (uint32_t)(g % H));
-            sb_dropout_factors(&s, (uint64_t)(e0 - c->row_ptr[g * n]), (size_t)(e1 - e0), thr, dscale, keep);
-            for (int64_t e = e0; e < e1; e++) axpy(o, p[e - e0] * keep[e - e0], vg + (size_t)c->col[e] * D, D);
-        } else {
-            for (int64_t e = e0; e < e1; e++) axpy(o, p[e - e0], vg + (size_t)c->col[e] * D, D);
+#pragma omp simd
+        for (int64_t e = 0; e < len; e++) p[e] *= inv;
+        if (kept) {
+            row_keep(c, r, base, H, thr, dscale, kept + e0);
+            for (int64_t e = 0; e < len; e++) kept[e0 + e] *= p[e];
         }
     }
-    be->free(be, keep_all);
+    /* out = (kept) probabilities times values; a row without edges stays 0 */
+    memset(out, 0, sizeof(float) * rows * D);
+    edge_pass values = {.op = EDGE_GATHER, .w = D, .alpha = 1.0f, .X = v, .v = kept ? kept : probs, .out = out};
+    run_pass(c, &values);
+    be->free(be, kept);
 }
 
 void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, float *dv, float *ds,
                                       float *probs_kept, const float *dout, const float *probs, const float *q,
                                       const float *k, const float *v, const sb_csr *c, int D, float p_drop,
                                       sb_rng_stream base, int H) {
-    const int n = c->n;
-    const size_t rows = (size_t)c->n_graphs * n;
+    const size_t rows = (size_t)c->n_graphs * c->n;
     const int64_t f = c->nnz * (8LL * D + 5 + (p_drop > 0.0f ? 2 : 0));
     be->flops.total += f;
     be->flops.sparse += f;
     const float scale = 1.0f / sqrtf((float)D);
     const uint32_t thr = sb_dropout_threshold(p_drop);
     const float dscale = sb_dropout_scale(p_drop);
-    const int nt = omp_get_max_threads();
-    float *keep_all = p_drop > 0.0f ? be->alloc(be, sizeof(float) * (size_t)nt * n) : NULL;
-    /* rows: d(kept prob) = dO_i . v_j; softmax backward; dQ */
+    /* d(kept prob)_e = dO_i . v_j */
+    edge_pass dprob = {.op = EDGE_SDDMM, .w = D, .X = dout, .B = v, .out = ds};
+    run_pass(c, &dprob);
+    /* through dropout and the row softmax: ds = p (dp - Σ p dp) */
 #pragma omp parallel for schedule(dynamic, ROW_CHUNK)
     for (size_t r = 0; r < rows; r++) {
-        const int64_t e0 = c->row_ptr[r], e1 = c->row_ptr[r + 1];
-        if (e0 == e1) continue;
-        const size_t g = r / n;
-        const float *doi = dout + r * D, *kg = k + g * n * D, *vg = v + g * n * D;
+        const int64_t e0 = c->row_ptr[r], e1 = c->row_ptr[r + 1], len = e1 - e0;
+        if (len == 0) continue;
         const float *p = probs + e0;
         float *dsr = ds + e0, *pk = probs_kept + e0;
         if (p_drop > 0.0f) {
-            float *keep = keep_all + (size_t)omp_get_thread_num() * n;
-            sb_rng_stream s = sb_rng_derive(base, (uint32_t)(g / H), (uint32_t)(g % H));
-            sb_dropout_factors(&s, (uint64_t)(e0 - c->row_ptr[g * n]), (size_t)(e1 - e0), thr, dscale, keep);
-            for (int64_t e = 0; e < e1 - e0; e++) {
-                dsr[e] = dot(doi, vg + (size_t)c->col[e0 + e] * D, D) * keep[e];
-                pk[e] = p[e] * keep[e];
-            }
+            row_keep(c, r, base, H, thr, dscale, pk); /* the factors first, then times p */
+            for (int64_t e = 0; e < len; e++) dsr[e] *= pk[e], pk[e] *= p[e];
         } else {
-            for (int64_t e = 0; e < e1 - e0; e++) {
-                dsr[e] = dot(doi, vg + (size_t)c->col[e0 + e] * D, D);
-                pk[e] = p[e];
-            }
+            memcpy(pk, p, sizeof(float) * (size_t)len);
         }
         float acc = 0.0f;
-        for (int64_t e = 0; e < e1 - e0; e++) acc += p[e] * dsr[e];
-        float *dqi = dq + r * D;
-        for (int64_t e = 0; e < e1 - e0; e++) {
-            dsr[e] = p[e] * (dsr[e] - acc);
-            axpy(dqi, dsr[e] * scale, kg + (size_t)c->col[e0 + e] * D, D);
-        }
+#pragma omp simd reduction(+ : acc)
+        for (int64_t e = 0; e < len; e++) acc += p[e] * dsr[e];
+#pragma omp simd
+        for (int64_t e = 0; e < len; e++) dsr[e] = p[e] * (dsr[e] - acc);
     }
-    /* columns: dV_j = Σ kept_prob dO_i, dK_j = scale Σ ds q_i */
-#pragma omp parallel for schedule(dynamic, ROW_CHUNK)
-    for (size_t key = 0; key < rows; key++) {
-        const size_t g = key / n;
-        const float *qg = q + g * n * D, *dog = dout + g * n * D;
-        float *dvj = dv + key * D, *dkj = dk + key * D;
-        for (int64_t t = c->col_ptr[key]; t < c->col_ptr[key + 1]; t++) {
-            const int64_t e = c->perm[t];
-            const size_t i = (size_t)c->row_of[t];
-            axpy(dvj, probs_kept[e], dog + i * D, D);
-            axpy(dkj, ds[e] * scale, qg + i * D, D);
-        }
-    }
-    be->free(be, keep_all);
+    /* dQ_i += scale Σ ds k_j;  dK_j += scale Σ ds q_i;  dV_j += Σ kept dO_i */
+    edge_pass pq = {.op = EDGE_GATHER, .w = D, .alpha = scale, .X = k, .v = ds, .out = dq};
+    edge_pass pk = {.op = EDGE_SCATTER, .w = D, .alpha = scale, .X = q, .v = ds, .out = dk};
+    edge_pass pv = {.op = EDGE_SCATTER, .w = D, .alpha = 1.0f, .X = dout, .v = probs_kept, .out = dv};
+    run_pass(c, &pq);
+    run_pass(c, &pk);
+    run_pass(c, &pv);
 }
 
 void sb_cpu_spmm_rows(sb_backend *be, float *Y, const sb_csr *c, const float *vals, const float *X, int w) {
-    const int n = c->n;
-    const size_t rows = (size_t)c->n_graphs * n;
     be->flops.total += 2LL * w * c->nnz;
     be->flops.sparse += 2LL * w * c->nnz;
-#pragma omp parallel for schedule(dynamic, ROW_CHUNK)
-    for (size_t r = 0; r < rows; r++) {
-        const float *Xg = X + (r / n) * n * w;
-        float *y = Y + r * w;
-        for (int64_t e = c->row_ptr[r]; e < c->row_ptr[r + 1]; e++) axpy(y, vals[e], Xg + (size_t)c->col[e] * w, w);
-    }
+    edge_pass p = {.op = EDGE_GATHER, .w = w, .alpha = 1.0f, .X = X, .v = vals, .out = Y};
+    run_pass(c, &p);
 }
 
 void sb_cpu_spmm_cols(sb_backend *be, float *Y, const sb_csr *c, const float *vals, const float *X, int w) {
-    const int n = c->n;
-    const size_t rows = (size_t)c->n_graphs * n;
     be->flops.total += 2LL * w * c->nnz;
     be->flops.sparse += 2LL * w * c->nnz;
-#pragma omp parallel for schedule(dynamic, ROW_CHUNK)
-    for (size_t key = 0; key < rows; key++) {
-        const float *Xg = X + (key / n) * n * w;
-        float *y = Y + key * w;
-        for (int64_t t = c->col_ptr[key]; t < c->col_ptr[key + 1]; t++)
-            axpy(y, vals[c->perm[t]], Xg + (size_t)c->row_of[t] * w, w);
-    }
+    edge_pass p = {.op = EDGE_SCATTER, .w = w, .alpha = 1.0f, .X = X, .v = vals, .out = Y};
+    run_pass(c, &p);
 }
