@@ -29,8 +29,8 @@ set linetype cycle 8
 # ---- this figure's data
 name = "training-synthetic"
 task = "synthetic"
-n = 6
-titles = "full sbm linear linformer performer nystrom"
+n = 7
+titles = "full sbm linear linformer performer reformer nystrom"
 dens = "2"
 window = 20
 
