@@ -17,11 +17,21 @@
  * is O(|R| k) for the column sums and the rows' weights, O(k²) for u and the
  * block tables, and O(1) expected per drawn edge.
  *
- * Random words: row i of a graph owns Philox blocks [i W, (i+1) W) of the
- * graph's stream, W = 2^32 / (n rounded up to a power of two); its Poisson
- * counts read the last POISSON_BLOCKS of that range and its edges the rest.
- * A row's sample therefore depends on nothing but its own inputs and
- * stream, not on the thread count or on the other rows. */
+ * Three passes per graph keep the random table lookups in cache: (1) every
+ * row draws its counts and each edge's cluster pair (a, b), keeping b;
+ * (2) cluster by cluster, a pool of as many keys as edges chose b is drawn
+ * (the cluster's acceptance column, |R| bytes, stays in L1, where drawing
+ * the keys row by row jumped across all k columns); (3) every row takes its
+ * keys from the pools of its edges' clusters in order, and merges them.
+ * Pool draws are i.i.d. given the counts, so handing them out in a fixed
+ * order keeps every edge's key independent with the right law.
+ *
+ * Random words: the graph's Philox stream is split in two halves. Row i owns
+ * blocks [i W, (i+1) W), W = 2^31 / (n rounded up to a power of two): its
+ * Poisson counts read the last POISSON_BLOCKS of that range and its cluster
+ * pairs and δ keys the rest. Cluster b's pool reads blocks from
+ * 2^31 + b 2^31 / (k rounded up to a power of two). A graph's sample does
+ * not depend on the thread count. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -130,9 +140,9 @@ typedef struct {
     float *u;              /* [k] u_a = Σ_b S_ab ck_b */
     sb_alias_slot *tb;     /* [k,k] row a: b ~ S_ab ck_b */
     float *kmax;           /* [k] max over R of K̂_:b (rejection), or 0: use the table */
-    uint8_t *kq8;          /* [nr,k] floor(256 K̂_jb / kmax_b), capped at 255: the rejection
-                            * test's first 8 bits, so most tries never touch K̂ (which is
-                            * 4x larger and, for long sequences, beyond the L2 cache) */
+    uint8_t *kq8;          /* [k,nr] floor(256 K̂_jb / kmax_b), capped at 255, cluster-major:
+                            * the rejection test's first 8 bits, so most tries read one
+                            * cached byte instead of K̂ */
     int32_t *kslot;        /* [k] cluster b's alias table in tk, when kmax[b] == 0 */
     sb_alias_slot *tk;     /* [peaked clusters, nr] */
 } graph_tables;
@@ -169,14 +179,20 @@ static void tables_build(graph_tables *t, const float *khat, const float *S, con
         t->kmax[b] = 0.0f;
     }
     t->kq8 = talloc(mem, (size_t)nr * k);
-    for (int r = 0; r < nr; r++) {
-        const float *kr = khat + (size_t)real[r] * k;
-        uint8_t *q = t->kq8 + (size_t)r * k;
+    /* transposed in blocks of 32 rows (16 KiB of K̂), so the writes fill whole cache lines */
+    float *inv = talloc(mem, sizeof(float) * k);
+    for (int b = 0; b < k; b++) inv[b] = t->kmax[b] > 0.0f ? 256.0f / t->kmax[b] : 0.0f;
+    for (int r0 = 0; r0 < nr; r0 += 32) {
+        const int r1 = nr - r0 < 32 ? nr : r0 + 32;
         for (int b = 0; b < k; b++) {
-            const float f = t->kmax[b] > 0.0f ? 256.0f * kr[b] / t->kmax[b] : 0.0f;
-            q[b] = f >= 255.0f ? 255 : (uint8_t)f;
+            uint8_t *q = t->kq8 + (size_t)b * nr;
+            for (int r = r0; r < r1; r++) {
+                const float f = khat[(size_t)real[r] * k + b] * inv[b];
+                q[r] = f >= 255.0f ? 255 : (uint8_t)f;
+            }
         }
     }
+    talloc_free(mem, inv);
     for (int a = 0; a < k; a++) {
         float ua = 0.0f;
         for (int b = 0; b < k; b++) st[(size_t)a * k + b] = S[(size_t)a * k + b] * ck[b], ua += st[(size_t)a * k + b];
@@ -203,7 +219,7 @@ static inline int32_t draw_key(const graph_tables *t, int b, row_words *w) {
         for (;;) {
             const uint64_t p = (uint64_t)row_word(w) * (uint32_t)t->nr;
             const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p;
-            const uint32_t r8 = low >> 24, q8 = t->kq8[(size_t)slot * t->k + b];
+            const uint32_t r8 = low >> 24, q8 = t->kq8[(size_t)b * t->nr + slot];
             if (r8 < q8) return t->real[slot];
             if (r8 == q8) {
                 const int32_t j = t->real[slot];
@@ -214,86 +230,87 @@ static inline int32_t draw_key(const graph_tables *t, int b, row_words *w) {
     return t->real[sb_alias_draw(t->tk + (size_t)t->kslot[b] * t->nr, (uint32_t)t->nr, row_word(w))];
 }
 
-/* Per-row scratch of one thread. */
-typedef struct {
-    float *cdf;      /* [k] the row's cumulative weights Σ_{a'≤a} Q̂_ia' u_a' */
-    int32_t *guide;  /* [k] guide[t]: first a with cdf[a] > t λ_i / k */
-    int32_t *draws;  /* [draw_cap] a short row's drawn keys */
-    int64_t draw_cap;
-    uint64_t *bits;  /* [n/64] a long row's keys, as a bitmap */
-} row_scratch;
+/* Sorted, unique keys of a row from its drawn keys d[0..nd) (d is reordered):
+ * many draws are marked in an n-bit bitmap and read back in order
+ * (O(nd + n/64)); a few (at most 2 sqrt(n/64)) are sorted by insertion
+ * (O(nd²) <= O(n/64)). Returns how many keys went to out. */
+static int64_t merge_row(int32_t *d, int64_t nd, int n, uint64_t *bits, int32_t *out) {
+    const int words = (n + 63) / 64;
+    int64_t len = 0;
+    if (nd * nd > 4 * (int64_t)words) {
+        for (int64_t e = 0; e < nd; e++) bits[d[e] >> 6] |= 1ull << (d[e] & 63);
+        for (int x = 0; x < words; x++) {
+            for (uint64_t b = bits[x]; b; b &= b - 1) out[len++] = x * 64 + __builtin_ctzll(b);
+            bits[x] = 0;
+        }
+        return len;
+    }
+    for (int64_t p = 1; p < nd; p++) {
+        const int32_t v = d[p];
+        int64_t q = p - 1;
+        while (q >= 0 && d[q] > v) d[q + 1] = d[q], q--;
+        d[q + 1] = v;
+    }
+    for (int64_t p = 0; p < nd; p++)
+        if (p == 0 || d[p] != d[p - 1]) out[len++] = d[p];
+    return len;
+}
 
-/* Draw row i's edges and write its sorted, unique keys to out; returns how
- * many. A long row marks its draws in an n-bit bitmap and reads it back in
- * order (O(draws + n/64)); a short one, of at most 2 sqrt(n/64) draws,
- * sorts them by insertion (O(draws²) <= O(n/64)). */
-static int64_t sample_row(const graph_tables *t, const float *qi, int i, int n, float delta, int self_loops,
-                          sb_rng_stream s, uint32_t W, row_scratch *rs, int32_t *out, sb_mem_tracker *mem) {
-    const int k = t->k, words = (n + 63) / 64;
+/* Pass 1 for row i: its counts, then each SBM edge's key cluster b into
+ * bsel and each δ edge's key into dkeys. Returns the SBM edge count; *n_delta
+ * gets the δ count. cdf and guide are k-float / k-int scratch. */
+static int64_t row_pairs(const graph_tables *t, const float *qi, int i, float delta, sb_rng_stream s, uint32_t W,
+                         float *cdf, int32_t *guide, uint16_t **bsel, int64_t *bsel_len, int64_t *bsel_cap,
+                         int32_t **dkeys, int64_t *dkeys_len, int64_t *dkeys_cap, int64_t *n_delta,
+                         sb_mem_tracker *mem) {
+    const int k = t->k;
     float acc = 0.0f;
-    for (int a = 0; a < k; a++) acc += qi[a] * t->u[a], rs->cdf[a] = acc;
+    for (int a = 0; a < k; a++) acc += qi[a] * t->u[a], cdf[a] = acc;
     const float lam = acc;
     sb_rng_reader pr;
     sb_rng_reader_init(&pr, s);
     pr.next_block = (uint32_t)i * W + (W - POISSON_BLOCKS);
     const int64_t ne = sb_poisson(&pr, (double)lam);
     const int64_t nd = delta > 0.0f ? sb_poisson(&pr, (double)delta * t->nr) : 0;
-    const int64_t total = ne + nd + (self_loops ? 1 : 0);
-    if (total == 0) return 0;
-    const int dense = total * total > 4 * (int64_t)words;
-    if (!dense && total > rs->draw_cap) rs->draws = tgrow(mem, rs->draws, 0, &rs->draw_cap, total);
-    int64_t nd_out = 0;
-#define SB_MARK(j)                                                     \
-    do {                                                               \
-        const int32_t j_ = (j);                                        \
-        if (dense) rs->bits[j_ >> 6] |= 1ull << (j_ & 63);             \
-        else rs->draws[nd_out++] = j_;                                 \
-    } while (0)
+    *n_delta = nd;
     row_words w;
     row_words_init(&w, s, (uint32_t)i * W, W - POISSON_BLOCKS);
     if (ne > 0) {
+        if (*bsel_len + ne > *bsel_cap) { /* grow (rare: the first guess is the expected count) */
+            int64_t nc = (*bsel_len + ne) * 3 / 2 + 1024;
+            uint16_t *nb = talloc(mem, sizeof(uint16_t) * (size_t)nc);
+            if (*bsel_len) memcpy(nb, *bsel, sizeof(uint16_t) * (size_t)*bsel_len);
+            talloc_free(mem, *bsel);
+            *bsel = nb, *bsel_cap = nc;
+        }
+        uint16_t *out = *bsel + *bsel_len;
         /* guide table: a bucket's first cluster, so a draw walks O(1) clusters on average */
         const float step = lam / (float)k;
         for (int b = 0, a = 0; b < k; b++) {
             const float thr = (float)b * step;
-            while (a < k - 1 && rs->cdf[a] <= thr) a++;
-            rs->guide[b] = a;
+            while (a < k - 1 && cdf[a] <= thr) a++;
+            guide[b] = a;
         }
         for (int64_t e = 0; e < ne; e++) {
             const uint32_t x24 = row_word(&w) >> 8;
             const float x = (float)x24 * (1.0f / 16777216.0f) * lam;
-            int a = rs->guide[((uint64_t)x24 * (uint32_t)k) >> 24];
-            while (a < k - 1 && rs->cdf[a] <= x) a++;
-            const int b = sb_alias_draw(t->tb + (size_t)a * k, (uint32_t)k, row_word(&w));
-            SB_MARK(draw_key(t, b, &w));
+            int a = guide[((uint64_t)x24 * (uint32_t)k) >> 24];
+            while (a < k - 1 && cdf[a] <= x) a++;
+            out[e] = (uint16_t)sb_alias_draw(t->tb + (size_t)a * k, (uint32_t)k, row_word(&w));
         }
+        *bsel_len += ne;
     }
-    for (int64_t e = 0; e < nd; e++) SB_MARK(t->real[sb_u32_below(row_word(&w), (uint32_t)t->nr)]);
-    if (self_loops) SB_MARK(i);
-#undef SB_MARK
-    int64_t len = 0;
-    if (dense) {
-        for (int x = 0; x < words; x++) {
-            for (uint64_t b = rs->bits[x]; b; b &= b - 1) out[len++] = x * 64 + __builtin_ctzll(b);
-            rs->bits[x] = 0;
-        }
-    } else {
-        int32_t *d = rs->draws;
-        for (int64_t p = 1; p < nd_out; p++) {
-            const int32_t v = d[p];
-            int64_t q = p - 1;
-            while (q >= 0 && d[q] > v) d[q + 1] = d[q], q--;
-            d[q + 1] = v;
-        }
-        for (int64_t p = 0; p < nd_out; p++)
-            if (p == 0 || d[p] != d[p - 1]) out[len++] = d[p];
+    if (nd > 0) {
+        *dkeys = tgrow(mem, *dkeys, *dkeys_len, dkeys_cap, *dkeys_len + nd);
+        for (int64_t e = 0; e < nd; e++) (*dkeys)[*dkeys_len + e] = t->real[sb_u32_below(row_word(&w), (uint32_t)t->nr)];
+        *dkeys_len += nd;
     }
-    return len;
+    return ne;
 }
 
-/* fastRG for one graph, row by row. real[nr]: real positions (the only rows
- * and keys with edges). row_len[n] receives the degrees; the columns come back
- * in the result. */
+/* fastRG for one graph (the three passes above). real[nr]: real positions
+ * (the only rows and keys with edges). row_len[n] receives the degrees; the
+ * columns come back in the result. */
 static graph_edges sample_fastrg(const float *qhat, const float *khat, const float *S, const int32_t *real,
                                  int nr, int n, int k, float delta, int self_loops, sb_rng_stream s,
                                  int64_t *row_len, sb_mem_tracker *mem) {
@@ -306,29 +323,60 @@ static graph_edges sample_fastrg(const float *qhat, const float *khat, const flo
     }
     graph_tables t;
     tables_build(&t, khat, S, real, nr, k, mem);
-    /* expected edges: Σ_i λ_i + δ nr² (+ nr self-loops), for the first guess of the size */
-    double expect = (double)delta * nr * nr + (self_loops ? nr : 0);
+    int npow = 1, kpow = 1;
+    while (npow < n) npow *= 2;
+    while (kpow < k) kpow *= 2;
+    const uint32_t W = (uint32_t)((1ull << 31) / (uint64_t)npow), WP = (uint32_t)((1ull << 31) / (uint64_t)kpow);
+    /* expected SBM edges Σ_i λ_i, for the first guess of the sizes */
+    double expect = 0.0;
     for (int r = 0; r < nr; r++) {
         const float *qi = qhat + (size_t)real[r] * k;
         for (int a = 0; a < k; a++) expect += (double)qi[a] * t.u[a];
     }
-    g.cols = tgrow(mem, NULL, 0, &cap, (int64_t)(expect * 1.05) + 64);
-    int pow2 = 1;
-    while (pow2 < n) pow2 *= 2;
-    const uint32_t W = (uint32_t)((1ull << 32) / (uint64_t)pow2 > 0x80000000ull ? 0x80000000ull
-                                                                                 : (1ull << 32) / (uint64_t)pow2);
-    const int words = (n + 63) / 64;
-    row_scratch rs = {talloc(mem, sizeof(float) * k), talloc(mem, sizeof(int32_t) * k), NULL, 0,
-                      talloc(mem, sizeof(uint64_t) * (size_t)words)};
-    memset(rs.bits, 0, sizeof(uint64_t) * (size_t)words);
-    for (int r = 0; r < nr; r++) {
-        const int i = real[r];
-        /* a row has at most n distinct keys */
-        g.cols = tgrow(mem, g.cols, g.nnz, &cap, g.nnz + n);
-        row_len[i] = sample_row(&t, qhat + (size_t)i * k, i, n, delta, self_loops, s, W, &rs, g.cols + g.nnz, mem);
-        g.nnz += row_len[i];
+    /* pass 1: counts and clusters */
+    int64_t *ne = talloc(mem, sizeof(int64_t) * (size_t)nr), *ndl = talloc(mem, sizeof(int64_t) * (size_t)nr);
+    int64_t bsel_len = 0, bsel_cap = (int64_t)(expect * 1.05) + 64, dk_len = 0, dk_cap = 0;
+    uint16_t *bsel = talloc(mem, sizeof(uint16_t) * (size_t)bsel_cap);
+    int32_t *dkeys = NULL;
+    float *cdf = talloc(mem, sizeof(float) * k);
+    int32_t *guide = talloc(mem, sizeof(int32_t) * k);
+    for (int r = 0; r < nr; r++)
+        ne[r] = row_pairs(&t, qhat + (size_t)real[r] * k, real[r], delta, s, W, cdf, guide, &bsel, &bsel_len,
+                          &bsel_cap, &dkeys, &dk_len, &dk_cap, &ndl[r], mem);
+    /* pass 2: per cluster, a pool of keys as long as the edges that chose it */
+    int64_t *pool_at = talloc(mem, sizeof(int64_t) * (size_t)(k + 1));
+    memset(pool_at, 0, sizeof(int64_t) * (size_t)(k + 1));
+    for (int64_t e = 0; e < bsel_len; e++) pool_at[bsel[e] + 1]++;
+    for (int b = 0; b < k; b++) pool_at[b + 1] += pool_at[b];
+    int32_t *pool = talloc(mem, sizeof(int32_t) * (size_t)(bsel_len + 1));
+    for (int b = 0; b < k; b++) {
+        if (pool_at[b + 1] == pool_at[b]) continue;
+        row_words w;
+        row_words_init(&w, s, (1u << 31) + (uint32_t)b * WP, WP);
+        for (int64_t e = pool_at[b]; e < pool_at[b + 1]; e++) pool[e] = draw_key(&t, b, &w);
     }
-    talloc_free(mem, rs.cdf), talloc_free(mem, rs.guide), talloc_free(mem, rs.draws), talloc_free(mem, rs.bits);
+    /* pass 3: rows take their keys in order, then merge */
+    const int words = (n + 63) / 64;
+    uint64_t *bits = talloc(mem, sizeof(uint64_t) * (size_t)words);
+    memset(bits, 0, sizeof(uint64_t) * (size_t)words);
+    int64_t draw_cap = 0;
+    int32_t *draws = NULL;
+    g.cols = tgrow(mem, NULL, 0, &cap, bsel_len + dk_len + (self_loops ? nr : 0) + 1);
+    int64_t eb = 0, ed = 0;
+    for (int r = 0; r < nr; r++) {
+        const int64_t total = ne[r] + ndl[r] + (self_loops ? 1 : 0);
+        if (total == 0) continue;
+        draws = tgrow(mem, draws, 0, &draw_cap, total);
+        int64_t m = 0;
+        for (int64_t e = 0; e < ne[r]; e++, eb++) draws[m++] = pool[pool_at[bsel[eb]]++];
+        for (int64_t e = 0; e < ndl[r]; e++, ed++) draws[m++] = dkeys[ed];
+        if (self_loops) draws[m++] = real[r];
+        row_len[real[r]] = merge_row(draws, m, n, bits, g.cols + g.nnz);
+        g.nnz += row_len[real[r]];
+    }
+    talloc_free(mem, ne), talloc_free(mem, ndl), talloc_free(mem, bsel), talloc_free(mem, dkeys);
+    talloc_free(mem, cdf), talloc_free(mem, guide), talloc_free(mem, pool_at), talloc_free(mem, pool);
+    talloc_free(mem, bits), talloc_free(mem, draws);
     tables_free(&t, mem);
     return g;
 }
