@@ -8,8 +8,10 @@
  * by row, which yields the same distribution and needs no scatter of edges
  * into rows afterwards. With R the real positions and ck_b = Σ_{j∈R} K̂_jb:
  *   u_a = Σ_b S_ab ck_b,  row i's rate λ_i = Σ_a Q̂_ia u_a,
- *   N_i ~ Poisson(λ_i); each of its edges: a ~ Q̂_ia u_a (a guide table over
- *   the row's cumulative weights), b | a ~ S_ab ck_b (an alias table per a),
+ *   N_i ~ Poisson(λ_i); each of its edges: (a,b) ~ Q̂_ia S_ab ck_b, for a flat
+ *   row by rejection (propose from S_ab ck_b, accept with Q̂_ia / max Q̂_i),
+ *   for a peaked one a from a guide table over the row's cumulative weights,
+ *   then b | a ~ S_ab ck_b (an alias table per a),
  *   j | b ~ K̂_jb / ck_b (rejection from a uniform slot for a flat cluster,
  *   an alias table for a peaked one; see REJECT_MAX).
  * δ adds Poisson(δ |R|) edges per real row, uniform over R, i.e. p_ij + δ.
@@ -41,7 +43,7 @@
 #include "core/sbm_sampling.h"
 #include "core/cpu/cpu_philox16.h"
 
-#define ROW_BLOCKS 64      /* Philox blocks generated per refill of a row's words */
+#define ROW_BLOCKS 32      /* Philox blocks generated per refill of a row's words */
 #define POISSON_BLOCKS 64  /* the end of each row's range, for its Poisson counts */
 #define REJECT_MAX 4.0f    /* rejection sampling while max/mean weight is below this */
 
@@ -139,6 +141,8 @@ typedef struct {
     const float *khat;     /* [n,k] */
     float *u;              /* [k] u_a = Σ_b S_ab ck_b */
     sb_alias_slot *tb;     /* [k,k] row a: b ~ S_ab ck_b */
+    sb_alias_slot *tab;    /* [k*k] the pair (a,b) ~ S_ab ck_b, for rows that draw a by rejection */
+    float u_sum;           /* Σ_a u_a */
     float *kmax;           /* [k] max over R of K̂_:b (rejection), or 0: use the table */
     uint8_t *kq8;          /* [k,nr] floor(256 K̂_jb / kmax_b), capped at 255, cluster-major:
                             * the rejection test's first 8 bits, so most tries read one
@@ -155,7 +159,8 @@ static void tables_build(graph_tables *t, const float *khat, const float *S, con
     t->kmax = talloc(mem, sizeof(float) * k);
     t->kslot = talloc(mem, sizeof(int32_t) * k);
     t->tb = talloc(mem, sizeof(sb_alias_slot) * (size_t)k * k);
-    void *work = talloc(mem, SB_ALIAS_WORK_BYTES(nr > k ? nr : k));
+    t->tab = talloc(mem, sizeof(sb_alias_slot) * (size_t)k * k);
+    void *work = talloc(mem, SB_ALIAS_WORK_BYTES(nr > k * k ? nr : k * k));
     for (int b = 0; b < k; b++) ck[b] = 0.0f, t->kmax[b] = 0.0f;
     for (int r = 0; r < nr; r++) {
         const float *kr = khat + (size_t)real[r] * k;
@@ -199,11 +204,13 @@ static void tables_build(graph_tables *t, const float *khat, const float *S, con
         t->u[a] = ua;
         sb_alias_build(t->tb + (size_t)a * k, st + (size_t)a * k, k, work);
     }
+    t->u_sum = (float)sb_alias_build(t->tab, st, k * k, work);
     talloc_free(mem, ck), talloc_free(mem, st), talloc_free(mem, work), talloc_free(mem, col);
 }
 
 static void tables_free(graph_tables *t, sb_mem_tracker *mem) {
     talloc_free(mem, t->u), talloc_free(mem, t->kmax), talloc_free(mem, t->kslot), talloc_free(mem, t->tb);
+    talloc_free(mem, t->tab);
     talloc_free(mem, t->tk), talloc_free(mem, t->kq8);
 }
 
@@ -264,9 +271,9 @@ static int64_t row_pairs(const graph_tables *t, const float *qi, int i, float de
                          int32_t **dkeys, int64_t *dkeys_len, int64_t *dkeys_cap, int64_t *n_delta,
                          sb_mem_tracker *mem) {
     const int k = t->k;
-    float acc = 0.0f;
-    for (int a = 0; a < k; a++) acc += qi[a] * t->u[a], cdf[a] = acc;
-    const float lam = acc;
+    float lam = 0.0f, qmax = 0.0f;
+#pragma omp simd reduction(+ : lam) reduction(max : qmax)
+    for (int a = 0; a < k; a++) lam += qi[a] * t->u[a], qmax = qi[a] > qmax ? qi[a] : qmax;
     sb_rng_reader pr;
     sb_rng_reader_init(&pr, s);
     pr.next_block = (uint32_t)i * W + (W - POISSON_BLOCKS);
@@ -284,19 +291,33 @@ static int64_t row_pairs(const graph_tables *t, const float *qi, int i, float de
             *bsel = nb, *bsel_cap = nc;
         }
         uint16_t *out = *bsel + *bsel_len;
-        /* guide table: a bucket's first cluster, so a draw walks O(1) clusters on average */
-        const float step = lam / (float)k;
-        for (int b = 0, a = 0; b < k; b++) {
-            const float thr = (float)b * step;
-            while (a < k - 1 && cdf[a] <= thr) a++;
-            guide[b] = a;
-        }
-        for (int64_t e = 0; e < ne; e++) {
-            const uint32_t x24 = row_word(&w) >> 8;
-            const float x = (float)x24 * (1.0f / 16777216.0f) * lam;
-            int a = guide[((uint64_t)x24 * (uint32_t)k) >> 24];
-            while (a < k - 1 && cdf[a] <= x) a++;
-            out[e] = (uint16_t)sb_alias_draw(t->tb + (size_t)a * k, (uint32_t)k, row_word(&w));
+        if (qmax * t->u_sum <= REJECT_MAX * lam) {
+            /* a flat row: propose the pair (a,b) ~ S_ab ck_b from the graph's
+             * table, accept with Q̂_ia / max_a Q̂_ia: O(k) per row, 2 words a try */
+            const float scale = qmax * (1.0f / 16777216.0f);
+            for (int64_t e = 0; e < ne;) {
+                const int32_t ab = sb_alias_draw(t->tab, (uint32_t)(k * k), row_word(&w));
+                if ((float)(row_word(&w) >> 8) * scale < qi[ab / k]) out[e++] = (uint16_t)(ab % k);
+            }
+        } else {
+            /* a peaked row: a from the row's cumulative weights through a guide
+             * table (a bucket's first cluster, so a draw walks O(1) clusters),
+             * then b | a from the block table */
+            float acc = 0.0f;
+            for (int a = 0; a < k; a++) acc += qi[a] * t->u[a], cdf[a] = acc;
+            const float cl = acc, step = cl / (float)k;
+            for (int b = 0, a = 0; b < k; b++) {
+                const float thr = (float)b * step;
+                while (a < k - 1 && cdf[a] <= thr) a++;
+                guide[b] = a;
+            }
+            for (int64_t e = 0; e < ne; e++) {
+                const uint32_t x24 = row_word(&w) >> 8;
+                const float x = (float)x24 * (1.0f / 16777216.0f) * cl;
+                int a = guide[((uint64_t)x24 * (uint32_t)k) >> 24];
+                while (a < k - 1 && cdf[a] <= x) a++;
+                out[e] = (uint16_t)sb_alias_draw(t->tb + (size_t)a * k, (uint32_t)k, row_word(&w));
+            }
         }
         *bsel_len += ne;
     }
