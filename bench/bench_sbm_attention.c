@@ -7,7 +7,7 @@
  * p = -ln(1 - ρ); δ = 0 so training and inference sample the same density.
  * For each density it prints forward (inference) and forward+backward
  * (training) time, the share of each part, the tracked peak memory of the
- * attention (state + scratch, not Q/K/V), then the least-squares fit of time
+ * attention at inference (state + scratch, not Q/K/V), then the least-squares fit of time
  * against edges and the break-even density against full attention.
  *
  *   bench_sbm_attention [--n 4096] [--d 32] [--k 128] [--pairs 4] [--reps 3]
@@ -50,9 +50,10 @@ static result time_variant(sb_backend *be, const sb_attention_ops *ops, const sb
                            const float *params, float *dparams, const sb_attn_call *base, float *dq, float *dk,
                            float *dv, const float *dout, int reps) {
     result res = {1e30, 1e30, 0, 0, 0, {0}};
+    /* inference on an inference state (what evaluation holds), training on a training one */
     int64_t live0 = be->mem.live_bytes;
     sb_mem_reset_peak(&be->mem);
-    void *st = ops->state_create(be, cfg, base->B, base->N, 1);
+    void *st = ops->state_create(be, cfg, base->B, base->N, 0);
     sb_attn_call c = *base;
     sb_attn_grads g = {.dq = dq, .dk = dk, .dv = dv, .dout = dout, .density_weight = 0.0f};
     for (int r = 0; r <= reps; r++) { /* r = 0 warms up */
@@ -76,6 +77,8 @@ static result time_variant(sb_backend *be, const sb_attention_ops *ops, const sb
         res.edges = res.density * base->B * base->H * (double)base->N * base->N;
         free(d);
     }
+    ops->state_destroy(be, st);
+    st = ops->state_create(be, cfg, base->B, base->N, 1);
     sb_sbm_profile_reset();
     for (int r = 0; r <= reps; r++) {
         c.training = 1;

@@ -99,16 +99,25 @@ static void sbm_init_params(const sb_attn_config *cfg, float *params, sb_rng_rea
         for (size_t i = 0; i < len[t]; i++) lin[t][i] = (2.0f * sb_rng_next_unit(rng) - 1.0f) * bound;
 }
 
+/* The MLP activations and memberships [B,H,N,D] / [B,H,N,k]: held by a
+ * training state for backward; an inference state holds them only until the
+ * graph is sampled, so they do not count at the attention's peak. */
+static void memberships_alloc(sb_backend *be, sbm_state *s, size_t rows) {
+    float **nd[] = {&s->h1q, &s->qp, &s->h1k, &s->kp}, **nk[] = {&s->qhat, &s->khat};
+    for (int i = 0; i < 4; i++) *nd[i] = be->alloc(be, sizeof(float) * rows * s->D);
+    for (int i = 0; i < 2; i++) *nk[i] = be->alloc(be, sizeof(float) * rows * s->k);
+}
+
+static void memberships_free(sb_backend *be, sbm_state *s) {
+    float **all[] = {&s->h1q, &s->qp, &s->h1k, &s->kp, &s->qhat, &s->khat};
+    for (int i = 0; i < 6; i++) be->free(be, *all[i]), *all[i] = NULL;
+}
+
 static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training) {
     sbm_state *s = calloc(1, sizeof *s);
     s->B = B, s->N = N, s->H = cfg->n_heads, s->D = cfg->d_head, s->k = cfg->sbm_k, s->training = training;
     const size_t rows = (size_t)B * s->H * N;
-    s->h1q = be->alloc(be, sizeof(float) * rows * s->D);
-    s->qp = be->alloc(be, sizeof(float) * rows * s->D);
-    s->h1k = be->alloc(be, sizeof(float) * rows * s->D);
-    s->kp = be->alloc(be, sizeof(float) * rows * s->D);
-    s->qhat = be->alloc(be, sizeof(float) * rows * s->k);
-    s->khat = be->alloc(be, sizeof(float) * rows * s->k);
+    if (training) memberships_alloc(be, s, rows); /* kept for backward; inference allocates per call */
     s->S = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
     s->density = be->alloc(be, sizeof(float) * (size_t)B * s->H);
     if (training) {
@@ -155,6 +164,7 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     const int B = c->B, H = c->H, N = c->N, D = c->D, k = s->k, rows = B * H * N;
     s->last_B = B;
     double t = omp_get_wtime();
+    if (!s->training) memberships_alloc(be, s, (size_t)rows);
     /* memberships */
     mlp_forward(be, s->h1q, s->qp, c->q, &p, rows, D);
     mlp_forward(be, s->h1k, s->kp, c->k, &p, rows, D);
@@ -176,6 +186,7 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
                        cfg->sbm_sampler, c->rng_attn);
         s->used = &s->graph;
     }
+    if (!s->training) memberships_free(be, s);
     const sb_csr *g = s->used;
     if (g->nnz > s->probs_cap) {
         be->free(be, s->probs);

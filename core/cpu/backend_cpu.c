@@ -34,6 +34,24 @@ static void cpu_free(sb_backend *be, void *p) {
     free(raw);
 }
 
+void *sb_cpu_scratch_alloc(sb_mem_tracker *mem, size_t bytes) {
+    char *p = malloc(bytes + 16);
+    if (!p) {
+        fprintf(stderr, "sbmbench: out of memory allocating %zu bytes of scratch\n", bytes);
+        exit(3);
+    }
+    *(size_t *)p = bytes;
+    sb_mem_note_alloc(mem, bytes);
+    return p + 16;
+}
+
+void sb_cpu_scratch_free(sb_mem_tracker *mem, void *q) {
+    if (!q) return;
+    char *p = (char *)q - 16;
+    sb_mem_note_free(mem, *(size_t *)p);
+    free(p);
+}
+
 static void cpu_zero(sb_backend *be, void *p, size_t bytes) {
     (void)be;
     memset(p, 0, bytes);

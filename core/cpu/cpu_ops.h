@@ -7,6 +7,12 @@
  * depend on the thread count. */
 #define SB_CPU_ROW_CHUNK 64
 
+/* backend_cpu.c: scratch memory of one op call, counted by the tracker (so
+ * peak-memory figures include it) but not zeroed, unlike be->alloc: for
+ * buffers written before they are read. A 16-byte header keeps the size. */
+void *sb_cpu_scratch_alloc(sb_mem_tracker *mem, size_t bytes);
+void sb_cpu_scratch_free(sb_mem_tracker *mem, void *p);
+
 /* cpu_gemm.c */
 void sb_cpu_gemm(sb_backend *be, int ta, int tb, int M, int N, int K, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc);

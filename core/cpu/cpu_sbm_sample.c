@@ -52,35 +52,14 @@ typedef struct {
     int64_t nnz;
 } graph_edges;
 
-/* Scratch memory of the sampler, counted by the backend's tracker so that
- * peak-memory figures include it, but without cpu_alloc's zeroing (these
- * buffers are written before they are read). A 16-byte header keeps the
- * size for the matching talloc_free. */
-static void *talloc(sb_mem_tracker *mem, size_t bytes) {
-    char *p = malloc(bytes + 16);
-    if (!p) {
-        fprintf(stderr, "sbmbench: out of memory allocating %zu bytes (SBM sampler)\n", bytes);
-        exit(3);
-    }
-    *(size_t *)p = bytes;
-    sb_mem_note_alloc(mem, bytes);
-    return p + 16;
-}
 
-static void talloc_free(sb_mem_tracker *mem, void *q) {
-    if (!q) return;
-    char *p = (char *)q - 16;
-    sb_mem_note_free(mem, *(size_t *)p);
-    free(p);
-}
-
-/* Grow a talloc'd int32 array of `len` used entries to hold at least `need`. */
+/* Grow a scratch int32 array of `len` used entries to hold at least `need`. */
 static int32_t *tgrow(sb_mem_tracker *mem, int32_t *a, int64_t len, int64_t *cap, int64_t need) {
     if (need <= *cap) return a;
     int64_t nc = need + need / 2 + 1024;
-    int32_t *b = talloc(mem, sizeof(int32_t) * (size_t)nc);
+    int32_t *b = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)nc);
     if (len) memcpy(b, a, sizeof(int32_t) * (size_t)len);
-    talloc_free(mem, a);
+    sb_cpu_scratch_free(mem, a);
     *cap = nc;
     return b;
 }
@@ -151,41 +130,64 @@ typedef struct {
     sb_alias_slot *tk;     /* [peaked clusters, nr] */
 } graph_tables;
 
-static void tables_build(graph_tables *t, const float *khat, const float *S, const int32_t *real, int nr, int k,
-                         sb_mem_tracker *mem) {
-    t->k = k, t->nr = nr, t->real = real, t->khat = khat;
-    float *ck = talloc(mem, sizeof(float) * k), *st = talloc(mem, sizeof(float) * (size_t)k * k);
-    t->u = talloc(mem, sizeof(float) * k);
-    t->kmax = talloc(mem, sizeof(float) * k);
-    t->kslot = talloc(mem, sizeof(int32_t) * k);
-    t->tb = talloc(mem, sizeof(sb_alias_slot) * (size_t)k * k);
-    t->tab = talloc(mem, sizeof(sb_alias_slot) * (size_t)k * k);
-    void *work = talloc(mem, SB_ALIAS_WORK_BYTES(nr > k * k ? nr : k * k));
-    for (int b = 0; b < k; b++) ck[b] = 0.0f, t->kmax[b] = 0.0f;
+/* Key column sums ck and maxima kmax over the real positions: O(|R| k). */
+static void key_sums(const float *khat, const int32_t *real, int nr, int k, float *ck, float *kmax) {
+    for (int b = 0; b < k; b++) ck[b] = 0.0f, kmax[b] = 0.0f;
     for (int r = 0; r < nr; r++) {
         const float *kr = khat + (size_t)real[r] * k;
 #pragma omp simd
-        for (int b = 0; b < k; b++) ck[b] += kr[b], t->kmax[b] = kr[b] > t->kmax[b] ? kr[b] : t->kmax[b];
+        for (int b = 0; b < k; b++) ck[b] += kr[b], kmax[b] = kr[b] > kmax[b] ? kr[b] : kmax[b];
     }
-    /* Key endpoints: memberships are sigmoids, usually flat across positions,
-     * so rejection from a uniform slot (accept with K̂_jb / max) needs fewer
-     * than REJECT_MAX tries on average and no table; a peaked cluster gets an
-     * alias table instead. */
+}
+
+/* The query side's tables (pass 1): u, the block tables tb and tab. */
+static void block_tables_build(graph_tables *t, const float *S, const float *ck, int k, sb_mem_tracker *mem) {
+    t->u = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
+    t->tb = sb_cpu_scratch_alloc(mem, sizeof(sb_alias_slot) * (size_t)k * k);
+    t->tab = sb_cpu_scratch_alloc(mem, sizeof(sb_alias_slot) * (size_t)k * k);
+    float *st = sb_cpu_scratch_alloc(mem, sizeof(float) * (size_t)k * k);
+    void *work = sb_cpu_scratch_alloc(mem, SB_ALIAS_WORK_BYTES(k * k));
+    for (int a = 0; a < k; a++) {
+        float ua = 0.0f;
+        for (int b = 0; b < k; b++) st[(size_t)a * k + b] = S[(size_t)a * k + b] * ck[b], ua += st[(size_t)a * k + b];
+        t->u[a] = ua;
+        sb_alias_build(t->tb + (size_t)a * k, st + (size_t)a * k, k, work);
+    }
+    t->u_sum = (float)sb_alias_build(t->tab, st, k * k, work);
+    sb_cpu_scratch_free(mem, st), sb_cpu_scratch_free(mem, work);
+}
+
+/* The key side's tables (pass 2). Memberships are sigmoids, usually flat
+ * across positions, so a cluster's keys come by rejection from a uniform slot
+ * (accept with K̂_jb / max), which needs fewer than REJECT_MAX tries on
+ * average and only the 8-bit column kq8; a peaked cluster gets an alias
+ * table instead. */
+static void key_tables_build(graph_tables *t, const float *ck, const float *kmax, sb_mem_tracker *mem) {
+    const int k = t->k, nr = t->nr;
+    const float *khat = t->khat;
+    const int32_t *real = t->real;
+    t->kmax = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
+    t->kslot = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * k);
+    memcpy(t->kmax, kmax, sizeof(float) * k);
     int peaked = 0;
     for (int b = 0; b < k; b++) peaked += t->kmax[b] * (float)nr > REJECT_MAX * ck[b];
-    t->tk = talloc(mem, sizeof(sb_alias_slot) * ((size_t)peaked * nr + 1));
-    float *col = talloc(mem, sizeof(float) * (size_t)(nr + 1));
-    peaked = 0;
-    for (int b = 0; b < k; b++) {
-        if (t->kmax[b] * (float)nr <= REJECT_MAX * ck[b]) continue;
-        for (int r = 0; r < nr; r++) col[r] = khat[(size_t)real[r] * k + b];
-        t->kslot[b] = peaked;
-        sb_alias_build(t->tk + (size_t)peaked++ * nr, col, nr, work);
-        t->kmax[b] = 0.0f;
+    t->tk = sb_cpu_scratch_alloc(mem, sizeof(sb_alias_slot) * ((size_t)peaked * nr + 1));
+    if (peaked) {
+        float *col = sb_cpu_scratch_alloc(mem, sizeof(float) * (size_t)nr);
+        void *work = sb_cpu_scratch_alloc(mem, SB_ALIAS_WORK_BYTES(nr));
+        peaked = 0;
+        for (int b = 0; b < k; b++) {
+            if (t->kmax[b] * (float)nr <= REJECT_MAX * ck[b]) continue;
+            for (int r = 0; r < nr; r++) col[r] = khat[(size_t)real[r] * k + b];
+            t->kslot[b] = peaked;
+            sb_alias_build(t->tk + (size_t)peaked++ * nr, col, nr, work);
+            t->kmax[b] = 0.0f;
+        }
+        sb_cpu_scratch_free(mem, col), sb_cpu_scratch_free(mem, work);
     }
-    t->kq8 = talloc(mem, (size_t)nr * k);
+    t->kq8 = sb_cpu_scratch_alloc(mem, (size_t)nr * k);
     /* transposed in blocks of 32 rows (16 KiB of K̂), so the writes fill whole cache lines */
-    float *inv = talloc(mem, sizeof(float) * k);
+    float *inv = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
     for (int b = 0; b < k; b++) inv[b] = t->kmax[b] > 0.0f ? 256.0f / t->kmax[b] : 0.0f;
     for (int r0 = 0; r0 < nr; r0 += 32) {
         const int r1 = nr - r0 < 32 ? nr : r0 + 32;
@@ -197,21 +199,15 @@ static void tables_build(graph_tables *t, const float *khat, const float *S, con
             }
         }
     }
-    talloc_free(mem, inv);
-    for (int a = 0; a < k; a++) {
-        float ua = 0.0f;
-        for (int b = 0; b < k; b++) st[(size_t)a * k + b] = S[(size_t)a * k + b] * ck[b], ua += st[(size_t)a * k + b];
-        t->u[a] = ua;
-        sb_alias_build(t->tb + (size_t)a * k, st + (size_t)a * k, k, work);
-    }
-    t->u_sum = (float)sb_alias_build(t->tab, st, k * k, work);
-    talloc_free(mem, ck), talloc_free(mem, st), talloc_free(mem, work), talloc_free(mem, col);
+    sb_cpu_scratch_free(mem, inv);
 }
 
-static void tables_free(graph_tables *t, sb_mem_tracker *mem) {
-    talloc_free(mem, t->u), talloc_free(mem, t->kmax), talloc_free(mem, t->kslot), talloc_free(mem, t->tb);
-    talloc_free(mem, t->tab);
-    talloc_free(mem, t->tk), talloc_free(mem, t->kq8);
+static void block_tables_free(graph_tables *t, sb_mem_tracker *mem) {
+    sb_cpu_scratch_free(mem, t->u), sb_cpu_scratch_free(mem, t->tb), sb_cpu_scratch_free(mem, t->tab);
+}
+
+static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
+    sb_cpu_scratch_free(mem, t->kmax), sb_cpu_scratch_free(mem, t->kslot), sb_cpu_scratch_free(mem, t->tk), sb_cpu_scratch_free(mem, t->kq8);
 }
 
 /* Key endpoint j ~ K̂_jb over the real positions. A rejection try takes one
@@ -285,9 +281,9 @@ static int64_t row_pairs(const graph_tables *t, const float *qi, int i, float de
     if (ne > 0) {
         if (*bsel_len + ne > *bsel_cap) { /* grow (rare: the first guess is the expected count) */
             int64_t nc = (*bsel_len + ne) * 3 / 2 + 1024;
-            uint16_t *nb = talloc(mem, sizeof(uint16_t) * (size_t)nc);
+            uint16_t *nb = sb_cpu_scratch_alloc(mem, sizeof(uint16_t) * (size_t)nc);
             if (*bsel_len) memcpy(nb, *bsel, sizeof(uint16_t) * (size_t)*bsel_len);
-            talloc_free(mem, *bsel);
+            sb_cpu_scratch_free(mem, *bsel);
             *bsel = nb, *bsel_cap = nc;
         }
         uint16_t *out = *bsel + *bsel_len;
@@ -329,77 +325,105 @@ static int64_t row_pairs(const graph_tables *t, const float *qi, int i, float de
     return ne;
 }
 
-/* fastRG for one graph (the three passes above). real[nr]: real positions
- * (the only rows and keys with edges). row_len[n] receives the degrees; the
- * columns come back in the result. */
-static graph_edges sample_fastrg(const float *qhat, const float *khat, const float *S, const int32_t *real,
-                                 int nr, int n, int k, float delta, int self_loops, sb_rng_stream s,
-                                 int64_t *row_len, sb_mem_tracker *mem) {
-    graph_edges g = {NULL, 0};
-    memset(row_len, 0, sizeof(int64_t) * (size_t)n);
-    int64_t cap = 0;
-    if (nr == 0) {
-        g.cols = tgrow(mem, NULL, 0, &cap, 1);
-        return g;
-    }
-    graph_tables t;
-    tables_build(&t, khat, S, real, nr, k, mem);
-    int npow = 1, kpow = 1;
+/* One graph's draws between pass 1 and passes 2-3. */
+typedef struct {
+    int nr;
+    int32_t *real;          /* [nr] real positions */
+    int32_t *ne, *ndl;      /* [nr] each real row's SBM and δ edges */
+    uint16_t *bsel;         /* [bsel_len] each SBM edge's key cluster, row by row */
+    int32_t *dkeys;         /* [dk_len] each δ edge's key, row by row */
+    int64_t bsel_len, dk_len;
+    float *ck, *kmax;       /* [k] key column sums and maxima */
+    int64_t bound;          /* edges before merging: at least the graph's nnz */
+} graph_draws;
+
+/* Pass 1 for one graph: the real positions, the key column sums, then every
+ * row's counts and cluster pairs. */
+static void fastrg_pass1(graph_draws *d, const float *qhat, const float *khat, const float *S, const float *km,
+                         int n, int k, float delta, int self_loops, sb_rng_stream s, sb_mem_tracker *mem) {
+    memset(d, 0, sizeof *d);
+    d->real = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(n + 1));
+    for (int i = 0; i < n; i++)
+        if (!km || km[i] > 0.0f) d->real[d->nr++] = i;
+    const int nr = d->nr;
+    d->ck = sb_cpu_scratch_alloc(mem, sizeof(float) * k), d->kmax = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
+    d->ne = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(nr + 1)), d->ndl = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(nr + 1));
+    if (nr == 0) return;
+    key_sums(khat, d->real, nr, k, d->ck, d->kmax);
+    graph_tables t = {.k = k, .nr = nr, .real = d->real, .khat = khat};
+    block_tables_build(&t, S, d->ck, k, mem);
+    int npow = 1;
     while (npow < n) npow *= 2;
-    while (kpow < k) kpow *= 2;
-    const uint32_t W = (uint32_t)((1ull << 31) / (uint64_t)npow), WP = (uint32_t)((1ull << 31) / (uint64_t)kpow);
-    /* expected SBM edges Σ_i λ_i, for the first guess of the sizes */
+    const uint32_t W = (uint32_t)((1ull << 31) / (uint64_t)npow);
+    /* expected SBM edges Σ_i λ_i, for the first guess of the size */
     double expect = 0.0;
     for (int r = 0; r < nr; r++) {
-        const float *qi = qhat + (size_t)real[r] * k;
+        const float *qi = qhat + (size_t)d->real[r] * k;
         for (int a = 0; a < k; a++) expect += (double)qi[a] * t.u[a];
     }
-    /* pass 1: counts and clusters */
-    int64_t *ne = talloc(mem, sizeof(int64_t) * (size_t)nr), *ndl = talloc(mem, sizeof(int64_t) * (size_t)nr);
-    int64_t bsel_len = 0, bsel_cap = (int64_t)(expect * 1.05) + 64, dk_len = 0, dk_cap = 0;
-    uint16_t *bsel = talloc(mem, sizeof(uint16_t) * (size_t)bsel_cap);
-    int32_t *dkeys = NULL;
-    float *cdf = talloc(mem, sizeof(float) * k);
-    int32_t *guide = talloc(mem, sizeof(int32_t) * k);
-    for (int r = 0; r < nr; r++)
-        ne[r] = row_pairs(&t, qhat + (size_t)real[r] * k, real[r], delta, s, W, cdf, guide, &bsel, &bsel_len,
-                          &bsel_cap, &dkeys, &dk_len, &dk_cap, &ndl[r], mem);
-    /* pass 2: per cluster, a pool of keys as long as the edges that chose it */
-    int64_t *pool_at = talloc(mem, sizeof(int64_t) * (size_t)(k + 1));
-    memset(pool_at, 0, sizeof(int64_t) * (size_t)(k + 1));
-    for (int64_t e = 0; e < bsel_len; e++) pool_at[bsel[e] + 1]++;
-    for (int b = 0; b < k; b++) pool_at[b + 1] += pool_at[b];
-    int32_t *pool = talloc(mem, sizeof(int32_t) * (size_t)(bsel_len + 1));
-    for (int b = 0; b < k; b++) {
-        if (pool_at[b + 1] == pool_at[b]) continue;
-        row_words w;
-        row_words_init(&w, s, (1u << 31) + (uint32_t)b * WP, WP);
-        for (int64_t e = pool_at[b]; e < pool_at[b + 1]; e++) pool[e] = draw_key(&t, b, &w);
-    }
-    /* pass 3: rows take their keys in order, then merge */
-    const int words = (n + 63) / 64;
-    uint64_t *bits = talloc(mem, sizeof(uint64_t) * (size_t)words);
-    memset(bits, 0, sizeof(uint64_t) * (size_t)words);
-    int64_t draw_cap = 0;
-    int32_t *draws = NULL;
-    g.cols = tgrow(mem, NULL, 0, &cap, bsel_len + dk_len + (self_loops ? nr : 0) + 1);
-    int64_t eb = 0, ed = 0;
+    int64_t bsel_cap = (int64_t)(expect * 1.05) + 64, dk_cap = 0;
+    d->bsel = sb_cpu_scratch_alloc(mem, sizeof(uint16_t) * (size_t)bsel_cap);
+    float *cdf = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
+    int32_t *guide = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * k);
     for (int r = 0; r < nr; r++) {
-        const int64_t total = ne[r] + ndl[r] + (self_loops ? 1 : 0);
-        if (total == 0) continue;
-        draws = tgrow(mem, draws, 0, &draw_cap, total);
-        int64_t m = 0;
-        for (int64_t e = 0; e < ne[r]; e++, eb++) draws[m++] = pool[pool_at[bsel[eb]]++];
-        for (int64_t e = 0; e < ndl[r]; e++, ed++) draws[m++] = dkeys[ed];
-        if (self_loops) draws[m++] = real[r];
-        row_len[real[r]] = merge_row(draws, m, n, bits, g.cols + g.nnz);
-        g.nnz += row_len[real[r]];
+        int64_t nd;
+        d->ne[r] = (int32_t)row_pairs(&t, qhat + (size_t)d->real[r] * k, d->real[r], delta, s, W, cdf, guide,
+                                      &d->bsel, &d->bsel_len, &bsel_cap, &d->dkeys, &d->dk_len, &dk_cap, &nd, mem);
+        d->ndl[r] = (int32_t)nd;
     }
-    talloc_free(mem, ne), talloc_free(mem, ndl), talloc_free(mem, bsel), talloc_free(mem, dkeys);
-    talloc_free(mem, cdf), talloc_free(mem, guide), talloc_free(mem, pool_at), talloc_free(mem, pool);
-    talloc_free(mem, bits), talloc_free(mem, draws);
-    tables_free(&t, mem);
-    return g;
+    d->bound = d->bsel_len + d->dk_len + (self_loops ? nr : 0);
+    sb_cpu_scratch_free(mem, cdf), sb_cpu_scratch_free(mem, guide);
+    block_tables_free(&t, mem);
+}
+
+/* Passes 2 and 3 for one graph: the key pools, then each row's keys, merged
+ * into cols (room for d->bound); row_len[n] gets the degrees. Frees d. */
+static int64_t fastrg_pass23(graph_draws *d, const float *khat, int n, int k, int self_loops, sb_rng_stream s,
+                             int32_t *cols, int64_t *row_len, sb_mem_tracker *mem) {
+    memset(row_len, 0, sizeof(int64_t) * (size_t)n);
+    const int nr = d->nr;
+    int64_t nnz = 0;
+    if (nr > 0) {
+        graph_tables t = {.k = k, .nr = nr, .real = d->real, .khat = khat};
+        key_tables_build(&t, d->ck, d->kmax, mem);
+        int kpow = 1;
+        while (kpow < k) kpow *= 2;
+        const uint32_t WP = (uint32_t)((1ull << 31) / (uint64_t)kpow);
+        /* pass 2: per cluster, a pool of keys as long as the edges that chose it */
+        int64_t *pool_at = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)(k + 1));
+        memset(pool_at, 0, sizeof(int64_t) * (size_t)(k + 1));
+        for (int64_t e = 0; e < d->bsel_len; e++) pool_at[d->bsel[e] + 1]++;
+        for (int b = 0; b < k; b++) pool_at[b + 1] += pool_at[b];
+        int32_t *pool = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(d->bsel_len + 1));
+        for (int b = 0; b < k; b++) {
+            if (pool_at[b + 1] == pool_at[b]) continue;
+            row_words w;
+            row_words_init(&w, s, (1u << 31) + (uint32_t)b * WP, WP);
+            for (int64_t e = pool_at[b]; e < pool_at[b + 1]; e++) pool[e] = draw_key(&t, b, &w);
+        }
+        key_tables_free(&t, mem);
+        /* pass 3: rows take their keys in order, then merge */
+        const int words = (n + 63) / 64;
+        uint64_t *bits = sb_cpu_scratch_alloc(mem, sizeof(uint64_t) * (size_t)words);
+        memset(bits, 0, sizeof(uint64_t) * (size_t)words);
+        int64_t draw_cap = 0, eb = 0, ed = 0;
+        int32_t *draws = NULL;
+        for (int r = 0; r < nr; r++) {
+            const int64_t total = (int64_t)d->ne[r] + d->ndl[r] + (self_loops ? 1 : 0);
+            if (total == 0) continue;
+            draws = tgrow(mem, draws, 0, &draw_cap, total);
+            int64_t m = 0;
+            for (int e = 0; e < d->ne[r]; e++, eb++) draws[m++] = pool[pool_at[d->bsel[eb]]++];
+            for (int e = 0; e < d->ndl[r]; e++, ed++) draws[m++] = d->dkeys[ed];
+            if (self_loops) draws[m++] = d->real[r];
+            row_len[d->real[r]] = merge_row(draws, m, n, bits, cols + nnz);
+            nnz += row_len[d->real[r]];
+        }
+        sb_cpu_scratch_free(mem, pool_at), sb_cpu_scratch_free(mem, pool), sb_cpu_scratch_free(mem, bits), sb_cpu_scratch_free(mem, draws);
+    }
+    sb_cpu_scratch_free(mem, d->real), sb_cpu_scratch_free(mem, d->ne), sb_cpu_scratch_free(mem, d->ndl), sb_cpu_scratch_free(mem, d->bsel);
+    sb_cpu_scratch_free(mem, d->dkeys), sb_cpu_scratch_free(mem, d->ck), sb_cpu_scratch_free(mem, d->kmax);
+    return nnz;
 }
 
 /* Dense Bernoulli for one graph: P = Q̂ (K̂ Sᵀ)ᵀ row block by row block. */
@@ -407,14 +431,14 @@ static graph_edges sample_bernoulli(const float *qhat, const float *khat, const 
                                     int n, int k, float delta, int self_loops, sb_rng_stream s,
                                     int64_t *row_len, sb_mem_tracker *mem) {
     graph_edges g;
-    float *W = talloc(mem, sizeof(float) * (size_t)n * k);
+    float *W = sb_cpu_scratch_alloc(mem, sizeof(float) * (size_t)n * k);
     sb_cpu_gemm_serial(0, 1, n, k, k, 1.0f, khat, k, S, k, 0.0f, W, k); /* W = K̂ Sᵀ */
     enum { RB = 32 };
-    float *P = talloc(mem, sizeof(float) * RB * (size_t)n);
+    float *P = sb_cpu_scratch_alloc(mem, sizeof(float) * RB * (size_t)n);
     const uint32_t blocks_per_row = (uint32_t)(n + 3) / 4;
-    uint32_t *words = talloc(mem, sizeof(uint32_t) * 4 * blocks_per_row);
+    uint32_t *words = sb_cpu_scratch_alloc(mem, sizeof(uint32_t) * 4 * blocks_per_row);
     int64_t cap = 1024, nnz = 0;
-    g.cols = talloc(mem, sizeof(int32_t) * (size_t)cap);
+    g.cols = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)cap);
     for (int i0 = 0; i0 < n; i0 += RB) {
         int rb = n - i0 < RB ? n - i0 : RB;
         sb_cpu_gemm_serial(0, 1, rb, n, k, 1.0f, qhat + (size_t)i0 * k, k, W, k, 0.0f, P, n);
@@ -435,45 +459,78 @@ static graph_edges sample_bernoulli(const float *qhat, const float *khat, const 
         }
     }
     g.nnz = nnz;
-    talloc_free(mem, W), talloc_free(mem, P), talloc_free(mem, words);
+    sb_cpu_scratch_free(mem, W), sb_cpu_scratch_free(mem, P), sb_cpu_scratch_free(mem, words);
     return g;
 }
 
-void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const float *khat, const float *S,
-                       const float *key_mask, int B, int H, int n, int k, float delta, int self_loops,
-                       int sampler, sb_rng_stream base) {
+/* fastRG for all graphs, written straight into the CSR: pass 1 for every
+ * graph gives an upper bound on each graph's edges, the column array is
+ * reserved for their sum, passes 2-3 write each graph's merged rows at its
+ * bound's offset, and one sequential sweep closes the gaps duplicates left.
+ * (Sampling each graph into its own buffer and copying would hold every
+ * edge twice at the peak.) */
+static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, const float *khat, const float *S,
+                              const float *key_mask, int B, int H, int n, int k, float delta, int self_loops,
+                              sb_rng_stream base) {
     const int G = B * H;
     sb_mem_tracker *mem = &be->mem;
-    if (n > (1 << 24)) { /* each row's Philox range would be too short */
-        fprintf(stderr, "sbmbench: SBM sampling supports sequences of up to 2^24 tokens (got %d)\n", n);
-        exit(2);
-    }
-    graph_edges *ge = talloc(mem, sizeof(graph_edges) * (size_t)G);
-    int64_t *row_len = talloc(mem, sizeof(int64_t) * (size_t)G * n);
+    graph_draws *gd = sb_cpu_scratch_alloc(mem, sizeof(graph_draws) * (size_t)G);
     int64_t flops = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : flops)
     for (int g = 0; g < G; g++) {
-        int b = g / H, h = g % H;
-        const float *km = key_mask ? key_mask + (size_t)b * n : NULL;
-        const float *qh = qhat + (size_t)g * n * k, *kh = khat + (size_t)g * n * k, *Sh = S + (size_t)h * k * k;
-        sb_rng_stream s = sb_rng_derive(base, (uint32_t)b, (uint32_t)h);
-        if (sampler == SB_SAMPLER_BERNOULLI) {
-            ge[g] = sample_bernoulli(qh, kh, Sh, km, n, k, delta, self_loops, s, row_len + (size_t)g * n, mem);
-            flops += 2LL * n * k * k + 2LL * n * n * k + (int64_t)n * n;
-        } else {
-            int32_t *real = talloc(mem, sizeof(int32_t) * (size_t)n);
-            int nr = 0;
-            for (int i = 0; i < n; i++)
-                if (!km || km[i] > 0.0f) real[nr++] = i;
-            ge[g] = sample_fastrg(qh, kh, Sh, real, nr, n, k, delta, self_loops, s, row_len + (size_t)g * n, mem);
-            /* per membership: key column sum and max, the row's weight and prefix sum (4);
-             * per block: S ck (2) and the alias tables (3) */
-            flops += 4LL * nr * k + 5LL * k * k;
-            talloc_free(mem, real);
-        }
+        const int b = g / H, h = g % H;
+        fastrg_pass1(&gd[g], qhat + (size_t)g * n * k, khat + (size_t)g * n * k, S + (size_t)h * k * k,
+                     key_mask ? key_mask + (size_t)b * n : NULL, n, k, delta, self_loops,
+                     sb_rng_derive(base, (uint32_t)b, (uint32_t)h), mem);
+        /* per membership: the key column sums and maxima, the row's weights and
+         * their maximum, the 8-bit acceptance column (4); per block: S ck (2)
+         * and the alias tables (3) */
+        flops += 4LL * gd[g].nr * k + 5LL * k * k;
     }
     be->flops.total += flops;
     be->flops.sparse += flops;
+    int64_t *at = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)(G + 1)), *len = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)G);
+    at[0] = 0;
+    for (int g = 0; g < G; g++) at[g + 1] = at[g] + gd[g].bound;
+    sb_csr_reserve(be, csr, G, n, at[G]);
+    int64_t *row_len = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)G * n);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int g = 0; g < G; g++) {
+        const int b = g / H, h = g % H;
+        len[g] = fastrg_pass23(&gd[g], khat + (size_t)g * n * k, n, k, self_loops,
+                               sb_rng_derive(base, (uint32_t)b, (uint32_t)h), csr->col + at[g],
+                               row_len + (size_t)g * n, mem);
+    }
+    int64_t nnz = 0;
+    for (int g = 0; g < G; g++) {
+        if (len[g] && nnz != at[g]) memmove(csr->col + nnz, csr->col + at[g], sizeof(int32_t) * (size_t)len[g]);
+        nnz += len[g];
+    }
+    csr->nnz = nnz;
+    csr->row_ptr[0] = 0;
+    for (size_t r = 0; r < (size_t)G * n; r++) csr->row_ptr[r + 1] = csr->row_ptr[r] + row_len[r];
+    sb_cpu_scratch_free(mem, gd), sb_cpu_scratch_free(mem, at), sb_cpu_scratch_free(mem, len), sb_cpu_scratch_free(mem, row_len);
+}
+
+/* The dense Bernoulli sampler for all graphs: each into its own list, then
+ * copied into the CSR. */
+static void sample_bernoulli_all(sb_backend *be, sb_csr *csr, const float *qhat, const float *khat, const float *S,
+                                 const float *key_mask, int B, int H, int n, int k, float delta, int self_loops,
+                                 sb_rng_stream base) {
+    const int G = B * H;
+    sb_mem_tracker *mem = &be->mem;
+    graph_edges *ge = sb_cpu_scratch_alloc(mem, sizeof(graph_edges) * (size_t)G);
+    int64_t *row_len = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)G * n);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int g = 0; g < G; g++) {
+        const int b = g / H, h = g % H;
+        ge[g] = sample_bernoulli(qhat + (size_t)g * n * k, khat + (size_t)g * n * k, S + (size_t)h * k * k,
+                                 key_mask ? key_mask + (size_t)b * n : NULL, n, k, delta, self_loops,
+                                 sb_rng_derive(base, (uint32_t)b, (uint32_t)h), row_len + (size_t)g * n, mem);
+    }
+    const int64_t f = (int64_t)G * (2LL * n * k * k + 2LL * n * n * k + (int64_t)n * n);
+    be->flops.total += f;
+    be->flops.sparse += f;
     int64_t nnz = 0;
     for (int g = 0; g < G; g++) nnz += ge[g].nnz;
     sb_csr_reserve(be, csr, G, n, nnz);
@@ -483,8 +540,21 @@ void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const flo
 #pragma omp parallel for schedule(static)
     for (int g = 0; g < G; g++) {
         if (ge[g].nnz) memcpy(csr->col + csr->row_ptr[(size_t)g * n], ge[g].cols, sizeof(int32_t) * (size_t)ge[g].nnz);
-        talloc_free(mem, ge[g].cols);
+        sb_cpu_scratch_free(mem, ge[g].cols);
     }
-    talloc_free(mem, ge);
-    talloc_free(mem, row_len);
+    sb_cpu_scratch_free(mem, ge);
+    sb_cpu_scratch_free(mem, row_len);
+}
+
+void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const float *khat, const float *S,
+                       const float *key_mask, int B, int H, int n, int k, float delta, int self_loops,
+                       int sampler, sb_rng_stream base) {
+    if (n > (1 << 24)) { /* each row's Philox range would be too short */
+        fprintf(stderr, "sbmbench: SBM sampling supports sequences of up to 2^24 tokens (got %d)\n", n);
+        exit(2);
+    }
+    if (sampler == SB_SAMPLER_BERNOULLI)
+        sample_bernoulli_all(be, csr, qhat, khat, S, key_mask, B, H, n, k, delta, self_loops, base);
+    else
+        sample_fastrg_all(be, csr, qhat, khat, S, key_mask, B, H, n, k, delta, self_loops, base);
 }
