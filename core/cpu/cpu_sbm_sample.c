@@ -437,8 +437,8 @@ static graph_edges sample_bernoulli(const float *qhat, const float *khat, const 
     float *P = sb_cpu_scratch_alloc(mem, sizeof(float) * RB * (size_t)n);
     const uint32_t blocks_per_row = (uint32_t)(n + 3) / 4;
     uint32_t *words = sb_cpu_scratch_alloc(mem, sizeof(uint32_t) * 4 * blocks_per_row);
-    int64_t cap = 1024, nnz = 0;
-    g.cols = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)cap);
+    int64_t cap = 0, nnz = 0;
+    g.cols = tgrow(mem, NULL, 0, &cap, 1024);
     for (int i0 = 0; i0 < n; i0 += RB) {
         int rb = n - i0 < RB ? n - i0 : RB;
         sb_cpu_gemm_serial(0, 1, rb, n, k, 1.0f, qhat + (size_t)i0 * k, k, W, k, 0.0f, P, n);
@@ -446,7 +446,7 @@ static graph_edges sample_bernoulli(const float *qhat, const float *khat, const 
             int i = i0 + r;
             row_len[i] = 0;
             if (key_mask && key_mask[i] <= 0.0f) continue; /* padded query: no row */
-            if (cap - nnz < n) g.cols = realloc(g.cols, sizeof(int32_t) * (size_t)(cap = 2 * cap + n));
+            g.cols = tgrow(mem, g.cols, nnz, &cap, nnz + n); /* room for a full row */
             fill_words(&s, (uint32_t)i * blocks_per_row, blocks_per_row, words);
             const float *p = P + (size_t)r * n;
             int64_t start = nnz;

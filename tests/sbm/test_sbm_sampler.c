@@ -260,6 +260,10 @@ int main(void) {
         make_small(&w, 0.3f);
         test_sampler(be, &w, SB_SAMPLER_FASTRG, 0.005f, 0, "fastRG, n 130, sparse rows");
         test_sampler(be, &w, SB_SAMPLER_FASTRG, 0.0f, 1, "fastRG, n 130, self-loops");
+        /* dense rows at n = 130: the Bernoulli sampler's edge list grows many times */
+        static small_sbm dn;
+        make_small(&dn, 0.95f);
+        test_sampler(be, &dn, SB_SAMPLER_BERNOULLI, 0.1f, 0, "Bernoulli, n 130, dense rows");
     }
     sb_backend_destroy(be);
     return tu_finish();
