@@ -10,9 +10,9 @@
 #include "core/attention.h"
 
 typedef struct {
-    float *qf, *kf, *vm; /* [B,H,N,D] Q', K', V' */
+    float *qf, *kf, *vm; /* [B,H,N,D] Q', K', V' (vm with a key mask only) */
     float *kv;           /* [B,H,D,D] K'ᵀ V' */
-    float *dqf, *dkf, *dvm, *dkv;
+    float *dqf, *dkf, *dvm, *dkv; /* dvm with a key mask only */
 } linear_state;
 
 static void *linear_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training) {
@@ -39,6 +39,18 @@ static void linear_state_destroy(sb_backend *be, void *state) {
     free(s);
 }
 
+/* V' = V·mask in s->vm; without a key mask V itself (no copy). The FLOP
+ * count still has the reference's V·mask (1 per element), which it runs
+ * whatever the mask (core/flops.h counts the reference's arithmetic). */
+static const float *masked_v(sb_backend *be, linear_state *s, const sb_attn_call *c) {
+    if (c->key_mask) {
+        be->mask_heads(be, s->vm, c->v, c->key_mask, c->B, c->H, c->N, c->D, 0);
+        return s->vm;
+    }
+    be->flops.total += (int64_t)c->B * c->H * c->N * c->D;
+    return c->v;
+}
+
 static void linear_forward(sb_backend *be, void *state, const sb_attn_config *cfg, const float *params,
                            const sb_attn_call *c) {
     (void)cfg, (void)params;
@@ -47,9 +59,9 @@ static void linear_forward(sb_backend *be, void *state, const sb_attn_config *cf
     const float scale = 1.0f / powf((float)N, 0.25f);
     be->elu1_forward(be, s->qf, c->q, NULL, B, H, N, D, scale);
     be->elu1_forward(be, s->kf, c->k, c->key_mask, B, H, N, D, scale);
-    be->mask_heads(be, s->vm, c->v, c->key_mask, B, H, N, D, 0);
     const size_t nd = (size_t)N * D, dd = (size_t)D * D;
-    be->gemm_batched(be, 1, 0, D, D, N, 1.0f, s->kf, D, nd, s->vm, D, nd, 0.0f, s->kv, D, dd, G); /* K'ᵀV' */
+    const float *vm = masked_v(be, s, c);
+    be->gemm_batched(be, 1, 0, D, D, N, 1.0f, s->kf, D, nd, vm, D, nd, 0.0f, s->kv, D, dd, G); /* K'ᵀV' */
     be->gemm_batched(be, 0, 0, N, D, D, 1.0f, s->qf, D, nd, s->kv, D, dd, 0.0f, c->out, D, nd, G); /* Q'(K'ᵀV') */
 }
 
@@ -62,11 +74,18 @@ static void linear_backward(sb_backend *be, void *state, const sb_attn_config *c
     const size_t nd = (size_t)N * D, dd = (size_t)D * D;
     be->gemm_batched(be, 0, 1, N, D, D, 1.0f, g->dout, D, nd, s->kv, D, dd, 0.0f, s->dqf, D, nd, G); /* dQ' = dO KVᵀ */
     be->gemm_batched(be, 1, 0, D, D, N, 1.0f, s->qf, D, nd, g->dout, D, nd, 0.0f, s->dkv, D, dd, G); /* dKV = Q'ᵀ dO */
-    be->gemm_batched(be, 0, 1, N, D, D, 1.0f, s->vm, D, nd, s->dkv, D, dd, 0.0f, s->dkf, D, nd, G); /* dK' = V' dKVᵀ */
-    be->gemm_batched(be, 0, 0, N, D, D, 1.0f, s->kf, D, nd, s->dkv, D, dd, 0.0f, s->dvm, D, nd, G); /* dV' = K' dKV */
+    const float *vm = c->key_mask ? s->vm : c->v; /* V' as forward used it */
+    be->gemm_batched(be, 0, 1, N, D, D, 1.0f, vm, D, nd, s->dkv, D, dd, 0.0f, s->dkf, D, nd, G); /* dK' = V' dKVᵀ */
+    if (c->key_mask) {
+        /* dV' = K' dKV */
+        be->gemm_batched(be, 0, 0, N, D, D, 1.0f, s->kf, D, nd, s->dkv, D, dd, 0.0f, s->dvm, D, nd, G);
+        be->mask_heads(be, g->dv, s->dvm, c->key_mask, B, H, N, D, 1);
+    } else { /* dV += dV' straight from the product; counted as the reference's dV'·mask, as in forward */
+        be->gemm_batched(be, 0, 0, N, D, D, 1.0f, s->kf, D, nd, s->dkv, D, dd, 1.0f, g->dv, D, nd, G);
+        be->flops.total += (int64_t)G * N * D;
+    }
     be->elu1_backward(be, g->dq, c->q, s->dqf, NULL, B, H, N, D, scale);
     be->elu1_backward(be, g->dk, c->k, s->dkf, c->key_mask, B, H, N, D, scale);
-    be->mask_heads(be, g->dv, s->dvm, c->key_mask, B, H, N, D, 1);
 }
 
 const sb_attention_ops sb_attention_linear = {
