@@ -190,7 +190,7 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     const sb_csr *g = s->used;
     if (g->nnz > s->probs_cap) {
         be->free(be, s->probs);
-        s->probs_cap = g->nnz + g->nnz / 4 + 1024;
+        s->probs_cap = g->nnz + g->nnz / 8 + 1024; /* headroom as the graph's (core/csr.c) */
         s->probs = be->alloc(be, sizeof(float) * (size_t)s->probs_cap);
     }
     lap(SB_SBM_PART_SAMPLING, &t);
@@ -224,7 +224,7 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     if (g->nnz > s->scratch_cap) {
         be->free(be, s->ds);
         be->free(be, s->pk);
-        s->scratch_cap = g->nnz + g->nnz / 4 + 1024;
+        s->scratch_cap = g->nnz + g->nnz / 8 + 1024;
         s->ds = be->alloc(be, sizeof(float) * (size_t)s->scratch_cap);
         s->pk = be->alloc(be, sizeof(float) * (size_t)s->scratch_cap);
     }
