@@ -188,7 +188,9 @@ int sb_manifest_parse(const char *name, const char *text, sb_manifest *m, char *
                         c->max_len = 1;
                         while (c->max_len < c->seq_len) c->max_len *= 2;
                     }
-                    snprintf(r->id, sizeof r->id, "%s-s%lld", r->variant, (long long)c->seed);
+                    if (snprintf(r->id, sizeof r->id, "%s-s%lld", r->variant, (long long)c->seed) >= (int)sizeof r->id)
+                        FAIL("run %s-s%lld: the run id is longer than %zu characters (shorter task, model or swept "
+                             "values)", r->variant, (long long)c->seed, sizeof r->id - 1);
                     if (sb_config_validate(c, msg, sizeof msg)) FAIL("run %s: %s", r->id, msg);
                     for (int q = 0; q < m->n_runs; q++)
                         if (!strcmp(m->runs[q].id, r->id)) FAIL("run %s appears twice (repeated seed or list value?)", r->id);

@@ -493,15 +493,16 @@ static void test_attention(sb_backend *be) {
     /* one example of 300 rows: several blocks of query rows for any block
      * size of 64, 128 or 256 (the kernel's ATT_ROWS), padded keys in the
      * middle and at the end; FD sampled. A key's gradient sums over 300
-     * queries, whose float rounding puts ~2e-5 of noise into its difference
-     * quotient: gradients below 1e-2 are compared absolutely (floor 1e-2). */
+     * queries, whose float rounding puts 2e-5 (optimised build) to 5e-5
+     * (unoptimised, sanitizer build) of noise into its difference quotient:
+     * gradients below 2e-2 are compared absolutely (floor 2e-2). */
     enum { N2 = 300 };
     float mask2[N2];
     for (int j = 0; j < N2; j++) mask2[j] = (j < 290 || j == 295) && j != 100 ? 1.0f : 0.0f;
     const float ps[] = {0.0f, 0.3f};
     for (int i = 0; i < 2; i++) {
         attention_case(be, B, 2, N, 4, mask, ps[i], MAX_FD, 1e-3);
-        attention_case(be, 1, 2, N2, 3, mask2, ps[i], 120, 1e-2);
+        attention_case(be, 1, 2, N2, 3, mask2, ps[i], 120, 2e-2);
     }
 }
 
