@@ -1,0 +1,65 @@
+# maps-image-sbm-sbm_lambda=0.0001-s1: drawn by `sbmbench report` from plots/density_maps.gp; rerun in this folder with
+#   gnuplot maps-image-sbm-sbm_lambda=0.0001-s1.gp              (PNG)   or   gnuplot -e 'term="svg"' maps-image-sbm-sbm_lambda=0.0001-s1.gp
+if (!exists("term")) term = "png"
+if (term eq "svg") {
+    set terminal svg size 990,1670 dynamic enhanced font "Helvetica,13" background rgb "white"
+    set output "maps-image-sbm-sbm_lambda=0.0001-s1.svg"
+} else {
+    set terminal pngcairo size 990,1670 enhanced font "Helvetica,13" background rgb "white"
+    set output "maps-image-sbm-sbm_lambda=0.0001-s1.png"
+}
+# Shared look of the report's figures (prepended to every template): thin
+# frame, light grid, the paper's sans-serif labels, colour-blind-safe lines.
+set border 3 lw 1 lc rgb "#444444"
+set tics nomirror out scale 0.6 textcolor rgb "#222222"
+set grid back lw 1 lc rgb "#e5e5e5"
+set key noenhanced box lc rgb "#cccccc" opaque
+set datafile missing "NaN"
+# Okabe-Ito palette
+set linetype 1 lc rgb "#0072B2" lw 2 pt 7 ps 1.1
+set linetype 2 lc rgb "#D55E00" lw 2 pt 5 ps 1.1
+set linetype 3 lc rgb "#009E73" lw 2 pt 9 ps 1.2
+set linetype 4 lc rgb "#CC79A7" lw 2 pt 11 ps 1.2
+set linetype 5 lc rgb "#E69F00" lw 2 pt 13 ps 1.2
+set linetype 6 lc rgb "#56B4E9" lw 2 pt 3 ps 1.1
+set linetype 7 lc rgb "#000000" lw 2 pt 1 ps 1.1
+set linetype 8 lc rgb "#F0E442" lw 2 pt 2 ps 1.1
+set linetype cycle 8
+
+# ---- this figure's data
+name = "maps-image-sbm-sbm_lambda=0.0001-s1"
+run = "image-sbm-sbm_lambda=0.0001-s1"
+K = 8
+LH = 4
+side = 16
+array intitles[K] = ["test #157, label 7\nmean density 0.012", "test #228, label 7\nmean density 0.013", "test #189, label 7\nmean density 0.015", "test #131, label 1\nmean density 0.015", "test #89, label 6\nmean density 0.097", "test #72, label 2\nmean density 0.099", "test #81, label 8\nmean density 0.101", "test #212, label 8\nmean density 0.106"]
+array maptitles[K * LH] = ["L1 H1: 0.012", "L1 H2: 0.012", "L2 H1: 0.012", "L2 H2: 0.012", "L1 H1: 0.013", "L1 H2: 0.013", "L2 H1: 0.013", "L2 H2: 0.014", "L1 H1: 0.014", "L1 H2: 0.015", "L2 H1: 0.016", "L2 H2: 0.015", "L1 H1: 0.014", "L1 H2: 0.015", "L2 H1: 0.015", "L2 H2: 0.016", "L1 H1: 0.097", "L1 H2: 0.099", "L2 H1: 0.097", "L2 H2: 0.097", "L1 H1: 0.098", "L1 H2: 0.100", "L2 H1: 0.099", "L2 H2: 0.100", "L1 H1: 0.101", "L1 H2: 0.101", "L2 H1: 0.099", "L2 H2: 0.103", "L1 H1: 0.105", "L1 H2: 0.107", "L2 H1: 0.106", "L2 H2: 0.106"]
+
+# ---- plots/density_maps.gp
+# Paper Figures 7/8: each row one test example (lowest density at the top,
+# highest at the bottom): the input image, then per layer and head how many
+# queries attend to each pixel (brighter = more), with the head's density.
+# Variables: name, run, K (examples), LH (layers x heads), side (image side),
+# arrays intitles[K], maptitles[K*LH].
+set multiplot layout K, 1 + LH title sprintf("%s: input, then queries attending each pixel per layer/head; density low to high", run) noenhanced \
+    margins 0.02, 0.98, 0.01, 1 - 0.5 / K spacing 0.02, 0.3 / K
+unset key
+unset tics
+unset border
+unset grid
+unset colorbox
+set size ratio -1
+set xrange [-0.5:side - 0.5]
+set yrange [side - 0.5:-0.5]
+set title font ",10" noenhanced
+do for [k = 0:K - 1] {
+    set palette gray
+    set title intitles[k + 1]
+    plot sprintf("data/%s-%d-input.dat", name, k) matrix with image
+    set palette defined (0 "#440154", 1 "#3b528b", 2 "#21918c", 3 "#5ec962", 4 "#fde725")
+    do for [j = 0:LH - 1] {
+        set title maptitles[k * LH + j + 1]
+        plot sprintf("data/%s-%d-%d.dat", name, k, j) matrix with image
+    }
+}
+unset multiplot
