@@ -53,6 +53,13 @@ typedef struct {
 } graph_edges;
 
 
+/* Free several scratch buffers at once. */
+static void free_all(sb_mem_tracker *mem, void *const *p, int n) {
+    for (int i = 0; i < n; i++) sb_cpu_scratch_free(mem, p[i]);
+}
+#define FREE_ALL(mem, ...) \
+    free_all(mem, (void *const[]){__VA_ARGS__}, (int)(sizeof((void *[]){__VA_ARGS__}) / sizeof(void *)))
+
 /* Grow a scratch int32 array of `len` used entries to hold at least `need`. */
 static int32_t *tgrow(sb_mem_tracker *mem, int32_t *a, int64_t len, int64_t *cap, int64_t need) {
     if (need <= *cap) return a;
@@ -154,7 +161,7 @@ static void block_tables_build(graph_tables *t, const float *S, const float *ck,
         sb_alias_build(t->tb + (size_t)a * k, st + (size_t)a * k, k, work);
     }
     t->u_sum = (float)sb_alias_build(t->tab, st, k * k, work);
-    sb_cpu_scratch_free(mem, st), sb_cpu_scratch_free(mem, work);
+    FREE_ALL(mem, st, work);
 }
 
 /* The key side's tables (pass 2). Memberships are sigmoids, usually flat
@@ -183,7 +190,7 @@ static void key_tables_build(graph_tables *t, const float *ck, const float *kmax
             sb_alias_build(t->tk + (size_t)peaked++ * nr, col, nr, work);
             t->kmax[b] = 0.0f;
         }
-        sb_cpu_scratch_free(mem, col), sb_cpu_scratch_free(mem, work);
+        FREE_ALL(mem, col, work);
     }
     t->kq8 = sb_cpu_scratch_alloc(mem, (size_t)nr * k);
     /* transposed in blocks of 32 rows (16 KiB of K̂), so the writes fill whole cache lines */
@@ -203,11 +210,11 @@ static void key_tables_build(graph_tables *t, const float *ck, const float *kmax
 }
 
 static void block_tables_free(graph_tables *t, sb_mem_tracker *mem) {
-    sb_cpu_scratch_free(mem, t->u), sb_cpu_scratch_free(mem, t->tb), sb_cpu_scratch_free(mem, t->tab);
+    FREE_ALL(mem, t->u, t->tb, t->tab);
 }
 
 static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
-    sb_cpu_scratch_free(mem, t->kmax), sb_cpu_scratch_free(mem, t->kslot), sb_cpu_scratch_free(mem, t->tk), sb_cpu_scratch_free(mem, t->kq8);
+    FREE_ALL(mem, t->kmax, t->kslot, t->tk, t->kq8);
 }
 
 /* Key endpoint j ~ K̂_jb over the real positions. A rejection try takes one
@@ -319,7 +326,8 @@ static int64_t row_pairs(const graph_tables *t, const float *qi, int i, float de
     }
     if (nd > 0) {
         *dkeys = tgrow(mem, *dkeys, *dkeys_len, dkeys_cap, *dkeys_len + nd);
-        for (int64_t e = 0; e < nd; e++) (*dkeys)[*dkeys_len + e] = t->real[sb_u32_below(row_word(&w), (uint32_t)t->nr)];
+        for (int64_t e = 0; e < nd; e++)
+            (*dkeys)[*dkeys_len + e] = t->real[sb_u32_below(row_word(&w), (uint32_t)t->nr)];
         *dkeys_len += nd;
     }
     return ne;
@@ -347,7 +355,8 @@ static void fastrg_pass1(graph_draws *d, const float *qhat, const float *khat, c
         if (!km || km[i] > 0.0f) d->real[d->nr++] = i;
     const int nr = d->nr;
     d->ck = sb_cpu_scratch_alloc(mem, sizeof(float) * k), d->kmax = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
-    d->ne = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(nr + 1)), d->ndl = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(nr + 1));
+    d->ne = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(nr + 1));
+    d->ndl = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(nr + 1));
     if (nr == 0) return;
     key_sums(khat, d->real, nr, k, d->ck, d->kmax);
     graph_tables t = {.k = k, .nr = nr, .real = d->real, .khat = khat};
@@ -372,7 +381,7 @@ static void fastrg_pass1(graph_draws *d, const float *qhat, const float *khat, c
         d->ndl[r] = (int32_t)nd;
     }
     d->bound = d->bsel_len + d->dk_len + (self_loops ? nr : 0);
-    sb_cpu_scratch_free(mem, cdf), sb_cpu_scratch_free(mem, guide);
+    FREE_ALL(mem, cdf, guide);
     block_tables_free(&t, mem);
 }
 
@@ -419,10 +428,10 @@ static int64_t fastrg_pass23(graph_draws *d, const float *khat, int n, int k, in
             row_len[d->real[r]] = merge_row(draws, m, n, bits, cols + nnz);
             nnz += row_len[d->real[r]];
         }
-        sb_cpu_scratch_free(mem, pool_at), sb_cpu_scratch_free(mem, pool), sb_cpu_scratch_free(mem, bits), sb_cpu_scratch_free(mem, draws);
+        FREE_ALL(mem, pool_at, pool, bits, draws);
     }
-    sb_cpu_scratch_free(mem, d->real), sb_cpu_scratch_free(mem, d->ne), sb_cpu_scratch_free(mem, d->ndl), sb_cpu_scratch_free(mem, d->bsel);
-    sb_cpu_scratch_free(mem, d->dkeys), sb_cpu_scratch_free(mem, d->ck), sb_cpu_scratch_free(mem, d->kmax);
+    FREE_ALL(mem, d->real, d->ne, d->ndl, d->bsel);
+    FREE_ALL(mem, d->dkeys, d->ck, d->kmax);
     return nnz;
 }
 
@@ -459,8 +468,15 @@ static graph_edges sample_bernoulli(const float *qhat, const float *khat, const 
         }
     }
     g.nnz = nnz;
-    sb_cpu_scratch_free(mem, W), sb_cpu_scratch_free(mem, P), sb_cpu_scratch_free(mem, words);
+    FREE_ALL(mem, W, P, words);
     return g;
+}
+
+/* The CSR's row pointers from its rows' degrees [G n], and its edge count. */
+static void set_rows(sb_csr *csr, int64_t nnz, const int64_t *row_len) {
+    csr->nnz = nnz;
+    csr->row_ptr[0] = 0;
+    for (size_t r = 0; r < (size_t)csr->n_graphs * csr->n; r++) csr->row_ptr[r + 1] = csr->row_ptr[r] + row_len[r];
 }
 
 /* fastRG for all graphs, written straight into the CSR: pass 1 for every
@@ -489,7 +505,8 @@ static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, co
     }
     be->flops.total += flops;
     be->flops.sparse += flops;
-    int64_t *at = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)(G + 1)), *len = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)G);
+    int64_t *at = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)(G + 1));  /* each graph's offset */
+    int64_t *len = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)G);       /* and merged edges */
     at[0] = 0;
     for (int g = 0; g < G; g++) at[g + 1] = at[g] + gd[g].bound;
     sb_csr_reserve(be, csr, G, n, at[G]);
@@ -506,10 +523,8 @@ static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, co
         if (len[g] && nnz != at[g]) memmove(csr->col + nnz, csr->col + at[g], sizeof(int32_t) * (size_t)len[g]);
         nnz += len[g];
     }
-    csr->nnz = nnz;
-    csr->row_ptr[0] = 0;
-    for (size_t r = 0; r < (size_t)G * n; r++) csr->row_ptr[r + 1] = csr->row_ptr[r] + row_len[r];
-    sb_cpu_scratch_free(mem, gd), sb_cpu_scratch_free(mem, at), sb_cpu_scratch_free(mem, len), sb_cpu_scratch_free(mem, row_len);
+    set_rows(csr, nnz, row_len);
+    FREE_ALL(mem, gd, at, len, row_len);
 }
 
 /* The dense Bernoulli sampler for all graphs: each into its own list, then
@@ -534,9 +549,7 @@ static void sample_bernoulli_all(sb_backend *be, sb_csr *csr, const float *qhat,
     int64_t nnz = 0;
     for (int g = 0; g < G; g++) nnz += ge[g].nnz;
     sb_csr_reserve(be, csr, G, n, nnz);
-    csr->nnz = nnz;
-    csr->row_ptr[0] = 0;
-    for (size_t r = 0; r < (size_t)G * n; r++) csr->row_ptr[r + 1] = csr->row_ptr[r] + row_len[r];
+    set_rows(csr, nnz, row_len);
 #pragma omp parallel for schedule(static)
     for (int g = 0; g < G; g++) {
         if (ge[g].nnz) memcpy(csr->col + csr->row_ptr[(size_t)g * n], ge[g].cols, sizeof(int32_t) * (size_t)ge[g].nnz);
