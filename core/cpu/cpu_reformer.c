@@ -46,6 +46,8 @@ void sb_cpu_reformer_hash_sort(sb_backend *be, int32_t *order, const float *x, c
     be->flops.total += real * H * R * ((int64_t)D * 2 * half + 3 * half);
     int32_t *bucket_all = be->alloc(be, sizeof(int32_t) * (size_t)B * H * R * N);
     int32_t *count_all = be->alloc(be, sizeof(int32_t) * (size_t)B * H * R * (nb + 2));
+    /* each thread's projections x R_r [N, half], one GEMM per (example, head, round) */
+    float *proj_all = be->alloc(be, sizeof(float) * (size_t)omp_get_max_threads() * N * half);
 #pragma omp parallel for collapse(3) schedule(static)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
@@ -53,23 +55,20 @@ void sb_cpu_reformer_hash_sort(sb_backend *be, int32_t *order, const float *x, c
                 const size_t gr = ((size_t)b * H + h) * R + r;
                 int32_t *bucket = bucket_all + gr * N, *count = count_all + gr * (nb + 2);
                 const float *rh = rot + (size_t)h * D * R * half; /* [D, R, half] */
+                float *proj = proj_all + (size_t)omp_get_thread_num() * N * half;
+                sb_cpu_gemm_serial(0, 0, N, half, D, 1.0f, x + ((size_t)b * H + h) * N * D, D, rh + (size_t)r * half,
+                                   R * half, 0.0f, proj, half);
                 for (int n = 0; n < N; n++) {
                     if (mask_at(mask, b, N, n) == 0.0f) {
                         bucket[n] = nb;
                         continue;
                     }
-                    const float *xr = x + (((size_t)b * H + h) * N + n) * D;
                     int bk = 0, off = 0, prod = 1;
                     for (int f = 0; f < nf; f++) {
                         const int hf = factors[f] / 2;
+                        const float *rv = proj + (size_t)n * half + off;
                         float best = -INFINITY;
                         int arg = 0;
-                        float rv[hf];
-                        for (int j = 0; j < hf; j++) {
-                            float s = 0.0f;
-                            for (int d = 0; d < D; d++) s += xr[d] * rh[((size_t)d * R + r) * half + off + j];
-                            rv[j] = s;
-                        }
                         for (int j = 0; j < hf; j++)
                             if (rv[j] > best) best = rv[j], arg = j;
                         for (int j = 0; j < hf; j++)
@@ -88,6 +87,7 @@ void sb_cpu_reformer_hash_sort(sb_backend *be, int32_t *order, const float *x, c
             }
     be->free(be, bucket_all);
     be->free(be, count_all);
+    be->free(be, proj_all);
 }
 
 typedef struct {
