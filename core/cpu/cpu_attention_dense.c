@@ -29,8 +29,8 @@
  * them without -ffast-math and the result does not depend on the build's
  * vector width or the thread count. */
 #define SB_LANES 16
-typedef float sb_v16sf __attribute__((vector_size(4 * SB_LANES)));
-typedef int32_t sb_v16si __attribute__((vector_size(4 * SB_LANES)));
+typedef float sb_v8sf __attribute__((vector_size(32)));
+typedef int32_t sb_v8si __attribute__((vector_size(32)));
 
 static inline float lanes_sum(const float *acc) {
     float t[SB_LANES / 2];
@@ -65,19 +65,21 @@ static inline float row_sum(const float *a, int n) {
 void sb_cpu_softmax_row_masked(float *s, const float *key_mask, int n) {
     if (key_mask)
         for (int j = 0; j < n; j++) s[j] = key_mask[j] > 0.0f ? s[j] : -INFINITY;
-    /* lane-wise running max m = x > m ? x : m in a GCC vector (GCC does not
-     * vectorise the scalar form of this max without -ffinite-math-only) */
-    sb_v16sf vm;
-    for (int l = 0; l < SB_LANES; l++) vm[l] = -INFINITY;
+    /* lane-wise running max m = x > m ? x : m in an 8-float GCC vector (GCC
+     * does not vectorise the scalar form of this max without
+     * -ffinite-math-only, and a 16-float vector compiled to scalar code on
+     * AVX2); a max is exact, so the lane count does not change the result */
+    sb_v8sf vm;
+    for (int l = 0; l < 8; l++) vm[l] = -INFINITY;
     int j = 0;
-    for (; j + SB_LANES <= n; j += SB_LANES) {
-        sb_v16sf x;
+    for (; j + 8 <= n; j += 8) {
+        sb_v8sf x;
         memcpy(&x, s + j, sizeof x);
-        sb_v16si gt = x > vm;
-        vm = (sb_v16sf)(((sb_v16si)x & gt) | ((sb_v16si)vm & ~gt));
+        sb_v8si gt = x > vm;
+        vm = (sb_v8sf)(((sb_v8si)x & gt) | ((sb_v8si)vm & ~gt));
     }
     float mx = -INFINITY;
-    for (int l = 0; l < SB_LANES; l++) mx = vm[l] > mx ? vm[l] : mx;
+    for (int l = 0; l < 8; l++) mx = vm[l] > mx ? vm[l] : mx;
     for (; j < n; j++) mx = s[j] > mx ? s[j] : mx;
     if (mx == -INFINITY) { /* no real key: the row attends to nothing */
         for (j = 0; j < n; j++) s[j] = 0.0f;
