@@ -110,7 +110,7 @@ static void memberships_alloc(sb_backend *be, sbm_state *s, size_t rows) {
 
 static void memberships_free(sb_backend *be, sbm_state *s) {
     float **all[] = {&s->h1q, &s->qp, &s->h1k, &s->kp, &s->qhat, &s->khat};
-    for (int i = 0; i < 6; i++) be->free(be, *all[i]), *all[i] = NULL;
+    for (int i = 0; i < 6; i++) be->free(be, *all[i]), *all[i] = NULL; /* be->free(NULL) is a no-op */
 }
 
 static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training) {
@@ -176,6 +176,10 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     be->gemm_batched(be, 0, 1, k, k, D, 1.0f, p.C, D, (size_t)k * D, p.C, D, (size_t)k * D, 0.0f, s->S, k,
                      (size_t)k * k, H);
     be->softmax_rows(be, s->S, (size_t)H, k * k);
+    if (!s->training) { /* inference: the MLP's activations are not needed past this point */
+        float **mlp[] = {&s->h1q, &s->qp, &s->h1k, &s->kp};
+        for (int i = 0; i < 4; i++) be->free(be, *mlp[i]), *mlp[i] = NULL;
+    }
     lap(SB_SBM_PART_MEMBERSHIPS, &t);
     /* graph */
     if (c->fixed_graph) {
