@@ -222,7 +222,8 @@ static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
  * product (uniform given the slot, as in sb_alias_draw) the acceptance
  * uniform u. Its top 8 bits r8 decide against the 8-bit table alone unless
  * r8 == q8 (1 try in 256): r8 < q8 means u < q8/256 <= K̂/max, accept;
- * r8 > q8 means u >= (q8+1)/256 > K̂/max, reject; so the test is exact. */
+ * r8 > q8 means u >= (q8+1)/256 > K̂/max, reject; so the test is exact up to
+ * the float rounding of q8 itself (one part in 2^24 of the acceptance). */
 static inline int32_t draw_key(const graph_tables *t, int b, row_words *w) {
     const float mx = t->kmax[b];
     if (mx > 0.0f) {
