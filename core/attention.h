@@ -36,6 +36,7 @@ typedef struct {
     int linformer_k;         /* Linformer: projected length */
     int performer_features;  /* Performer: random features m */
     int performer_kernel;    /* Performer: 0 = reference (FAVOR+ scaled twice), 1 = paper's exp(q.k/sqrt d) */
+    int linear_form;         /* linear: 0 = reference (no normaliser), 1 = paper's (divided by Q'.sum K' + 1e-6) */
     int reformer_hashes;     /* Reformer: hash rounds */
     int reformer_chunk;      /* Reformer: chunk length */
     int reformer_chunks_before; /* Reformer: earlier chunks each chunk attends to */

@@ -47,6 +47,7 @@ const sb_config_key sb_config_keys[] = {
     K(sbm_ste_clip, SB_KEY_DOUBLE, 0, 1e30, "SBM: clip of dL/dp in the straight-through estimator (0 = none); default 2^-16 = the reference's +-1 in units of its initial AMP loss scale"),
     K(linformer_k, SB_KEY_INT, 1, 65536, "Linformer: projected length k of keys and values"),
     K(performer_features, SB_KEY_INT, 1, 65536, "Performer: random features m"),
+    E(linear_form, "reference|paper", "linear attention: reference = Q'(K'^T V') with no normaliser (the LRA code); paper = divided by Q'.sum_j K'_j + 1e-6 (Katharopoulos et al.)"),
     E(performer_kernel, "reference|paper", "Performer: reference = FAVOR+ with the d^-1/4 scaling applied twice (approximates exp(q.k/d)); paper = exp(q.k/sqrt d)"),
     K(reformer_hashes, SB_KEY_INT, 1, 64, "Reformer: hash rounds"),
     K(reformer_chunk, SB_KEY_INT, 1, 65536, "Reformer: chunk length"),
@@ -103,6 +104,7 @@ void sb_config_init(sb_run_config *c) {
     c->linformer_k = 256;
     c->performer_features = 256;
     c->performer_kernel = 0;
+    c->linear_form = 0;
     c->reformer_hashes = 2;
     c->reformer_chunk = 64;
     c->reformer_chunks_before = 1;
@@ -320,6 +322,7 @@ sb_attn_config sb_config_attn(const sb_run_config *c) {
         .sbm_self_loops = c->sbm_self_loops, .sbm_reg_kind = c->sbm_reg, .sbm_ste = c->sbm_ste,
         .sbm_ste_clip = (float)c->sbm_ste_clip, .linformer_k = c->linformer_k,
         .performer_features = c->performer_features, .performer_kernel = c->performer_kernel,
+        .linear_form = c->linear_form,
         .reformer_hashes = c->reformer_hashes, .reformer_chunk = c->reformer_chunk,
         .reformer_chunks_before = c->reformer_chunks_before, .nystrom_landmarks = c->nystrom_landmarks,
         .nystrom_conv = c->nystrom_conv,

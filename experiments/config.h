@@ -32,7 +32,7 @@ typedef struct sb_run_config {
     int sbm_k, sbm_sampler, sbm_self_loops, sbm_reg, sbm_delta_at_eval, sbm_ste;
     double sbm_delta, sbm_lambda, sbm_ste_clip;
     /* efficient baselines */
-    int linformer_k, performer_features, performer_kernel, reformer_hashes, reformer_chunk,
+    int linear_form, linformer_k, performer_features, performer_kernel, reformer_hashes, reformer_chunk,
         reformer_chunks_before, nystrom_landmarks, nystrom_conv;
     /* evaluation and bookkeeping */
     int eval_every, eval_batches, test_batches, checkpoint_every;

@@ -6,7 +6,9 @@ FIX=$(cd "$(dirname "$0")/../reference/fixtures" && pwd)
 command -v h5diff >/dev/null || { fail "h5diff (hdf5-tools) is needed"; finish; exit; }
 for fx in "$FIX"/*.h5; do
     m=$(basename "$fx" .h5)
-    "$SBM" op $m --in "$fx" --out $m.out.h5 2>err.txt || { fail "$m: op failed: $(cat err.txt)"; continue; }
+    model=$(h5dump -a /expected/model "$fx" 2>/dev/null | sed -n 's/.*(0): *"\(.*\)".*/\1/p' | head -1)
+    model=${model:-$m} # a fixture of one setting of a model names the model
+    "$SBM" op $model --in "$fx" --out $m.out.h5 2>err.txt || { fail "$m: op failed: $(cat err.txt)"; continue; }
     tol=$(h5dump -a /expected/tolerance "$fx" 2>/dev/null | sed -n 's/.*(0): *//p' | head -1)
     tol=${tol:-2e-5}
     sets="out dq dk dv"

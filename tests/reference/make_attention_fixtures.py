@@ -11,6 +11,8 @@ One module per variant in attention_ref/<name>.py defines
                                                 and fixed random draws
   forward(q, k, v, mask, params, draws) -> out
   TOL = 2e-5                                    optional: absolute tolerance
+  MODEL = "<name>"                              optional: the `op` model, when a
+                                                module is one setting of another
 Each fixture holds the op's inputs (/q /k /v /dout /mask, /params/...) and
 the expected results under /expected/ (out, dq, dk, dv, grads/<param>).
 Run with Debian's python3-torch (CI does not need torch; fixtures are committed):
@@ -55,6 +57,7 @@ def write(name):
         # absolute tolerance of the comparison (values are O(1)); a variant
         # whose float32 rounding compounds (iterations) sets a larger TOL
         f["expected"].attrs["tolerance"] = getattr(mod, "TOL", 2e-5)
+        f["expected"].attrs["model"] = getattr(mod, "MODEL", name)
         for a, val in getattr(mod, "ATTRS", {}).items():
             f.attrs[a] = val
     print("wrote", path)
