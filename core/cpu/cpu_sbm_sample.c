@@ -60,15 +60,24 @@ static void free_all(sb_mem_tracker *mem, void *const *p, int n) {
 #define FREE_ALL(mem, ...) \
     free_all(mem, (void *const[]){__VA_ARGS__}, (int)(sizeof((void *[]){__VA_ARGS__}) / sizeof(void *)))
 
-/* Grow a scratch int32 array of `len` used entries to hold at least `need`. */
-static int32_t *tgrow(sb_mem_tracker *mem, int32_t *a, int64_t len, int64_t *cap, int64_t need) {
+/* Grow a scratch array of `len` used elements of `elem` bytes to hold at
+ * least `need`. */
+static void *grow(sb_mem_tracker *mem, void *a, size_t elem, int64_t len, int64_t *cap, int64_t need) {
     if (need <= *cap) return a;
     int64_t nc = need + need / 2 + 1024;
-    int32_t *b = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)nc);
-    if (len) memcpy(b, a, sizeof(int32_t) * (size_t)len);
+    void *b = sb_cpu_scratch_alloc(mem, elem * (size_t)nc);
+    if (len) memcpy(b, a, elem * (size_t)len);
     sb_cpu_scratch_free(mem, a);
     *cap = nc;
     return b;
+}
+
+/* Philox blocks each of `count` ranges gets in half of the block space:
+ * 2^31 / (count rounded up to a power of two). */
+static uint32_t range_blocks(int count) {
+    uint64_t p = 1;
+    while (p < (uint64_t)count) p *= 2;
+    return (uint32_t)((1ull << 31) / p);
 }
 
 /* out[0 .. 4 nblocks) = blocks first .. first+nblocks-1 of s, as sb_rng_fill,
@@ -129,7 +138,7 @@ typedef struct {
     sb_alias_slot *tb;     /* [k,k] row a: b ~ S_ab ck_b */
     sb_alias_slot *tab;    /* [k*k] the pair (a,b) ~ S_ab ck_b, for rows that draw a by rejection */
     float u_sum;           /* Σ_a u_a */
-    float *kmax;           /* [k] max over R of K̂_:b (rejection), or 0: use the table */
+    float *kmax;           /* [k] max over R of K̂_:b (rejection), or 0: use the table (the graph's) */
     uint8_t *kq8;          /* [k,nr] floor(256 K̂_jb / kmax_b), capped at 255, cluster-major:
                             * the rejection test's first 8 bits, so most tries read one
                             * cached byte instead of K̂ */
@@ -168,14 +177,14 @@ static void block_tables_build(graph_tables *t, const float *S, const float *ck,
  * across positions, so a cluster's keys come by rejection from a uniform slot
  * (accept with K̂_jb / max), which needs fewer than REJECT_MAX tries on
  * average and only the 8-bit column kq8; a peaked cluster gets an alias
- * table instead. */
-static void key_tables_build(graph_tables *t, const float *ck, const float *kmax, sb_mem_tracker *mem) {
+ * table instead, and its kmax entry becomes 0 (kmax is the graph's, used up
+ * here). */
+static void key_tables_build(graph_tables *t, const float *ck, float *kmax, sb_mem_tracker *mem) {
     const int k = t->k, nr = t->nr;
     const float *khat = t->khat;
     const int32_t *real = t->real;
-    t->kmax = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
+    t->kmax = kmax;
     t->kslot = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * k);
-    memcpy(t->kmax, kmax, sizeof(float) * k);
     int peaked = 0;
     for (int b = 0; b < k; b++) peaked += t->kmax[b] * (float)nr > REJECT_MAX * ck[b];
     t->tk = sb_cpu_scratch_alloc(mem, sizeof(sb_alias_slot) * ((size_t)peaked * nr + 1));
@@ -214,7 +223,7 @@ static void block_tables_free(graph_tables *t, sb_mem_tracker *mem) {
 }
 
 static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
-    FREE_ALL(mem, t->kmax, t->kslot, t->tk, t->kq8);
+    FREE_ALL(mem, t->kslot, t->tk, t->kq8);
 }
 
 /* Key endpoint j ~ K̂_jb over the real positions. A rejection try takes one
@@ -267,14 +276,27 @@ static int64_t merge_row(int32_t *d, int64_t nd, int n, uint64_t *bits, int32_t 
     return len;
 }
 
-/* Pass 1 for row i: its counts, then each SBM edge's key cluster b into
- * bsel and each δ edge's key into dkeys. Returns the SBM edge count; *n_delta
- * gets the δ count. cdf and guide are k-float / k-int scratch. */
-static int64_t row_pairs(const graph_tables *t, const float *qi, int i, float delta, sb_rng_stream s, uint32_t W,
-                         float *cdf, int32_t *guide, uint16_t **bsel, int64_t *bsel_len, int64_t *bsel_cap,
-                         int32_t **dkeys, int64_t *dkeys_len, int64_t *dkeys_cap, int64_t *n_delta,
-                         sb_mem_tracker *mem) {
-    const int k = t->k;
+/* One graph's draws between pass 1 and passes 2-3. */
+typedef struct {
+    sb_rng_stream s;        /* the graph's stream */
+    int nr;
+    int32_t *real;          /* [nr] real positions */
+    int32_t *ne, *ndl;      /* [nr] each real row's SBM and δ edges */
+    uint16_t *bsel;         /* [bsel_len] each SBM edge's key cluster, row by row */
+    int32_t *dkeys;         /* [dk_len] each δ edge's key, row by row */
+    int64_t bsel_len, bsel_cap, dk_len, dk_cap;
+    float *ck, *kmax;       /* [k] key column sums and maxima (kmax 0 where an alias table serves) */
+    int64_t bound;          /* edges before merging: at least the graph's nnz */
+} graph_draws;
+
+/* Pass 1 for real row r (position i, memberships qi): its counts into d->ne[r]
+ * and d->ndl[r], each SBM edge's key cluster b onto d->bsel and each δ
+ * edge's key onto d->dkeys. W: blocks of a row's range; cdf and guide: k-float
+ * and k-int scratch. */
+static void row_pairs(graph_draws *d, const graph_tables *t, int r, const float *qi, float delta, uint32_t W,
+                      float *cdf, int32_t *guide, sb_mem_tracker *mem) {
+    const int k = t->k, i = d->real[r];
+    const sb_rng_stream s = d->s;
     float lam = 0.0f, qmax = 0.0f;
 #pragma omp simd reduction(+ : lam) reduction(max : qmax)
     for (int a = 0; a < k; a++) lam += qi[a] * t->u[a], qmax = qi[a] > qmax ? qi[a] : qmax;
@@ -283,18 +305,13 @@ static int64_t row_pairs(const graph_tables *t, const float *qi, int i, float de
     pr.next_block = (uint32_t)i * W + (W - POISSON_BLOCKS);
     const int64_t ne = sb_poisson(&pr, (double)lam);
     const int64_t nd = delta > 0.0f ? sb_poisson(&pr, (double)delta * t->nr) : 0;
-    *n_delta = nd;
+    d->ne[r] = (int32_t)ne, d->ndl[r] = (int32_t)nd;
     row_words w;
     row_words_init(&w, s, (uint32_t)i * W, W - POISSON_BLOCKS);
     if (ne > 0) {
-        if (*bsel_len + ne > *bsel_cap) { /* grow (rare: the first guess is the expected count) */
-            int64_t nc = (*bsel_len + ne) * 3 / 2 + 1024;
-            uint16_t *nb = sb_cpu_scratch_alloc(mem, sizeof(uint16_t) * (size_t)nc);
-            if (*bsel_len) memcpy(nb, *bsel, sizeof(uint16_t) * (size_t)*bsel_len);
-            sb_cpu_scratch_free(mem, *bsel);
-            *bsel = nb, *bsel_cap = nc;
-        }
-        uint16_t *out = *bsel + *bsel_len;
+        /* rarely grows: the first guess is the expected count */
+        d->bsel = grow(mem, d->bsel, sizeof(uint16_t), d->bsel_len, &d->bsel_cap, d->bsel_len + ne);
+        uint16_t *out = d->bsel + d->bsel_len;
         if (qmax * t->u_sum <= REJECT_MAX * lam) {
             /* a flat row: propose the pair (a,b) ~ S_ab ck_b from the graph's
              * table, accept with Q̂_ia / max_a Q̂_ia: O(k) per row, 2 words a try */
@@ -323,34 +340,22 @@ static int64_t row_pairs(const graph_tables *t, const float *qi, int i, float de
                 out[e] = (uint16_t)sb_alias_draw(t->tb + (size_t)a * k, (uint32_t)k, row_word(&w));
             }
         }
-        *bsel_len += ne;
+        d->bsel_len += ne;
     }
     if (nd > 0) {
-        *dkeys = tgrow(mem, *dkeys, *dkeys_len, dkeys_cap, *dkeys_len + nd);
+        d->dkeys = grow(mem, d->dkeys, sizeof(int32_t), d->dk_len, &d->dk_cap, d->dk_len + nd);
         for (int64_t e = 0; e < nd; e++)
-            (*dkeys)[*dkeys_len + e] = t->real[sb_u32_below(row_word(&w), (uint32_t)t->nr)];
-        *dkeys_len += nd;
+            d->dkeys[d->dk_len + e] = t->real[sb_u32_below(row_word(&w), (uint32_t)t->nr)];
+        d->dk_len += nd;
     }
-    return ne;
 }
-
-/* One graph's draws between pass 1 and passes 2-3. */
-typedef struct {
-    int nr;
-    int32_t *real;          /* [nr] real positions */
-    int32_t *ne, *ndl;      /* [nr] each real row's SBM and δ edges */
-    uint16_t *bsel;         /* [bsel_len] each SBM edge's key cluster, row by row */
-    int32_t *dkeys;         /* [dk_len] each δ edge's key, row by row */
-    int64_t bsel_len, dk_len;
-    float *ck, *kmax;       /* [k] key column sums and maxima */
-    int64_t bound;          /* edges before merging: at least the graph's nnz */
-} graph_draws;
 
 /* Pass 1 for one graph: the real positions, the key column sums, then every
  * row's counts and cluster pairs. */
 static void fastrg_pass1(graph_draws *d, const float *qhat, const float *khat, const float *S, const float *km,
                          int n, int k, float delta, int self_loops, sb_rng_stream s, sb_mem_tracker *mem) {
     memset(d, 0, sizeof *d);
+    d->s = s;
     d->real = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(n + 1));
     for (int i = 0; i < n; i++)
         if (!km || km[i] > 0.0f) d->real[d->nr++] = i;
@@ -362,25 +367,18 @@ static void fastrg_pass1(graph_draws *d, const float *qhat, const float *khat, c
     key_sums(khat, d->real, nr, k, d->ck, d->kmax);
     graph_tables t = {.k = k, .nr = nr, .real = d->real, .khat = khat};
     block_tables_build(&t, S, d->ck, k, mem);
-    int npow = 1;
-    while (npow < n) npow *= 2;
-    const uint32_t W = (uint32_t)((1ull << 31) / (uint64_t)npow);
+    const uint32_t W = range_blocks(n);
     /* expected SBM edges Σ_i λ_i, for the first guess of the size */
     double expect = 0.0;
     for (int r = 0; r < nr; r++) {
         const float *qi = qhat + (size_t)d->real[r] * k;
         for (int a = 0; a < k; a++) expect += (double)qi[a] * t.u[a];
     }
-    int64_t bsel_cap = (int64_t)(expect * 1.05) + 64, dk_cap = 0;
-    d->bsel = sb_cpu_scratch_alloc(mem, sizeof(uint16_t) * (size_t)bsel_cap);
+    d->bsel_cap = (int64_t)(expect * 1.05) + 64;
+    d->bsel = sb_cpu_scratch_alloc(mem, sizeof(uint16_t) * (size_t)d->bsel_cap);
     float *cdf = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
     int32_t *guide = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * k);
-    for (int r = 0; r < nr; r++) {
-        int64_t nd;
-        d->ne[r] = (int32_t)row_pairs(&t, qhat + (size_t)d->real[r] * k, d->real[r], delta, s, W, cdf, guide,
-                                      &d->bsel, &d->bsel_len, &bsel_cap, &d->dkeys, &d->dk_len, &dk_cap, &nd, mem);
-        d->ndl[r] = (int32_t)nd;
-    }
+    for (int r = 0; r < nr; r++) row_pairs(d, &t, r, qhat + (size_t)d->real[r] * k, delta, W, cdf, guide, mem);
     d->bound = d->bsel_len + d->dk_len + (self_loops ? nr : 0);
     FREE_ALL(mem, cdf, guide);
     block_tables_free(&t, mem);
@@ -388,17 +386,15 @@ static void fastrg_pass1(graph_draws *d, const float *qhat, const float *khat, c
 
 /* Passes 2 and 3 for one graph: the key pools, then each row's keys, merged
  * into cols (room for d->bound); row_len[n] gets the degrees. Frees d. */
-static int64_t fastrg_pass23(graph_draws *d, const float *khat, int n, int k, int self_loops, sb_rng_stream s,
-                             int32_t *cols, int64_t *row_len, sb_mem_tracker *mem) {
+static int64_t fastrg_pass23(graph_draws *d, const float *khat, int n, int k, int self_loops, int32_t *cols,
+                             int64_t *row_len, sb_mem_tracker *mem) {
     memset(row_len, 0, sizeof(int64_t) * (size_t)n);
     const int nr = d->nr;
     int64_t nnz = 0;
     if (nr > 0) {
         graph_tables t = {.k = k, .nr = nr, .real = d->real, .khat = khat};
         key_tables_build(&t, d->ck, d->kmax, mem);
-        int kpow = 1;
-        while (kpow < k) kpow *= 2;
-        const uint32_t WP = (uint32_t)((1ull << 31) / (uint64_t)kpow);
+        const uint32_t WP = range_blocks(k);
         /* pass 2: per cluster, a pool of keys as long as the edges that chose it */
         int64_t *pool_at = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)(k + 1));
         memset(pool_at, 0, sizeof(int64_t) * (size_t)(k + 1));
@@ -408,7 +404,7 @@ static int64_t fastrg_pass23(graph_draws *d, const float *khat, int n, int k, in
         for (int b = 0; b < k; b++) {
             if (pool_at[b + 1] == pool_at[b]) continue;
             row_words w;
-            row_words_init(&w, s, (1u << 31) + (uint32_t)b * WP, WP);
+            row_words_init(&w, d->s, (1u << 31) + (uint32_t)b * WP, WP);
             for (int64_t e = pool_at[b]; e < pool_at[b + 1]; e++) pool[e] = draw_key(&t, b, &w);
         }
         key_tables_free(&t, mem);
@@ -421,7 +417,7 @@ static int64_t fastrg_pass23(graph_draws *d, const float *khat, int n, int k, in
         for (int r = 0; r < nr; r++) {
             const int64_t total = (int64_t)d->ne[r] + d->ndl[r] + (self_loops ? 1 : 0);
             if (total == 0) continue;
-            draws = tgrow(mem, draws, 0, &draw_cap, total);
+            draws = grow(mem, draws, sizeof(int32_t), 0, &draw_cap, total);
             int64_t m = 0;
             for (int e = 0; e < d->ne[r]; e++, eb++) draws[m++] = pool[pool_at[d->bsel[eb]]++];
             for (int e = 0; e < d->ndl[r]; e++, ed++) draws[m++] = d->dkeys[ed];
@@ -448,7 +444,7 @@ static graph_edges sample_bernoulli(const float *qhat, const float *khat, const 
     const uint32_t blocks_per_row = (uint32_t)(n + 3) / 4;
     uint32_t *words = sb_cpu_scratch_alloc(mem, sizeof(uint32_t) * 4 * blocks_per_row);
     int64_t cap = 0, nnz = 0;
-    g.cols = tgrow(mem, NULL, 0, &cap, 1024);
+    g.cols = grow(mem, NULL, sizeof(int32_t), 0, &cap, 1024);
     for (int i0 = 0; i0 < n; i0 += RB) {
         int rb = n - i0 < RB ? n - i0 : RB;
         sb_cpu_gemm_serial(0, 1, rb, n, k, 1.0f, qhat + (size_t)i0 * k, k, W, k, 0.0f, P, n);
@@ -456,7 +452,7 @@ static graph_edges sample_bernoulli(const float *qhat, const float *khat, const 
             int i = i0 + r;
             row_len[i] = 0;
             if (key_mask && key_mask[i] <= 0.0f) continue; /* padded query: no row */
-            g.cols = tgrow(mem, g.cols, nnz, &cap, nnz + n); /* room for a full row */
+            g.cols = grow(mem, g.cols, sizeof(int32_t), nnz, &cap, nnz + n); /* room for a full row */
             fill_words(&s, (uint32_t)i * blocks_per_row, blocks_per_row, words);
             const float *p = P + (size_t)r * n;
             int64_t start = nnz;
@@ -499,9 +495,10 @@ static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, co
         fastrg_pass1(&gd[g], qhat + (size_t)g * n * k, khat + (size_t)g * n * k, S + (size_t)h * k * k,
                      key_mask ? key_mask + (size_t)b * n : NULL, n, k, delta, self_loops,
                      sb_rng_derive(base, (uint32_t)b, (uint32_t)h), mem);
-        /* per membership: the key column sums and maxima, the row's weights and
-         * their maximum, the 8-bit acceptance column (4); per block: S ck (2)
-         * and the alias tables (3) */
+        /* per membership 4: the key column sum and maximum (2), the row's
+         * rate and maximum (2; a peaked row's cumulative weights and the 8-bit
+         * table's scaling are not counted); per block 5: S ck (2) and the
+         * alias tables (3) */
         flops += 4LL * gd[g].nr * k + 5LL * k * k;
     }
     be->flops.total += flops;
@@ -514,9 +511,7 @@ static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, co
     int64_t *row_len = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)G * n);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int g = 0; g < G; g++) {
-        const int b = g / H, h = g % H;
-        len[g] = fastrg_pass23(&gd[g], khat + (size_t)g * n * k, n, k, self_loops,
-                               sb_rng_derive(base, (uint32_t)b, (uint32_t)h), csr->col + at[g],
+        len[g] = fastrg_pass23(&gd[g], khat + (size_t)g * n * k, n, k, self_loops, csr->col + at[g],
                                row_len + (size_t)g * n, mem);
     }
     int64_t nnz = 0;
