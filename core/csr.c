@@ -14,7 +14,7 @@ void sb_csr_reserve(sb_backend *be, sb_csr *c, int G, int n, int64_t nnz) {
     }
     if (nnz > c->cap) {
         be->free(be, c->col);
-        c->cap = nnz + nnz / 8 + 1024; /* headroom: densities drift step to step */
+        c->cap = sb_csr_edge_capacity(nnz);
         c->col = be->alloc(be, sizeof(int32_t) * (size_t)c->cap);
     }
     c->has_transpose = 0;

@@ -24,4 +24,8 @@ typedef struct {
     int64_t *perm;     /* [cap] incoming position -> edge index in row order */
 } sb_csr;
 
+/* Edges to allocate for nnz: headroom, since densities drift step to step,
+ * shared by the graph and every per-edge buffer kept beside it. */
+static inline int64_t sb_csr_edge_capacity(int64_t nnz) { return nnz + nnz / 8 + 1024; }
+
 #endif

@@ -108,9 +108,19 @@ static void memberships_alloc(sb_backend *be, sbm_state *s, size_t rows) {
     for (int i = 0; i < 2; i++) *nk[i] = be->alloc(be, sizeof(float) * rows * s->k);
 }
 
-static void memberships_free(sb_backend *be, sbm_state *s) {
+/* mlp_only: just the MLP's activations (inference needs nothing but the
+ * memberships past them); else all of them (be->free(NULL) is a no-op) */
+static void memberships_free(sb_backend *be, sbm_state *s, int mlp_only) {
     float **all[] = {&s->h1q, &s->qp, &s->h1k, &s->kp, &s->qhat, &s->khat};
-    for (int i = 0; i < 6; i++) be->free(be, *all[i]), *all[i] = NULL; /* be->free(NULL) is a no-op */
+    for (int i = 0; i < (mlp_only ? 4 : 6); i++) be->free(be, *all[i]), *all[i] = NULL;
+}
+
+/* Make room for nnz edges in the per-edge buffers bufs[n] sharing *cap. */
+static void reserve_edges(sb_backend *be, float **const *bufs, int n, int64_t *cap, int64_t nnz) {
+    if (nnz <= *cap) return;
+    *cap = sb_csr_edge_capacity(nnz);
+    for (int i = 0; i < n; i++) be->free(be, *bufs[i]);
+    for (int i = 0; i < n; i++) *bufs[i] = be->alloc(be, sizeof(float) * (size_t)*cap);
 }
 
 static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training) {
@@ -176,10 +186,7 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     be->gemm_batched(be, 0, 1, k, k, D, 1.0f, p.C, D, (size_t)k * D, p.C, D, (size_t)k * D, 0.0f, s->S, k,
                      (size_t)k * k, H);
     be->softmax_rows(be, s->S, (size_t)H, k * k);
-    if (!s->training) { /* inference: the MLP's activations are not needed past this point */
-        float **mlp[] = {&s->h1q, &s->qp, &s->h1k, &s->kp};
-        for (int i = 0; i < 4; i++) be->free(be, *mlp[i]), *mlp[i] = NULL;
-    }
+    if (!s->training) memberships_free(be, s, 1);
     lap(SB_SBM_PART_MEMBERSHIPS, &t);
     /* graph */
     if (c->fixed_graph) {
@@ -190,13 +197,10 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
                        cfg->sbm_sampler, c->rng_attn);
         s->used = &s->graph;
     }
-    if (!s->training) memberships_free(be, s);
+    if (!s->training) memberships_free(be, s, 0);
     const sb_csr *g = s->used;
-    if (g->nnz > s->probs_cap) {
-        be->free(be, s->probs);
-        s->probs_cap = g->nnz + g->nnz / 8 + 1024; /* headroom as the graph's (core/csr.c) */
-        s->probs = be->alloc(be, sizeof(float) * (size_t)s->probs_cap);
-    }
+    float **probs[] = {&s->probs};
+    reserve_edges(be, probs, 1, &s->probs_cap, g->nnz);
     lap(SB_SBM_PART_SAMPLING, &t);
     float pd = c->training ? cfg->attn_dropout : 0.0f;
     be->sparse_attention_forward(be, c->out, s->probs, c->q, c->k, c->v, g, D, pd, c->rng, H);
@@ -225,13 +229,8 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     const sb_csr *g = s->used;
     double t = omp_get_wtime();
     const size_t m = (size_t)g->nnz, nk = (size_t)rows * k;
-    if (g->nnz > s->scratch_cap) {
-        be->free(be, s->ds);
-        be->free(be, s->pk);
-        s->scratch_cap = g->nnz + g->nnz / 8 + 1024;
-        s->ds = be->alloc(be, sizeof(float) * (size_t)s->scratch_cap);
-        s->pk = be->alloc(be, sizeof(float) * (size_t)s->scratch_cap);
-    }
+    float **scratch[] = {&s->ds, &s->pk};
+    reserve_edges(be, scratch, 2, &s->scratch_cap, g->nnz);
     float *ds = s->ds, *pk = s->pk;
     float pd = c->training ? cfg->attn_dropout : 0.0f;
     be->sparse_attention_backward(be, gr->dq, gr->dk, gr->dv, ds, pk, gr->dout, s->probs, c->q, c->k, c->v, g, D,
