@@ -141,6 +141,22 @@ static void mask_scores(float *S, const int32_t *qp, const int32_t *kp, const fl
         }
 }
 
+/* Chunk gc's window: its positions (qp [C], kp [W]), its queries, normalised
+ * keys and values gathered (Q [C,D], K, V [W,D]) and its masked scores
+ * S = Q Kᵀ [C,W]. Forward and backward both run it, so backward recomputes
+ * the scores instead of storing them. */
+static void chunk_scores(const lsh_dims *s, const int32_t *ord, int gc, const float *xg, const float *kn,
+                         const float *vg, const float *mask, int b, int32_t *qp, int32_t *kp, float *Q, float *K,
+                         float *V, float *S) {
+    const int C = s->chunk, W = s->W, D = s->D;
+    window_positions(s, ord, gc, qp, kp);
+    gather_rows(Q, xg, qp, C, D);
+    gather_rows(K, kn, kp, W, D);
+    gather_rows(V, vg, kp, W, D);
+    sb_cpu_gemm_serial(0, 1, C, W, D, 1.0f, Q, D, K, D, 0.0f, S, W);
+    mask_scores(S, qp, kp, mask, b, s->N, C, W);
+}
+
 /* FLOPs (masking is a select, not counted): per (example, head) the key
  * normalisation, per query slot the scores and values (4 W D) and logsumexp +
  * probabilities (6 W + 2: max, subtract, exp, sum, log, add, subtract, exp),
@@ -176,12 +192,7 @@ void sb_cpu_reformer_attention_forward(sb_backend *be, float *out, float *lse, c
             norm_keys(xg, kn, rinv, N, D);
             for (int gc = 0; gc < s.nchunks; gc++) {
                 const int r = gc * C / N;
-                window_positions(&s, ord, gc, qp, kp);
-                gather_rows(Q, xg, qp, C, D);
-                gather_rows(K, kn, kp, W, D);
-                gather_rows(V, vg, kp, W, D);
-                sb_cpu_gemm_serial(0, 1, C, W, D, 1.0f, Q, D, K, D, 0.0f, S, W);
-                mask_scores(S, qp, kp, mask, b, N, C, W);
+                chunk_scores(&s, ord, gc, xg, kn, vg, mask, b, qp, kp, Q, K, V, S);
                 for (int i = 0; i < C; i++) {
                     float *row = S + (size_t)i * W;
                     float mx = -INFINITY, sum = 0.0f;
@@ -269,13 +280,8 @@ void sb_cpu_reformer_attention_backward(sb_backend *be, float *dx, float *dv, co
             }
             for (int gc = 0; gc < s.nchunks; gc++) {
                 const int r = gc * C / N;
-                window_positions(&s, ord, gc, qp, kp);
-                gather_rows(Q, xg, qp, C, D);
+                chunk_scores(&s, ord, gc, xg, kn, vg, mask, b, qp, kp, Q, K, V, P); /* the forward's, again */
                 gather_rows(Gd, gg, qp, C, D);
-                gather_rows(K, kn, kp, W, D);
-                gather_rows(V, vg, kp, W, D);
-                sb_cpu_gemm_serial(0, 1, C, W, D, 1.0f, Q, D, K, D, 0.0f, P, W);
-                mask_scores(P, qp, kp, mask, b, N, C, W);
                 sb_cpu_gemm_serial(0, 1, C, W, D, 1.0f, Gd, D, V, D, 0.0f, dS, W); /* g_i . v_j */
                 for (int i = 0; i < C; i++) {
                     const float l = lg[(size_t)r * N + qp[i]], w = wr[(size_t)r * N + qp[i]], bt = beta[qp[i]];
