@@ -34,6 +34,7 @@
  * Cost O(N M D) per head. */
 #include <math.h>
 #include <stdlib.h>
+#include "baselines/key_sum_norm.h"
 #include "core/attention.h"
 
 typedef struct {
@@ -41,13 +42,10 @@ typedef struct {
     float *phiq, *phik;      /* [B,H,N,M] */
     float *vm;               /* [B,H,N,D] V' */
     float *kv;               /* [B,H,M,D] φ(K)ᵀ V' */
-    float *ksum;             /* [B,H,M] Σ_j φ(K_j) */
-    float *den;              /* [B,H,N] */
-    float *ones;             /* [N] */
+    sb_key_sum_norm norm;    /* Σ_j φ(K_j), the denominators (no eps) */
     float *dphi;             /* [B,H,N,M] backward scratch */
     float *dnum, *dvm;       /* [B,H,N,D] */
-    float *dden;             /* [B,H,N] */
-    float *dkv, *dksum;      /* [B,H,M,D], [B,H,M] */
+    float *dkv;              /* [B,H,M,D] */
 } performer_state;
 
 static size_t performer_param_count(const sb_attn_config *cfg) {
@@ -107,17 +105,12 @@ static void *performer_state_create(sb_backend *be, const sb_attn_config *cfg, i
     s->phik = be->alloc(be, sizeof(float) * nm);
     s->vm = be->alloc(be, sizeof(float) * nd);
     s->kv = be->alloc(be, sizeof(float) * G * M * D);
-    s->ksum = be->alloc(be, sizeof(float) * G * M);
-    s->den = be->alloc(be, sizeof(float) * G * N);
-    s->ones = be->alloc(be, sizeof(float) * N);
-    for (int n = 0; n < N; n++) s->ones[n] = 1.0f;
+    sb_ksn_init(be, &s->norm, (int)G, N, M, D, 0.0f, training);
     if (training) {
         s->dphi = be->alloc(be, sizeof(float) * nm);
         s->dnum = be->alloc(be, sizeof(float) * nd);
         s->dvm = be->alloc(be, sizeof(float) * nd);
-        s->dden = be->alloc(be, sizeof(float) * G * N);
         s->dkv = be->alloc(be, sizeof(float) * G * M * D);
-        s->dksum = be->alloc(be, sizeof(float) * G * M);
     }
     return s;
 }
@@ -125,9 +118,9 @@ static void *performer_state_create(sb_backend *be, const sb_attn_config *cfg, i
 static void performer_state_destroy(sb_backend *be, void *state) {
     performer_state *s = state;
     if (!s) return;
-    float *b[] = {s->phiq, s->phik, s->vm, s->kv, s->ksum, s->den, s->ones,
-                  s->dphi, s->dnum, s->dvm, s->dden, s->dkv, s->dksum};
+    float *b[] = {s->phiq, s->phik, s->vm, s->kv, s->dphi, s->dnum, s->dvm, s->dkv};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) be->free(be, b[i]);
+    sb_ksn_free(be, &s->norm);
     free(s);
 }
 
@@ -152,10 +145,8 @@ static void performer_forward(sb_backend *be, void *state, const sb_attn_config 
     be->performer_features_forward(be, s->phik, c->k, params, c->key_mask, B, H, N, D, M, sc, plain ? 2 : 0);
     be->mask_heads(be, s->vm, c->v, c->key_mask, B, H, N, D, 0);
     be->gemm_batched(be, 1, 0, M, D, N, 1.0f, s->phik, M, nm, s->vm, D, nd, 0.0f, s->kv, D, md, G); /* φ(K)ᵀV' */
-    be->gemm_batched(be, 0, 0, 1, M, N, 1.0f, s->ones, N, 0, s->phik, M, nm, 0.0f, s->ksum, M, M, G); /* Σ_j φ(K_j) */
-    be->gemm_batched(be, 0, 0, N, 1, M, 1.0f, s->phiq, M, nm, s->ksum, 1, M, 0.0f, s->den, 1, N, G); /* φ(Q)·Σφ(K) */
     be->gemm_batched(be, 0, 0, N, D, M, 1.0f, s->phiq, M, nm, s->kv, D, md, 0.0f, c->out, D, nd, G);
-    be->performer_div_forward(be, c->out, c->out, s->den, (size_t)G * N, D);
+    sb_ksn_forward(be, &s->norm, G, N, s->phiq, s->phik, c->out); /* / φ(Q)·Σφ(K) */
 }
 
 /* Uses the forward's output c->out (the caller keeps it until backward). */
@@ -166,18 +157,15 @@ static void performer_backward(sb_backend *be, void *state, const sb_attn_config
     const int B = c->B, H = c->H, N = c->N, D = c->D, M = s->M, G = B * H;
     const float sc = feature_scale(cfg, D);
     const size_t nd = (size_t)N * D, nm = (size_t)N * M, md = (size_t)M * D;
-    be->zero(be, s->dnum, sizeof(float) * G * nd);
-    be->zero(be, s->dden, sizeof(float) * G * N);
-    be->performer_div_backward(be, s->dnum, s->dden, g->dout, c->out, s->den, (size_t)G * N, D);
+    sb_ksn_backward(be, &s->norm, s->phiq, g->dout, c->out, s->dnum);
     be->gemm_batched(be, 1, 0, M, D, N, 1.0f, s->phiq, M, nm, s->dnum, D, nd, 0.0f, s->dkv, D, md, G); /* dKV */
-    be->gemm_batched(be, 1, 0, M, 1, N, 1.0f, s->phiq, M, nm, s->dden, 1, N, 0.0f, s->dksum, 1, M, G); /* dΣφ(K) */
     /* dφ(Q) = dnum KVᵀ + dden Σφ(K)ᵀ */
     be->gemm_batched(be, 0, 1, N, M, D, 1.0f, s->dnum, D, nd, s->kv, D, md, 0.0f, s->dphi, M, nm, G);
-    be->gemm_batched(be, 0, 0, N, M, 1, 1.0f, s->dden, 1, N, s->ksum, M, M, 1.0f, s->dphi, M, nm, G);
+    sb_ksn_add_query_grad(be, &s->norm, s->dphi);
     be->performer_features_backward(be, g->dq, s->dphi, s->phiq, c->q, params, NULL, B, H, N, D, M, sc);
     /* dφ(K) = V' dKVᵀ + 1 dΣφ(K)ᵀ */
     be->gemm_batched(be, 0, 1, N, M, D, 1.0f, s->vm, D, nd, s->dkv, D, md, 0.0f, s->dphi, M, nm, G);
-    be->gemm_batched(be, 0, 0, N, M, 1, 1.0f, s->ones, 1, 0, s->dksum, M, M, 1.0f, s->dphi, M, nm, G);
+    sb_ksn_add_key_grad(be, &s->norm, s->dphi);
     be->performer_features_backward(be, g->dk, s->dphi, s->phik, c->k, params, c->key_mask, B, H, N, D, M, sc);
     /* dV' = φ(K) dKV */
     be->gemm_batched(be, 0, 0, N, D, M, 1.0f, s->phik, M, nm, s->dkv, D, md, 0.0f, s->dvm, D, nd, G);

@@ -28,6 +28,7 @@ struct sb_backend {
     void *(*alloc)(sb_backend *be, size_t bytes);          /* zeroed */
     void (*free)(sb_backend *be, void *p);
     void (*zero)(sb_backend *be, void *p, size_t bytes);
+    void (*fill)(sb_backend *be, float *p, float value, size_t n); /* p[0..n) = value */
     void (*copy)(sb_backend *be, void *dst, const void *src, size_t bytes);
 
     /* ---- dense linear algebra ---- */

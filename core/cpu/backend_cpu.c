@@ -57,6 +57,11 @@ static void cpu_zero(sb_backend *be, void *p, size_t bytes) {
     memset(p, 0, bytes);
 }
 
+static void cpu_fill(sb_backend *be, float *p, float value, size_t n) {
+    (void)be;
+    for (size_t i = 0; i < n; i++) p[i] = value;
+}
+
 static void cpu_copy(sb_backend *be, void *dst, const void *src, size_t bytes) {
     (void)be;
     memcpy(dst, src, bytes);
@@ -86,6 +91,7 @@ sb_backend *sb_backend_cpu_create(int threads) {
     be->alloc = cpu_alloc;
     be->free = cpu_free;
     be->zero = cpu_zero;
+    be->fill = cpu_fill;
     be->copy = cpu_copy;
     be->gemm = sb_cpu_gemm;
     be->gemm_batched = sb_cpu_gemm_batched;
