@@ -34,10 +34,16 @@ SB_HD static inline uint32_t sb_mulhilo32(uint32_t a, uint32_t b, uint32_t *hi) 
     return (uint32_t)p;
 }
 
+/* Philox4x32's round multipliers and Weyl key increments (Salmon et al. 2011). */
+#define SB_PHILOX_M0 0xD2511F53u
+#define SB_PHILOX_M1 0xCD9E8D57u
+#define SB_PHILOX_W0 0x9E3779B9u
+#define SB_PHILOX_W1 0xBB67AE85u
+
 /* One Philox4x32 block: 10 rounds over the counter under the key. */
 SB_HD static inline sb_philox_ctr sb_philox4x32_10(sb_philox_ctr c, sb_philox_key k) {
-    const uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;
-    const uint32_t W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
+    const uint32_t M0 = SB_PHILOX_M0, M1 = SB_PHILOX_M1;
+    const uint32_t W0 = SB_PHILOX_W0, W1 = SB_PHILOX_W1;
     for (int r = 0; r < 10; r++) {
         uint32_t hi0, hi1;
         uint32_t lo0 = sb_mulhilo32(M0, c.v[0], &hi0);

@@ -11,9 +11,6 @@
  * dV/dK products, fewer repacks of K and V by OpenBLAS). */
 /* sb_expf's floorf vectorises only without -ftrapping-math; these kernels never
  * inspect floating-point exception flags, so results are unchanged. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
 #include <math.h>
 #include <omp.h>
 #include <string.h>

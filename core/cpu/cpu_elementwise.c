@@ -1,9 +1,4 @@
 /* Elementwise ops: activations, residual adds, dropout, masking, AdamW. */
-/* sb_expf's floorf vectorises only without -ftrapping-math; these kernels never
- * inspect floating-point exception flags, so results are unchanged. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
 #include <math.h>
 #include "core/cpu/cpu_philox16.h"
 #if defined(__AVX512F__) && defined(__AVX512BW__)
@@ -16,9 +11,8 @@
  * Bit-identical to sb_dropout_factors (core/kernels_inline.h): element e uses
  * 16-bit half (e & 7) of Philox block e >> 3 (block index taken mod 2^32).
  * The scalar generator costs ~2-5 ns per element; this one evaluates 16
- * blocks (128 elements) per call in AVX-512 lanes (~0.25 ns per element,
- * core/cpu/cpu_philox16.h), or
- * 16 blocks in arrays GCC vectorises when AVX-512 is not available. */
+ * blocks (128 elements) per call in vector lanes (core/cpu/cpu_philox16.h):
+ * compared in AVX-512 registers where there are any, else from the words. */
 #ifdef SB_CPU_PHILOX_AVX512
 /* 16 blocks idx0 .. idx0+15 (mod 2^32) -> factors for 128 elements at o. */
 static inline void philox_factors128(const sb_rng_stream *s, uint32_t idx0, __m512i thr16,
@@ -35,13 +29,12 @@ static inline void philox_factors128(const sb_rng_stream *s, uint32_t idx0, __m5
 #else
 static inline void philox_factors128(const sb_rng_stream *s, uint32_t idx0, uint32_t thr,
                                      float scale, float *o) {
-    uint32_t c[4][16];
-    sb_philox16(s, idx0, c);
-    for (int l = 0; l < 16; l++)
-        for (int q = 0; q < 4; q++) {
-            o[l * 8 + 2 * q] = (c[q][l] & 0xFFFFu) >= thr ? scale : 0.0f;
-            o[l * 8 + 2 * q + 1] = (c[q][l] >> 16) >= thr ? scale : 0.0f;
-        }
+    uint32_t w[64];
+    sb_philox16_fill(s, idx0, w);
+    for (int i = 0; i < 64; i++) { /* element e: 16-bit half (e & 1) of word e >> 1 */
+        o[2 * i] = (w[i] & 0xFFFFu) >= thr ? scale : 0.0f;
+        o[2 * i + 1] = (w[i] >> 16) >= thr ? scale : 0.0f;
+    }
 }
 #endif
 

@@ -1,11 +1,5 @@
 /* Per-head masking and the elu+1 feature map of linear attention, over
  * [B,H,N,D] with a key mask [B,N]. */
-/* sb_expf's floorf vectorises only without -ftrapping-math (otherwise it is a
- * libm call per element, ~70% of a linear attention call); these kernels never
- * inspect floating-point exception flags, so results are unchanged. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"
 

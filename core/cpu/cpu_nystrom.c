@@ -4,9 +4,6 @@
  * Z0 = Aᵀ / max(column sums), and the per-head depthwise skip convolution.
  * Every reduction has one fixed order (no dependence on the thread count).
  * FLOP rules are stated beside each op. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
 #include <math.h>
 #include <string.h>
 #include "core/cpu/cpu_ops.h"

@@ -3,9 +3,6 @@
  * every head, features phi [B,H,N,M]. */
 /* sb_expf's floorf vectorises only without -ftrapping-math; these kernels never
  * inspect floating-point exception flags, so results are unchanged. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
 #include <math.h>
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"

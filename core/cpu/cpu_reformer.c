@@ -12,9 +12,6 @@
  * values and multiplies them with single-threaded sgemm. */
 /* sb_expf's floorf vectorises only without -ftrapping-math; these kernels never
  * inspect floating-point exception flags, so results are unchanged. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
 #include <math.h>
 #include <string.h>
 #include <omp.h>

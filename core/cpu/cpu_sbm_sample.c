@@ -46,6 +46,7 @@
 #define ROW_BLOCKS 32      /* Philox blocks generated per refill of a row's words */
 #define POISSON_BLOCKS 64  /* the end of each row's range, for its Poisson counts */
 #define REJECT_MAX 4.0f    /* rejection sampling while max/mean weight is below this */
+#define CHUNK_ROWS 256     /* rows per chunk of passes 2-3 (fixed: it shapes the draws) */
 
 typedef struct {
     int32_t *cols;   /* this graph's sorted unique columns, row by row */
@@ -84,19 +85,7 @@ static uint32_t range_blocks(int count) {
  * 16 blocks at a time in vector lanes (core/cpu/cpu_philox16.h). */
 static void fill_words(const sb_rng_stream *s, uint32_t first, size_t nblocks, uint32_t *out) {
     size_t b = 0;
-    for (; b + 16 <= nblocks; b += 16) {
-#if defined(__AVX512F__)
-        __m512i c[2][4], w[4];
-        sb_philox16_avx512(s, first + (uint32_t)b, c);
-        sb_philox16_words(c, w);
-        for (int q = 0; q < 4; q++) _mm512_storeu_si512((void *)(out + 4 * b + 16 * q), w[q]);
-#else
-        uint32_t c[4][16];
-        sb_philox16(s, first + (uint32_t)b, c);
-        for (int l = 0; l < 16; l++)
-            for (int q = 0; q < 4; q++) out[4 * (b + l) + q] = c[q][l];
-#endif
-    }
+    for (; b + 16 <= nblocks; b += 16) sb_philox16_fill(s, first + (uint32_t)b, out + 4 * b);
     if (b < nblocks) sb_rng_fill(s, first + (uint32_t)b, nblocks - b, out + 4 * b);
 }
 
@@ -202,20 +191,29 @@ static void key_tables_build(graph_tables *t, const float *ck, float *kmax, sb_m
         FREE_ALL(mem, col, work);
     }
     t->kq8 = sb_cpu_scratch_alloc(mem, (size_t)nr * k);
-    /* transposed in blocks of 32 rows (16 KiB of K̂), so the writes fill whole cache lines */
+    /* 32 rows at a time: quantised along each row of K̂ (vectorised) into a
+     * row-major tile, then transposed from L1, so the writes fill whole
+     * cache lines */
     float *inv = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
+    uint8_t *tile = sb_cpu_scratch_alloc(mem, (size_t)32 * k);
     for (int b = 0; b < k; b++) inv[b] = t->kmax[b] > 0.0f ? 256.0f / t->kmax[b] : 0.0f;
     for (int r0 = 0; r0 < nr; r0 += 32) {
-        const int r1 = nr - r0 < 32 ? nr : r0 + 32;
-        for (int b = 0; b < k; b++) {
-            uint8_t *q = t->kq8 + (size_t)b * nr;
-            for (int r = r0; r < r1; r++) {
-                const float f = khat[(size_t)real[r] * k + b] * inv[b];
-                q[r] = f >= 255.0f ? 255 : (uint8_t)f;
+        const int rows = nr - r0 < 32 ? nr - r0 : 32;
+        for (int r = 0; r < rows; r++) {
+            const float *kr = khat + (size_t)real[r0 + r] * k;
+            uint8_t *tr = tile + (size_t)r * k;
+#pragma omp simd
+            for (int b = 0; b < k; b++) {
+                const float f = kr[b] * inv[b];
+                tr[b] = (uint8_t)(int32_t)(f >= 255.0f ? 255.0f : f);
             }
         }
+        for (int b = 0; b < k; b++) {
+            uint8_t *q = t->kq8 + (size_t)b * nr + r0;
+            for (int r = 0; r < rows; r++) q[r] = tile[(size_t)r * k + b];
+        }
     }
-    sb_cpu_scratch_free(mem, inv);
+    FREE_ALL(mem, inv, tile);
 }
 
 static void block_tables_free(graph_tables *t, sb_mem_tracker *mem) {
@@ -226,43 +224,77 @@ static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
     FREE_ALL(mem, t->kslot, t->tk, t->kq8);
 }
 
-/* Key endpoint j ~ K̂_jb over the real positions. A rejection try takes one
- * word: its multiply-shift by nr gives the slot, the low 32 bits of the
- * product (uniform given the slot, as in sb_alias_draw) the acceptance
- * uniform u. Its top 8 bits r8 decide against the 8-bit table alone unless
- * r8 == q8 (1 try in 256): r8 < q8 means u < q8/256 <= K̂/max, accept;
- * r8 > q8 means u >= (q8+1)/256 > K̂/max, reject; so the test is exact up to
- * the float rounding of q8 itself (one part in 2^24 of the acceptance). */
-static inline int32_t draw_key(const graph_tables *t, int b, row_words *w) {
+/* count key endpoints j ~ K̂_jb over the real positions into out. A
+ * rejection try takes one word: its multiply-shift by nr gives the slot, the
+ * low 32 bits of the product (uniform given the slot, as in sb_alias_draw)
+ * the acceptance uniform u. Its top 8 bits r8 decide against the 8-bit
+ * table alone unless r8 == q8 (1 try in 256): r8 < q8 means
+ * u < q8/256 <= K̂/max, accept; r8 > q8 means u >= (q8+1)/256 > K̂/max,
+ * reject; so the test is exact up to the float rounding of q8 itself (one
+ * part in 2^24 of the acceptance). Every try writes its candidate and
+ * advances by its verdict, without a branch: the verdict is a coin flip the
+ * predictor cannot learn. */
+static void draw_keys(const graph_tables *t, int b, row_words *w, int32_t *out, int64_t count) {
     const float mx = t->kmax[b];
-    if (mx > 0.0f) {
-        for (;;) {
-            const uint64_t p = (uint64_t)row_word(w) * (uint32_t)t->nr;
-            const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p;
-            const uint32_t r8 = low >> 24, q8 = t->kq8[(size_t)b * t->nr + slot];
-            if (r8 < q8) return t->real[slot];
-            if (r8 == q8) {
-                const int32_t j = t->real[slot];
-                if ((float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < t->khat[(size_t)j * t->k + b]) return j;
-            }
-        }
+    if (!(mx > 0.0f)) {
+        const sb_alias_slot *tk = t->tk + (size_t)t->kslot[b] * t->nr;
+        for (int64_t e = 0; e < count; e++) out[e] = t->real[sb_alias_draw(tk, (uint32_t)t->nr, row_word(w))];
+        return;
     }
-    return t->real[sb_alias_draw(t->tk + (size_t)t->kslot[b] * t->nr, (uint32_t)t->nr, row_word(w))];
+    const uint8_t *q8b = t->kq8 + (size_t)b * t->nr;
+    for (int64_t e = 0; e < count;) {
+        const uint64_t p = (uint64_t)row_word(w) * (uint32_t)t->nr;
+        const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p;
+        const uint32_t r8 = low >> 24, q8 = q8b[slot];
+        const int32_t j = t->real[slot];
+        out[e] = j;
+        if (__builtin_expect(r8 == q8, 0))
+            e += (float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < t->khat[(size_t)j * t->k + b];
+        else
+            e += r8 < q8;
+    }
 }
 
-/* Sorted, unique keys of a row from its drawn keys d[0..nd) (d is reordered):
- * many draws are marked in an n-bit bitmap and read back in order
- * (O(nd + n/64)); a few (at most 2 sqrt(n/64)) are sorted by insertion
- * (O(nd²) <= O(n/64)). Returns how many keys went to out. */
+/* The set bits of words[0..nw) as ascending positions into out, clearing
+ * the words. Each word writes STEP positions per round whatever its count
+ * (the next lowest bit, or garbage past the count), at least one round even
+ * when empty, and advances by its popcount: the round count is almost
+ * always one, where a branch per bit (or per empty word) mispredicted at
+ * most words. out needs STEP slots of slack. */
+static inline __attribute__((always_inline)) int64_t bits_to_positions(uint64_t *words, int nw, int32_t *out,
+                                                                          const int STEP) {
+    int64_t len = 0;
+    for (int x = 0; x < nw; x++) {
+        uint64_t b = words[x];
+        words[x] = 0;
+        const int cnt = __builtin_popcountll(b);
+        int q = 0;
+        do {
+            for (int u = 0; u < STEP; u++) {
+                /* | 1 << 63: defined for b == 0, and the same lowest bit otherwise */
+                out[len + q + u] = x * 64 + __builtin_ctzll(b | (1ull << 63));
+                b &= b - 1;
+            }
+            q += STEP;
+        } while (q < cnt);
+        len += cnt;
+    }
+    return len;
+}
+
+/* Sorted, unique keys of a row from its drawn keys d[0..nd) (d is reordered
+ * and needs 8 slots of slack): many draws are marked in an n-bit bitmap and
+ * read back in order (O(nd + n/64)); a few (at most 2 sqrt(n/64)) are
+ * sorted by insertion (O(nd²) <= O(n/64)). Returns how many keys went to
+ * out. */
 static int64_t merge_row(int32_t *d, int64_t nd, int n, uint64_t *bits, int32_t *out) {
     const int words = (n + 63) / 64;
     int64_t len = 0;
     if (nd * nd > 4 * (int64_t)words) {
         for (int64_t e = 0; e < nd; e++) bits[d[e] >> 6] |= 1ull << (d[e] & 63);
-        for (int x = 0; x < words; x++) {
-            for (uint64_t b = bits[x]; b; b &= b - 1) out[len++] = x * 64 + __builtin_ctzll(b);
-            bits[x] = 0;
-        }
+        /* rounds of 8 once words average above 2 bits (a popcount past 4 is then common) */
+        len = nd > 2 * (int64_t)words ? bits_to_positions(bits, words, d, 8) : bits_to_positions(bits, words, d, 4);
+        memcpy(out, d, sizeof(int32_t) * (size_t)len);
         return len;
     }
     for (int64_t p = 1; p < nd; p++) {
@@ -291,15 +323,13 @@ typedef struct {
 
 /* Pass 1 for real row r (position i, memberships qi): its counts into d->ne[r]
  * and d->ndl[r], each SBM edge's key cluster b onto d->bsel and each δ
- * edge's key onto d->dkeys. W: blocks of a row's range; cdf and guide: k-float
- * and k-int scratch. */
-static void row_pairs(graph_draws *d, const graph_tables *t, int r, const float *qi, float delta, uint32_t W,
-                      float *cdf, int32_t *guide, sb_mem_tracker *mem) {
+ * edge's key onto d->dkeys. lam: the row's rate Σ_a Q̂_ia u_a; qmax: max_a
+ * Q̂_ia. W: blocks of a row's range; cdf and guide: k-float and k-int
+ * scratch. */
+static void row_pairs(graph_draws *d, const graph_tables *t, int r, const float *qi, float lam, float qmax,
+                      float delta, uint32_t W, float *cdf, int32_t *guide, sb_mem_tracker *mem) {
     const int k = t->k, i = d->real[r];
     const sb_rng_stream s = d->s;
-    float lam = 0.0f, qmax = 0.0f;
-#pragma omp simd reduction(+ : lam) reduction(max : qmax)
-    for (int a = 0; a < k; a++) lam += qi[a] * t->u[a], qmax = qi[a] > qmax ? qi[a] : qmax;
     sb_rng_reader pr;
     sb_rng_reader_init(&pr, s);
     pr.next_block = (uint32_t)i * W + (W - POISSON_BLOCKS);
@@ -314,11 +344,13 @@ static void row_pairs(graph_draws *d, const graph_tables *t, int r, const float 
         uint16_t *out = d->bsel + d->bsel_len;
         if (qmax * t->u_sum <= REJECT_MAX * lam) {
             /* a flat row: propose the pair (a,b) ~ S_ab ck_b from the graph's
-             * table, accept with Q̂_ia / max_a Q̂_ia: O(k) per row, 2 words a try */
+             * table, accept with Q̂_ia / max_a Q̂_ia: O(k) per row, 2 words a
+             * try; each try writes b and advances by its verdict (no branch) */
             const float scale = qmax * (1.0f / 16777216.0f);
             for (int64_t e = 0; e < ne;) {
                 const int32_t ab = sb_alias_draw(t->tab, (uint32_t)(k * k), row_word(&w));
-                if ((float)(row_word(&w) >> 8) * scale < qi[ab / k]) out[e++] = (uint16_t)(ab % k);
+                out[e] = (uint16_t)(ab % k);
+                e += (float)(row_word(&w) >> 8) * scale < qi[ab / k];
             }
         } else {
             /* a peaked row: a from the row's cumulative weights through a guide
@@ -368,19 +400,27 @@ static void fastrg_pass1(graph_draws *d, const float *qhat, const float *khat, c
     graph_tables t = {.k = k, .nr = nr, .real = d->real, .khat = khat};
     block_tables_build(&t, S, d->ck, k, mem);
     const uint32_t W = range_blocks(n);
-    /* expected SBM edges Σ_i λ_i, for the first guess of the size */
+    /* every row's rate λ_i and largest membership; the expected SBM edges
+     * Σ_i λ_i are the first guess of the size */
+    float *lam = sb_cpu_scratch_alloc(mem, sizeof(float) * (size_t)nr);
+    float *qmax = sb_cpu_scratch_alloc(mem, sizeof(float) * (size_t)nr);
     double expect = 0.0;
     for (int r = 0; r < nr; r++) {
         const float *qi = qhat + (size_t)d->real[r] * k;
-        for (int a = 0; a < k; a++) expect += (double)qi[a] * t.u[a];
+        float l = 0.0f, mx = 0.0f;
+#pragma omp simd reduction(+ : l) reduction(max : mx)
+        for (int a = 0; a < k; a++) l += qi[a] * t.u[a], mx = qi[a] > mx ? qi[a] : mx;
+        lam[r] = l, qmax[r] = mx;
+        expect += l;
     }
     d->bsel_cap = (int64_t)(expect * 1.05) + 64;
     d->bsel = sb_cpu_scratch_alloc(mem, sizeof(uint16_t) * (size_t)d->bsel_cap);
     float *cdf = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
     int32_t *guide = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * k);
-    for (int r = 0; r < nr; r++) row_pairs(d, &t, r, qhat + (size_t)d->real[r] * k, delta, W, cdf, guide, mem);
+    for (int r = 0; r < nr; r++)
+        row_pairs(d, &t, r, qhat + (size_t)d->real[r] * k, lam[r], qmax[r], delta, W, cdf, guide, mem);
     d->bound = d->bsel_len + d->dk_len + (self_loops ? nr : 0);
-    FREE_ALL(mem, cdf, guide);
+    FREE_ALL(mem, cdf, guide, lam, qmax);
     block_tables_free(&t, mem);
 }
 
@@ -394,37 +434,45 @@ static int64_t fastrg_pass23(graph_draws *d, const float *khat, int n, int k, in
     if (nr > 0) {
         graph_tables t = {.k = k, .nr = nr, .real = d->real, .khat = khat};
         key_tables_build(&t, d->ck, d->kmax, mem);
-        const uint32_t WP = range_blocks(k);
-        /* pass 2: per cluster, a pool of keys as long as the edges that chose it */
+        /* rows go in chunks of CHUNK_ROWS, so that a chunk's pools and cluster
+         * choices stay in L2 while its rows take their keys */
+        const int nchunks = (nr + CHUNK_ROWS - 1) / CHUNK_ROWS;
+        const uint32_t WP = range_blocks(nchunks * k);
         int64_t *pool_at = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)(k + 1));
-        memset(pool_at, 0, sizeof(int64_t) * (size_t)(k + 1));
-        for (int64_t e = 0; e < d->bsel_len; e++) pool_at[d->bsel[e] + 1]++;
-        for (int b = 0; b < k; b++) pool_at[b + 1] += pool_at[b];
-        int32_t *pool = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(d->bsel_len + 1));
-        for (int b = 0; b < k; b++) {
-            if (pool_at[b + 1] == pool_at[b]) continue;
-            row_words w;
-            row_words_init(&w, d->s, (1u << 31) + (uint32_t)b * WP, WP);
-            for (int64_t e = pool_at[b]; e < pool_at[b + 1]; e++) pool[e] = draw_key(&t, b, &w);
-        }
-        key_tables_free(&t, mem);
-        /* pass 3: rows take their keys in order, then merge */
+        int64_t pool_cap = 0, draw_cap = 0, eb = 0, ed = 0;
+        int32_t *pool = NULL, *draws = NULL;
         const int words = (n + 63) / 64;
         uint64_t *bits = sb_cpu_scratch_alloc(mem, sizeof(uint64_t) * (size_t)words);
         memset(bits, 0, sizeof(uint64_t) * (size_t)words);
-        int64_t draw_cap = 0, eb = 0, ed = 0;
-        int32_t *draws = NULL;
-        for (int r = 0; r < nr; r++) {
-            const int64_t total = (int64_t)d->ne[r] + d->ndl[r] + (self_loops ? 1 : 0);
-            if (total == 0) continue;
-            draws = grow(mem, draws, sizeof(int32_t), 0, &draw_cap, total);
-            int64_t m = 0;
-            for (int e = 0; e < d->ne[r]; e++, eb++) draws[m++] = pool[pool_at[d->bsel[eb]]++];
-            for (int e = 0; e < d->ndl[r]; e++, ed++) draws[m++] = d->dkeys[ed];
-            if (self_loops) draws[m++] = d->real[r];
-            row_len[d->real[r]] = merge_row(draws, m, n, bits, cols + nnz);
-            nnz += row_len[d->real[r]];
+        for (int c = 0; c < nchunks; c++) {
+            const int r0 = c * CHUNK_ROWS, r1 = nr - r0 < CHUNK_ROWS ? nr : r0 + CHUNK_ROWS;
+            /* pass 2: per cluster, a pool of keys as long as the chunk's edges that chose it */
+            int64_t e1 = eb;
+            for (int r = r0; r < r1; r++) e1 += d->ne[r];
+            memset(pool_at, 0, sizeof(int64_t) * (size_t)(k + 1));
+            for (int64_t e = eb; e < e1; e++) pool_at[d->bsel[e] + 1]++;
+            for (int b = 0; b < k; b++) pool_at[b + 1] += pool_at[b];
+            pool = grow(mem, pool, sizeof(int32_t), 0, &pool_cap, e1 - eb + 1);
+            for (int b = 0; b < k; b++) {
+                if (pool_at[b + 1] == pool_at[b]) continue;
+                row_words w;
+                row_words_init(&w, d->s, (1u << 31) + (uint32_t)(c * k + b) * WP, WP);
+                draw_keys(&t, b, &w, pool + pool_at[b], pool_at[b + 1] - pool_at[b]);
+            }
+            /* pass 3: the chunk's rows take their keys in order, then merge */
+            for (int r = r0; r < r1; r++) {
+                const int64_t total = (int64_t)d->ne[r] + d->ndl[r] + (self_loops ? 1 : 0);
+                if (total == 0) continue;
+                draws = grow(mem, draws, sizeof(int32_t), 0, &draw_cap, total + 8); /* merge_row's slack */
+                int64_t m = 0;
+                for (int e = 0; e < d->ne[r]; e++, eb++) draws[m++] = pool[pool_at[d->bsel[eb]]++];
+                for (int e = 0; e < d->ndl[r]; e++, ed++) draws[m++] = d->dkeys[ed];
+                if (self_loops) draws[m++] = d->real[r];
+                row_len[d->real[r]] = merge_row(draws, m, n, bits, cols + nnz);
+                nnz += row_len[d->real[r]];
+            }
         }
+        key_tables_free(&t, mem);
         FREE_ALL(mem, pool_at, pool, bits, draws);
     }
     FREE_ALL(mem, d->real, d->ne, d->ndl, d->bsel);

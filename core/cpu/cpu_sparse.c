@@ -14,9 +14,6 @@
  * The softmax and its backward are per-row passes between the primitives. */
 /* sb_expf's floorf vectorises only without -ftrapping-math; nothing here
  * inspects floating-point exception flags, so results are unchanged. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
 #include <math.h>
 #include <omp.h>
 #include <string.h>

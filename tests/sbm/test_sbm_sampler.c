@@ -80,10 +80,11 @@ static void test_poisson(void) {
 }
 
 /* A small SBM: COPIES copies of one graph's memberships so one call draws
- * COPIES independent graphs (each example has its own stream). Two shapes:
- * n = 6 (dense rows), and n = 130 with low rates (rows of a few edges, so
- * the sampler's sparse-row merge is exercised). */
-enum { NMAX = 130, K = 8 }; /* 8 clusters: the row sampler's guide table walks several */
+ * COPIES independent graphs (each example has its own stream). Three shapes:
+ * n = 6 (dense rows), n = 130 with low rates (rows of a few edges, so
+ * the sampler's sparse-row merge is exercised), and n = 600, whose rows
+ * span three of the sampler's 256-row chunks (the last one partial). */
+enum { NMAX = 600, K = 8 }; /* 8 clusters: the row sampler's guide table walks several */
 static int N = 6, COPIES = 4000, CALLS = 5;
 
 typedef struct {
@@ -264,6 +265,22 @@ int main(void) {
         static small_sbm dn;
         make_small(&dn, 0.95f);
         test_sampler(be, &dn, SB_SAMPLER_BERNOULLI, 0.1f, 0, "Bernoulli, n 130, dense rows");
+    }
+    {   /* n = 600: several row chunks, each with its own key pools */
+        N = 600, COPIES = 40, CALLS = 5;
+        static small_sbm c;
+        make_small(&c, 0.3f);
+        test_sampler(be, &c, SB_SAMPLER_FASTRG, 0.01f, 1, "fastRG, n 600 (three row chunks), delta, self-loops");
+        sb_csr a = {0}, b = {0};
+        sb_rng_stream s = sb_rng_make(6, SB_RNG_ATTN, 2, 0, 0, 0);
+        be->sbm_sample(be, &a, c.qhat, c.khat, c.S, c.mask, 1, 1, N, K, 0.01f, 0, SB_SAMPLER_FASTRG, s);
+        sb_cpu_set_threads(1);
+        be->sbm_sample(be, &b, c.qhat, c.khat, c.S, c.mask, 1, 1, N, K, 0.01f, 0, SB_SAMPLER_FASTRG, s);
+        sb_cpu_set_threads(2);
+        int same = a.nnz == b.nnz && !memcmp(a.row_ptr, b.row_ptr, sizeof(int64_t) * (N + 1)) &&
+                   !memcmp(a.col, b.col, sizeof(int32_t) * (size_t)a.nnz);
+        tu_check(same, "fastRG, n 600: same graph whatever the thread count (%lld edges)", (long long)a.nnz);
+        sb_csr_free(be, &a), sb_csr_free(be, &b);
     }
     sb_backend_destroy(be);
     return tu_finish();
