@@ -25,7 +25,8 @@ typedef struct {
     double fwd, train;     /* best seconds over reps */
     double mem_fwd;        /* tracked peak bytes above the inputs, inference */
     double edges, density; /* sampled edges of the last inference call */
-    double parts[SB_SBM_PART_COUNT];
+    double parts[SB_SBM_PART_COUNT];     /* training: mean seconds per call in each part */
+    double inf_parts[SB_SBM_PART_COUNT]; /* inference, likewise */
 } result;
 
 static void fill(float *x, size_t n, sb_rng_reader *r, float scale) {
@@ -49,7 +50,7 @@ static void set_sbm_params(const sb_attn_config *cfg, float *params, double p, s
 static result time_variant(sb_backend *be, const sb_attention_ops *ops, const sb_attn_config *cfg,
                            const float *params, float *dparams, const sb_attn_call *base, float *dq, float *dk,
                            float *dv, const float *dout, int reps) {
-    result res = {1e30, 1e30, 0, 0, 0, {0}};
+    result res = {1e30, 1e30, 0, 0, 0, {0}, {0}};
     /* inference on an inference state (what evaluation holds), training on a training one */
     int64_t live0 = be->mem.live_bytes;
     sb_mem_reset_peak(&be->mem);
@@ -66,8 +67,8 @@ static result time_variant(sb_backend *be, const sb_attention_ops *ops, const sb
         if (r > 0 && t1 - t0 < res.fwd) res.fwd = t1 - t0;
         if (r == 0) res.mem_fwd = (double)(be->mem.peak_bytes - live0);
     }
-    double inf_parts[SB_SBM_PART_COUNT];
-    sb_sbm_profile_get(inf_parts);
+    sb_sbm_profile_get(res.inf_parts);
+    for (int i = 0; i < SB_SBM_PART_COUNT; i++) res.inf_parts[i] /= reps;
     if (ops->density) {
         float *d = malloc(sizeof(float) * base->B * base->H);
         ops->density(st, d);
@@ -92,9 +93,55 @@ static result time_variant(sb_backend *be, const sb_attention_ops *ops, const sb
     }
     sb_sbm_profile_get(res.parts);
     for (int i = 0; i < SB_SBM_PART_COUNT; i++) res.parts[i] /= reps;
-    (void)inf_parts;
     ops->state_destroy(be, st);
     return res;
+}
+
+/* Sampling alone against an SDDMM alone on the sampled graph (the issue's
+ * goal: sampling costs no more than the SDDMM at the same density), best of
+ * reps each. Memberships sqrt(p) times a uniform jitter in [0.8, 1.2] and a
+ * uniform block matrix: every edge probability is about p, and rows and
+ * clusters are flat, as the memberships set_sbm_params makes. q, kk: [pairs,
+ * n, D] queries and keys for the SDDMM. */
+static void time_sampling_vs_sddmm(sb_backend *be, int pairs, int n, int D, int k, double p, const float *q,
+                                   const float *kk, int reps, double *t_sample, double *t_sddmm, double *edges) {
+    const size_t nk = (size_t)pairs * n * k;
+    float *qh = malloc(sizeof(float) * nk), *kh = malloc(sizeof(float) * nk), *S = malloc(sizeof(float) * k * k);
+    sb_rng_reader r;
+    sb_rng_reader_init(&r, sb_rng_make(2, SB_RNG_INIT, 0, 0, 0, 0));
+    const float m = (float)sqrt(p);
+    for (size_t i = 0; i < nk; i++)
+        qh[i] = m * (0.8f + 0.4f * sb_rng_next_unit(&r)), kh[i] = m * (0.8f + 0.4f * sb_rng_next_unit(&r));
+    for (int i = 0; i < k * k; i++) S[i] = 1.0f / ((float)k * k);
+    sb_csr g = {0};
+    *t_sample = *t_sddmm = 1e30;
+    float *scores = NULL;
+    int64_t scores_cap = 0;
+    for (int rep = 0; rep <= reps; rep++) { /* rep 0 warms up */
+        double t0 = omp_get_wtime();
+        be->sbm_sample(be, &g, qh, kh, S, NULL, pairs, 1, n, k, 0.0f, 0, SB_SAMPLER_FASTRG,
+                       sb_rng_make(3, SB_RNG_ATTN, (uint32_t)rep, 0, 0, 0));
+        double t1 = omp_get_wtime();
+        if (g.nnz >= scores_cap) {
+            free(scores);
+            scores_cap = g.nnz + 1;
+            scores = malloc(sizeof(float) * (size_t)scores_cap);
+        }
+        be->sddmm(be, scores, &g, q, kk, D);
+        double t2 = omp_get_wtime();
+        if (rep > 0 && t1 - t0 < *t_sample) *t_sample = t1 - t0;
+        if (rep > 0 && t2 - t1 < *t_sddmm) *t_sddmm = t2 - t1;
+    }
+    *edges = (double)g.nnz;
+    sb_csr_free(be, &g);
+    free(qh), free(kh), free(S), free(scores);
+}
+
+/* Each of the first n parts' share of their total time. */
+static void print_shares(const double *parts, int n) {
+    double tot = 0;
+    for (int p = 0; p < n; p++) tot += parts[p];
+    for (int p = 0; p < n; p++) printf(" %5.1f%%", tot > 0 ? 100 * parts[p] / tot : 0.0);
 }
 
 /* least squares y = a + b x; returns R² */
@@ -143,10 +190,13 @@ int main(int argc, char **argv) {
     printf("one attention call: n=%d d_h=%d k=%d pairs=%d threads=%d, best of %d\n", n, D, k, pairs,
            omp_get_max_threads(), reps);
     const sb_attention_ops *full = sb_attention_find("full"), *sbm = sb_attention_find("sbm");
-    result rf = {1e30, 1e30, 1e30, 0, 0, {0}};
+    result rf = {1e30, 1e30, 1e30, 0, 0, {0}, {0}};
     if (with_full) rf = time_variant(be, full, &cfg, NULL, NULL, &call, dq, dk, dv, dout, reps);
-    printf("\nfull attention: inference %.1f ms, training %.1f ms, attention memory %.1f MiB\n", 1e3 * rf.fwd,
-           1e3 * rf.train, rf.mem_fwd / 1048576.0);
+    if (with_full)
+        printf("\nfull attention: inference %.1f ms, training %.1f ms, attention memory %.1f MiB\n", 1e3 * rf.fwd,
+               1e3 * rf.train, rf.mem_fwd / 1048576.0);
+    else
+        printf("\nfull attention: skipped (--no-full), so the ratios below print as 0\n");
 
     size_t np = sbm->param_count(&cfg);
     float *params = malloc(sizeof(float) * np), *dparams = calloc(np, sizeof(float));
@@ -155,30 +205,41 @@ int main(int argc, char **argv) {
     if (only > 0.0) targets[0] = only, nt = 1;
     double ex[16], yt[16], yi[16], dens[16];
     printf("\nSBM (fastRG, O(edges)):\n");
-    printf("%8s %8s %10s %10s %8s %8s %9s | train share: %s %s %s %s\n", "target", "density", "infer ms",
-           "train ms", "inf/full", "trn/full", "mem/full", sb_sbm_part_names[0], sb_sbm_part_names[1],
+    printf("%8s %8s %10s %10s %8s %8s %9s | inference share: %s %s %s | training share: %s %s %s %s\n",
+           "target", "density", "infer ms", "train ms", "inf/full", "trn/full", "mem/full", sb_sbm_part_names[0],
+           sb_sbm_part_names[1], sb_sbm_part_names[2], sb_sbm_part_names[0], sb_sbm_part_names[1],
            sb_sbm_part_names[2], sb_sbm_part_names[3]);
     for (int t = 0; t < nt; t++) {
         set_sbm_params(&cfg, params, -log(1.0 - targets[t]), &r);
         result rs = time_variant(be, sbm, &cfg, params, dparams, &call, dq, dk, dv, dout, reps);
-        double tot = 0;
-        for (int p = 0; p < SB_SBM_PART_COUNT; p++) tot += rs.parts[p];
         printf("%7.0f%% %7.2f%% %10.1f %10.1f %8.3f %8.3f %9.3f |", 100 * targets[t], 100 * rs.density, 1e3 * rs.fwd,
                1e3 * rs.train, rs.fwd / rf.fwd, rs.train / rf.train, rs.mem_fwd / rf.mem_fwd);
-        for (int p = 0; p < SB_SBM_PART_COUNT; p++) printf(" %5.1f%%", 100 * rs.parts[p] / tot);
+        print_shares(rs.inf_parts, SB_SBM_PART_STE); /* inference has no STE */
+        printf(" |");
+        print_shares(rs.parts, SB_SBM_PART_COUNT);
         printf("\n");
         ex[t] = rs.edges, yt[t] = rs.train, yi[t] = rs.fwd, dens[t] = rs.density;
     }
-    double a, b;
-    if (nt < 2) return 0;
-    double r2t = fit(ex, yt, nt, &a, &b);
-    double be_train = (rf.train - a) / b / ((double)pairs * n * n);
-    printf("\ntraining time vs edges: %.3f ms + %.2f ns/edge, R^2 = %.4f; break-even density vs full: %.1f%%\n",
-           1e3 * a, 1e9 * b, r2t, 100 * be_train);
-    double r2i = fit(ex, yi, nt, &a, &b);
-    double be_inf = (rf.fwd - a) / b / ((double)pairs * n * n);
-    printf("inference time vs edges: %.3f ms + %.2f ns/edge, R^2 = %.4f; break-even density vs full: %.1f%%\n",
-           1e3 * a, 1e9 * b, r2i, 100 * be_inf);
+    printf("\nsampling alone vs an SDDMM (q.k over the sampled edges, d_h=%d) alone:\n", D);
+    printf("%8s %10s %12s %12s %14s %12s\n", "target", "edges", "sampling ms", "SDDMM ms", "sampling/SDDMM",
+           "sampling ns/edge");
+    for (int t = 0; t < nt; t++) {
+        double ts, td, m;
+        time_sampling_vs_sddmm(be, pairs, n, D, k, -log(1.0 - targets[t]), q, kk, reps, &ts, &td, &m);
+        printf("%7.0f%% %10.0f %12.1f %12.1f %14.2f %12.1f\n", 100 * targets[t], m, 1e3 * ts, 1e3 * td, ts / td,
+               1e9 * ts / m);
+    }
+    if (nt >= 2 && with_full) { /* the fit needs two densities, the break-even full attention */
+        double a, b;
+        double r2t = fit(ex, yt, nt, &a, &b);
+        double be_train = (rf.train - a) / b / ((double)pairs * n * n);
+        printf("\ntraining time vs edges: %.3f ms + %.2f ns/edge, R^2 = %.4f; break-even density vs full: %.1f%%\n",
+               1e3 * a, 1e9 * b, r2t, 100 * be_train);
+        double r2i = fit(ex, yi, nt, &a, &b);
+        double be_inf = (rf.fwd - a) / b / ((double)pairs * n * n);
+        printf("inference time vs edges: %.3f ms + %.2f ns/edge, R^2 = %.4f; break-even density vs full: %.1f%%\n",
+               1e3 * a, 1e9 * b, r2i, 100 * be_inf);
+    }
     (void)dens;
     if (bernoulli) {
         printf("\nSBM with the dense Bernoulli sampler (the public code's O(n^2 k) sampling):\n");

@@ -143,6 +143,9 @@ struct sb_backend {
                                       const float *q, const float *k, const float *v,
                                       const sb_csr *csr, int D, float p_drop, sb_rng_stream base,
                                       int H);
+    /* out[e] = A[g,i,:] . B[g,j,:] for every edge e = (i, j) of graph g;
+     * A, B [G,n,w], out [nnz] (overwritten). */
+    void (*sddmm)(sb_backend *be, float *out, const sb_csr *csr, const float *A, const float *B, int w);
     /* Y[g,i,:] += sum over row i's edges e of vals[e] X[g,j,:]; X, Y [G,n,w]. */
     void (*spmm_rows)(sb_backend *be, float *Y, const sb_csr *csr, const float *vals,
                       const float *X, int w);

@@ -60,14 +60,19 @@ static inline double tu_rel_err_floor(double a, double b, double floor) {
 /* The default metric: floor 1e-3. */
 static inline double tu_rel_err(double a, double b) { return tu_rel_err_floor(a, b, 1e-3); }
 
-/* Max of tu_rel_err over n pairs. */
-static inline double tu_max_rel_err(const float *a, const float *b, size_t n) {
+/* Max of tu_rel_err_floor over n pairs. */
+static inline double tu_max_rel_err_floor(const float *a, const float *b, size_t n, double floor) {
     double m = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double e = tu_rel_err(a[i], b[i]);
+        double e = tu_rel_err_floor(a[i], b[i], floor);
         if (!(e <= m)) m = e; /* NaN propagates */
     }
     return m;
+}
+
+/* Max of tu_rel_err over n pairs. */
+static inline double tu_max_rel_err(const float *a, const float *b, size_t n) {
+    return tu_max_rel_err_floor(a, b, n, 1e-3);
 }
 
 static inline double tu_max_abs_diff(const float *a, const float *b, size_t n) {
@@ -174,14 +179,19 @@ static inline tu_fd_result tu_fd_check(tu_loss_fn loss, void *ctx, float *x, con
 
 /* Backward ops accumulate: after one backward left g1 (a copy) and a second,
  * identical backward left g2 in the same buffers, g2 must be 2 * g1. Returns
- * the max tu_rel_err(g2, 2 g1). */
-static inline double tu_doubling_err(const float *g1, const float *g2, size_t n) {
+ * the max tu_rel_err_floor(g2, 2 g1, floor). */
+static inline double tu_doubling_err_floor(const float *g1, const float *g2, size_t n, double floor) {
     double m = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double e = tu_rel_err(g2[i], 2.0 * (double)g1[i]);
+        double e = tu_rel_err_floor(g2[i], 2.0 * (double)g1[i], floor);
         if (!(e <= m)) m = e;
     }
     return m;
+}
+
+/* The same with tu_rel_err's floor. */
+static inline double tu_doubling_err(const float *g1, const float *g2, size_t n) {
+    return tu_doubling_err_floor(g1, g2, n, 1e-3);
 }
 
 /* Reports an FD result against a relative-error tolerance. */

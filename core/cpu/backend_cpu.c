@@ -147,6 +147,7 @@ sb_backend *sb_backend_cpu_create(int threads) {
     be->csr_transpose = sb_cpu_csr_transpose;
     be->sparse_attention_forward = sb_cpu_sparse_attention_forward;
     be->sparse_attention_backward = sb_cpu_sparse_attention_backward;
+    be->sddmm = sb_cpu_sddmm;
     be->spmm_rows = sb_cpu_spmm_rows;
     be->spmm_cols = sb_cpu_spmm_cols;
     be->sbm_sample = sb_cpu_sbm_sample;

@@ -134,6 +134,7 @@ void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, floa
                                       float *probs_kept, const float *dout, const float *probs, const float *q,
                                       const float *k, const float *v, const sb_csr *c, int D, float p_drop,
                                       sb_rng_stream base, int H);
+void sb_cpu_sddmm(sb_backend *be, float *out, const sb_csr *c, const float *A, const float *B, int w);
 void sb_cpu_spmm_rows(sb_backend *be, float *Y, const sb_csr *c, const float *vals, const float *X, int w);
 void sb_cpu_spmm_cols(sb_backend *be, float *Y, const sb_csr *c, const float *vals, const float *X, int w);
 

@@ -313,6 +313,13 @@ void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, floa
     run_pass(c, &pv);
 }
 
+void sb_cpu_sddmm(sb_backend *be, float *out, const sb_csr *c, const float *A, const float *B, int w) {
+    be->flops.total += 2LL * w * c->nnz;
+    be->flops.sparse += 2LL * w * c->nnz;
+    edge_pass p = {.op = EDGE_SDDMM, .w = w, .X = A, .B = B, .out = out};
+    run_pass(c, &p);
+}
+
 void sb_cpu_spmm_rows(sb_backend *be, float *Y, const sb_csr *c, const float *vals, const float *X, int w) {
     be->flops.total += 2LL * w * c->nnz;
     be->flops.sparse += 2LL * w * c->nnz;
