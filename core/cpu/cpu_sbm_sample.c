@@ -20,20 +20,27 @@
  * block tables, and O(1) expected per drawn edge.
  *
  * Three passes per graph keep the random table lookups in cache: (1) every
- * row draws its counts and each edge's cluster pair (a, b), keeping b;
- * (2) cluster by cluster, a pool of as many keys as edges chose b is drawn
- * (the cluster's acceptance column, |R| bytes, stays in L1, where drawing
- * the keys row by row jumped across all k columns); (3) every row takes its
- * keys from the pools of its edges' clusters in order, and merges them.
- * Pool draws are i.i.d. given the counts, so handing them out in a fixed
- * order keeps every edge's key independent with the right law.
+ * row draws its counts and each edge's cluster pair (a, b), keeping b; then,
+ * for each chunk of CHUNK_ROWS rows, (2) cluster by cluster, a pool of as
+ * many keys as the chunk's edges chose b is drawn (the cluster's acceptance
+ * column, |R| bytes, stays in L1, where drawing the keys row by row jumped
+ * across all k columns), and (3) every row of the chunk takes its keys from
+ * the pools of its edges' clusters in order, and merges them. A chunk's
+ * pools and cluster choices stay in L2 (one pool per cluster for the whole
+ * graph did not). Pool draws are i.i.d. given the counts, so handing them
+ * out in a fixed order keeps every edge's key independent with the right
+ * law.
  *
  * Random words: the graph's Philox stream is split in two halves. Row i owns
  * blocks [i W, (i+1) W), W = 2^31 / (n rounded up to a power of two): its
  * Poisson counts read the last POISSON_BLOCKS of that range and its cluster
- * pairs and δ keys the rest. Cluster b's pool reads blocks from
- * 2^31 + b 2^31 / (k rounded up to a power of two). A graph's sample does
- * not depend on the thread count. */
+ * pairs and δ keys the rest. The pool of chunk c and cluster b reads blocks
+ * from 2^31 + (c k + b) 2^31 / (chunks times k, rounded up to a power of
+ * two). A graph's sample does not depend on the thread count.
+ *
+ * The draws' loops are branchless where the outcome is a coin flip: a
+ * rejection try writes its candidate and advances by its verdict, and a
+ * row's bitmap is read back a fixed number of positions per word. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -224,7 +231,7 @@ static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
     FREE_ALL(mem, t->kslot, t->tk, t->kq8);
 }
 
-/* count key endpoints j ~ K̂_jb over the real positions into out. A
+/* Draws count key endpoints j ~ K̂_jb over the real positions into out. A
  * rejection try takes one word: its multiply-shift by nr gives the slot, the
  * low 32 bits of the product (uniform given the slot, as in sb_alias_draw)
  * the acceptance uniform u. Its top 8 bits r8 decide against the 8-bit
