@@ -9,8 +9,6 @@
  * (it is regenerated from its Philox stream, 128 draws per vectorised call).
  * ATT_ROWS 128 measured ~4% faster than 64 at n = 1024 (larger K in the
  * dV/dK products, fewer repacks of K and V by OpenBLAS). */
-/* sb_expf's floorf vectorises only without -ftrapping-math; these kernels never
- * inspect floating-point exception flags, so results are unchanged. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>

@@ -1,8 +1,6 @@
 /* Performer's FAVOR+ positive random features and the row division of its
  * normaliser (baselines/performer.c). x [B,H,N,D] rows, omega [M,D] shared by
  * every head, features phi [B,H,N,M]. */
-/* sb_expf's floorf vectorises only without -ftrapping-math; these kernels never
- * inspect floating-point exception flags, so results are unchanged. */
 #include <math.h>
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"

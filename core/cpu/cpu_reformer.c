@@ -10,8 +10,6 @@
  * shift of at least the number of chunks). Work is parallel over (example,
  * head); each thread gathers a chunk's queries and its window's keys and
  * values and multiplies them with single-threaded sgemm. */
-/* sb_expf's floorf vectorises only without -ftrapping-math; these kernels never
- * inspect floating-point exception flags, so results are unchanged. */
 #include <math.h>
 #include <string.h>
 #include <omp.h>

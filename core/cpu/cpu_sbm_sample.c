@@ -617,6 +617,13 @@ void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const flo
         fprintf(stderr, "sbmbench: SBM sampling supports sequences of up to 2^24 tokens (got %d)\n", n);
         exit(2);
     }
+    if ((int64_t)((n + CHUNK_ROWS - 1) / CHUNK_ROWS) * k > (1 << 26)) {
+        /* each (chunk, cluster) key pool's Philox range would be shorter
+         * than one refill of its words, so neighbouring pools would overlap */
+        fprintf(stderr, "sbmbench: SBM sampling supports (n / %d) * k up to 2^26 (got n = %d, k = %d)\n",
+                CHUNK_ROWS, n, k);
+        exit(2);
+    }
     if (sampler == SB_SAMPLER_BERNOULLI)
         sample_bernoulli_all(be, csr, qhat, khat, S, key_mask, B, H, n, k, delta, self_loops, base);
     else

@@ -12,8 +12,6 @@
  * itself). Tiling the walk by key blocks, to keep the gathered rows in L2,
  * was measured slower here: every tile re-reads each row's run of edges.
  * The softmax and its backward are per-row passes between the primitives. */
-/* sb_expf's floorf vectorises only without -ftrapping-math; nothing here
- * inspects floating-point exception flags, so results are unchanged. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -82,12 +80,12 @@ static inline __attribute__((always_inline)) void scatter_edges(float *restrict 
     for (int c0 = 0; c0 < w; c0 += CH) {
         const int nv = (w - c0 < CH ? w - c0 : CH) / 8;
         v8f xr[CH / 8];
-        for (int q = 0; q < nv; q++) xr[q] = alpha * ld8(x + c0 + 8 * q);
+        for (int q = 0; q < nv; q++) xr[q] = ld8(x + c0 + 8 * q);
         for (int64_t e = e0; e < e1; e++) {
             float *y = Y + (size_t)col[e] * w + c0;
             if (e + PF < e1)
                 for (int l = 0; l < 8 * nv; l += 16) __builtin_prefetch(Y + (size_t)col[e + PF] * w + c0 + l, 1);
-            const v8f s = (v8f){0} + v[e];
+            const v8f s = (v8f){0} + alpha * v[e]; /* (alpha v_e) x, as the scalar loop rounds */
             for (int q = 0; q < nv; q++) st8(y + 8 * q, ld8(y + 8 * q) + s * xr[q]);
         }
     }
@@ -97,7 +95,7 @@ static inline __attribute__((always_inline)) void sddmm_edges(float *restrict ou
                                                               const float *restrict B,
                                                               const int32_t *restrict col, int64_t e0,
                                                               int64_t e1, int w) {
-    if (w % 8) {
+    if (w % 8 || w == 0) { /* w == 0: every score is the empty sum, 0 */
         for (int64_t e = e0; e < e1; e++) {
             float acc = 0.0f;
             for (int d = 0; d < w; d++) acc += a[d] * B[(size_t)col[e] * w + d];

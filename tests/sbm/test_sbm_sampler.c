@@ -199,6 +199,68 @@ static void test_sampler(sb_backend *be, const small_sbm *m, int sampler, float 
     free(count);
 }
 
+/* The same stream gives the same graphs whatever the thread count: three
+ * copies of m's graph (different streams), drawn on 2 threads and on 1. */
+static void check_thread_invariance(sb_backend *be, const small_sbm *m, const char *name) {
+    enum { G = 3 };
+    float *mask = tu_alloc((size_t)G * N), *qh = tu_alloc((size_t)G * N * K), *kh = tu_alloc((size_t)G * N * K);
+    for (int g = 0; g < G; g++) {
+        memcpy(mask + (size_t)g * N, m->mask, sizeof(float) * N);
+        memcpy(qh + (size_t)g * N * K, m->qhat, sizeof(float) * N * K);
+        memcpy(kh + (size_t)g * N * K, m->khat, sizeof(float) * N * K);
+    }
+    sb_csr a = {0}, b = {0};
+    const sb_rng_stream s = sb_rng_make(5, SB_RNG_ATTN, 1, 0, 0, 0);
+    be->sbm_sample(be, &a, qh, kh, m->S, mask, G, 1, N, K, 0.1f, 0, SB_SAMPLER_FASTRG, s);
+    sb_cpu_set_threads(1);
+    be->sbm_sample(be, &b, qh, kh, m->S, mask, G, 1, N, K, 0.1f, 0, SB_SAMPLER_FASTRG, s);
+    sb_cpu_set_threads(2);
+    int same = a.nnz == b.nnz && !memcmp(a.row_ptr, b.row_ptr, sizeof(int64_t) * ((size_t)G * N + 1)) &&
+               !memcmp(a.col, b.col, sizeof(int32_t) * (size_t)a.nnz);
+    tu_check(same, "%s: same stream, same %d graphs on 2 threads and on 1 (%lld edges)", name, G, (long long)a.nnz);
+    sb_csr_free(be, &a), sb_csr_free(be, &b);
+    free(mask), free(qh), free(kh);
+}
+
+/* Rows of different 256-row chunks draw their keys from different pools. With
+ * every membership equal, each pair is an edge with probability
+ * q = 1 - exp(-c²) independently, so two rows share on average n q² keys.
+ * Pools shared across chunks (the failure this guards against) would hand
+ * the first row of each chunk the same first keys of every cluster: an
+ * overlap of most of a row. Compared over 200 graphs: row 0 with row 256
+ * (the next chunk) and with row 1 (the same chunk). */
+static void test_chunk_independence(sb_backend *be) {
+    enum { NC = 600, G = 40, CALLS_C = 5 };
+    const float c = 0.28f;
+    float *qh = tu_alloc((size_t)G * NC * K), *S = tu_alloc(K * K);
+    for (size_t i = 0; i < (size_t)G * NC * K; i++) qh[i] = c;
+    for (int i = 0; i < K * K; i++) S[i] = 1.0f / (K * K);
+    const double q = 1.0 - exp(-(double)c * c), expect = NC * q * q;
+    double sum_next = 0.0, sum_same = 0.0;
+    sb_csr g = {0};
+    for (int call = 0; call < CALLS_C; call++) {
+        be->sbm_sample(be, &g, qh, qh, S, NULL, G, 1, NC, K, 0.0f, 0, SB_SAMPLER_FASTRG,
+                       sb_rng_make(8, SB_RNG_ATTN, (uint32_t)call, 0, 0, 0));
+        for (int gi = 0; gi < G; gi++) {
+            const int64_t *rp = g.row_ptr + (size_t)gi * NC;
+            unsigned char in0[NC] = {0};
+            for (int64_t e = rp[0]; e < rp[1]; e++) in0[g.col[e]] = 1;
+            for (int64_t e = rp[1]; e < rp[2]; e++) sum_same += in0[g.col[e]];
+            for (int64_t e = rp[256]; e < rp[257]; e++) sum_next += in0[g.col[e]];
+        }
+    }
+    const double T = (double)G * CALLS_C, sd = sqrt(expect / T); /* an overlap is about Poisson(expect) */
+    char name[160];
+    snprintf(name, sizeof name, "fastRG, n 600: keys shared by rows of different chunks, %.2f vs %.2f expected (sigmas)",
+             sum_next / T, expect);
+    tu_report(name, fabs(sum_next / T - expect) / sd, 5.0);
+    snprintf(name, sizeof name, "fastRG, n 600: keys shared by rows of one chunk, %.2f vs %.2f expected (sigmas)",
+             sum_same / T, expect);
+    tu_report(name, fabs(sum_same / T - expect) / sd, 5.0);
+    sb_csr_free(be, &g);
+    free(qh), free(S);
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     test_alias();
@@ -232,31 +294,16 @@ int main(void) {
         memset(z.qhat, 0, sizeof z.qhat);
         memset(z.p, 0, sizeof z.p);
         test_sampler(be, &z, SB_SAMPLER_FASTRG, 0.1f, 0, "fastRG, zero memberships, delta 0.1");
-        long count[NMAX * NMAX];
+        long *count = calloc((size_t)N * N, sizeof(long));
         draw_counts(be, &z, SB_SAMPLER_FASTRG, 0.0f, 0, count);
         long total = 0;
         for (int i = 0; i < N * N; i++) total += count[i];
         tu_check(total == 0, "fastRG: zero memberships and no delta give no edge (%ld)", total);
+        free(count);
     }
-    {   /* the same stream gives the same graph; another thread count too */
-        sb_csr a = {0}, b = {0};
-        float mask[2 * NMAX], qh[2 * NMAX * K], kh[2 * NMAX * K];
-        const size_t nb = sizeof(float) * N, nkb = sizeof(float) * N * K;
-        memcpy(mask, m.mask, nb), memcpy(mask + N, m.mask, nb);
-        memcpy(qh, m.qhat, nkb), memcpy(qh + N * K, m.qhat, nkb);
-        memcpy(kh, m.khat, nkb), memcpy(kh + N * K, m.khat, nkb);
-        sb_rng_stream s = sb_rng_make(5, SB_RNG_ATTN, 1, 0, 0, 0);
-        be->sbm_sample(be, &a, qh, kh, m.S, mask, 2, 1, N, K, 0.1f, 0, SB_SAMPLER_FASTRG, s);
-        sb_cpu_set_threads(1);
-        be->sbm_sample(be, &b, qh, kh, m.S, mask, 2, 1, N, K, 0.1f, 0, SB_SAMPLER_FASTRG, s);
-        sb_cpu_set_threads(2);
-        int same = a.nnz == b.nnz && !memcmp(a.row_ptr, b.row_ptr, sizeof(int64_t) * (2 * N + 1)) &&
-                   !memcmp(a.col, b.col, sizeof(int32_t) * (size_t)a.nnz);
-        tu_check(same, "fastRG: same stream, same graph, whatever the thread count (%lld edges)", (long long)a.nnz);
-        sb_csr_free(be, &a), sb_csr_free(be, &b);
-    }
+    check_thread_invariance(be, &m, "fastRG, n 6");
     {   /* n = 130, rates of a few percent: short rows */
-        N = NMAX, COPIES = 400, CALLS = 5;
+        N = 130, COPIES = 400, CALLS = 5;
         static small_sbm w;
         make_small(&w, 0.3f);
         test_sampler(be, &w, SB_SAMPLER_FASTRG, 0.005f, 0, "fastRG, n 130, sparse rows");
@@ -271,16 +318,8 @@ int main(void) {
         static small_sbm c;
         make_small(&c, 0.3f);
         test_sampler(be, &c, SB_SAMPLER_FASTRG, 0.01f, 1, "fastRG, n 600 (three row chunks), delta, self-loops");
-        sb_csr a = {0}, b = {0};
-        sb_rng_stream s = sb_rng_make(6, SB_RNG_ATTN, 2, 0, 0, 0);
-        be->sbm_sample(be, &a, c.qhat, c.khat, c.S, c.mask, 1, 1, N, K, 0.01f, 0, SB_SAMPLER_FASTRG, s);
-        sb_cpu_set_threads(1);
-        be->sbm_sample(be, &b, c.qhat, c.khat, c.S, c.mask, 1, 1, N, K, 0.01f, 0, SB_SAMPLER_FASTRG, s);
-        sb_cpu_set_threads(2);
-        int same = a.nnz == b.nnz && !memcmp(a.row_ptr, b.row_ptr, sizeof(int64_t) * (N + 1)) &&
-                   !memcmp(a.col, b.col, sizeof(int32_t) * (size_t)a.nnz);
-        tu_check(same, "fastRG, n 600: same graph whatever the thread count (%lld edges)", (long long)a.nnz);
-        sb_csr_free(be, &a), sb_csr_free(be, &b);
+        check_thread_invariance(be, &c, "fastRG, n 600");
+        test_chunk_independence(be);
     }
     sb_backend_destroy(be);
     return tu_finish();
