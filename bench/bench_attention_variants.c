@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bench/bench_args.h"
 #include "core/attention.h"
 #include "experiments/config.h"
 
@@ -86,10 +87,9 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--n") && i + 1 < argc) {
             nn = 0;
             for (char *p = strtok(argv[++i], ","); p && nn < 8; p = strtok(NULL, ",")) ns[nn++] = atoi(p);
-        } else if (!strcmp(argv[i], "--heads") && i + 1 < argc) H = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--d") && i + 1 < argc) D = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        } else if (bench_int(argc, argv, &i, "--heads", &H) || bench_int(argc, argv, &i, "--d", &D) ||
+                   bench_int(argc, argv, &i, "--reps", &reps) || bench_int(argc, argv, &i, "--threads", &threads))
+            continue;
         else if (argv[i][0] != '-' && nv < 16 && sb_attention_find(argv[i])) names[nv++] = argv[i];
         else {
             fprintf(stderr, "usage: %s [--n 1024,2048,4096] [--heads 2] [--d 32] [--reps 5] [--threads T] [VARIANT ...]\n"

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bench/bench_args.h"
 #include "core/attention.h"
 #include "core/sbm_attention.h"
 
@@ -159,19 +160,18 @@ int main(int argc, char **argv) {
     int n = 4096, D = 32, k = 128, pairs = 4, reps = 3, threads = 0, bernoulli = 1, with_full = 1;
     double only = 0.0; /* --density X: just that target (for profiling) */
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--n") && i + 1 < argc) n = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--d") && i + 1 < argc) D = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--k") && i + 1 < argc) k = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--pairs") && i + 1 < argc) pairs = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--no-bernoulli")) bernoulli = 0;
-        else if (!strcmp(argv[i], "--no-full")) with_full = 0; /* profiling SBM alone: ratios print as 0 */
-        else if (!strcmp(argv[i], "--density") && i + 1 < argc) only = atof(argv[++i]);
-        else {
-            fprintf(stderr, "usage: %s [--n N] [--d D] [--k K] [--pairs P] [--reps R] [--threads T] [--no-bernoulli] [--no-full] [--density X]\n", argv[0]);
-            return 2;
-        }
+        if (bench_int(argc, argv, &i, "--n", &n) || bench_int(argc, argv, &i, "--d", &D) ||
+            bench_int(argc, argv, &i, "--k", &k) || bench_int(argc, argv, &i, "--pairs", &pairs) ||
+            bench_int(argc, argv, &i, "--reps", &reps) || bench_int(argc, argv, &i, "--threads", &threads) ||
+            bench_double(argc, argv, &i, "--density", &only) || bench_flag(argv, i, "--no-bernoulli", &bernoulli, 0) ||
+            bench_flag(argv, i, "--no-full", &with_full, 0)) /* --no-full: profiling SBM alone, ratios print as 0 */
+            continue;
+        fprintf(stderr, "usage: %s [--n N] [--d D] [--k K] [--pairs P] [--reps R] [--threads T] [--no-bernoulli] [--no-full] [--density X]\n", argv[0]);
+        return 2;
+    }
+    if (n < 2 || D < 1 || k < 1 || pairs < 1 || reps < 1 || only < 0.0 || only >= 1.0) {
+        fprintf(stderr, "%s: sizes and reps must be positive (n at least 2) and --density in (0, 1)\n", argv[0]);
+        return 2;
     }
     sb_backend *be = sb_backend_cpu_create(threads);
     const size_t sz = (size_t)pairs * n * D;

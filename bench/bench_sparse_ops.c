@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bench/bench_args.h"
 #include "core/backend.h"
 #include "core/csr.h"
 
@@ -57,18 +58,14 @@ int main(int argc, char **argv) {
     int n = 4096, D = 32, k = 128, pairs = 4, reps = 5, threads = 0;
     double density = 0.05;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--n") && i + 1 < argc) n = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--d") && i + 1 < argc) D = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--k") && i + 1 < argc) k = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--pairs") && i + 1 < argc) pairs = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--density") && i + 1 < argc) density = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else {
-            fprintf(stderr, "usage: %s [--n N] [--d D] [--k K] [--pairs P] [--density X] [--reps R] [--threads T]\n",
-                    argv[0]);
-            return 2;
-        }
+        if (bench_int(argc, argv, &i, "--n", &n) || bench_int(argc, argv, &i, "--d", &D) ||
+            bench_int(argc, argv, &i, "--k", &k) || bench_int(argc, argv, &i, "--pairs", &pairs) ||
+            bench_double(argc, argv, &i, "--density", &density) || bench_int(argc, argv, &i, "--reps", &reps) ||
+            bench_int(argc, argv, &i, "--threads", &threads))
+            continue;
+        fprintf(stderr, "usage: %s [--n N] [--d D] [--k K] [--pairs P] [--density X] [--reps R] [--threads T]\n",
+                argv[0]);
+        return 2;
     }
     if (n < 1 || D < 1 || k < 1 || pairs < 1 || reps < 1 || !(density > 0.0 && density < 1.0)) {
         fprintf(stderr, "%s: sizes and reps must be positive and the density in (0, 1)\n", argv[0]);
