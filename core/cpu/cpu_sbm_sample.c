@@ -531,6 +531,20 @@ static void set_rows(sb_csr *csr, int64_t nnz, const int64_t *row_len) {
     for (size_t r = 0; r < (size_t)csr->n_graphs * csr->n; r++) csr->row_ptr[r + 1] = csr->row_ptr[r] + row_len[r];
 }
 
+/* Graph g = (example b, head h)'s inputs: its memberships [n,k], its head's
+ * block matrix, its example's key mask, and its random stream. */
+typedef struct {
+    const float *qhat, *khat, *S, *key_mask;
+    sb_rng_stream s;
+} graph_inputs;
+
+static graph_inputs graph_slice(int g, int H, int n, int k, const float *qhat, const float *khat, const float *S,
+                                const float *key_mask, sb_rng_stream base) {
+    const int b = g / H, h = g % H;
+    return (graph_inputs){qhat + (size_t)g * n * k, khat + (size_t)g * n * k, S + (size_t)h * k * k,
+                          key_mask ? key_mask + (size_t)b * n : NULL, sb_rng_derive(base, (uint32_t)b, (uint32_t)h)};
+}
+
 /* fastRG for all graphs, written straight into the CSR: pass 1 for every
  * graph gives an upper bound on each graph's edges, the column array is
  * reserved for their sum, passes 2-3 write each graph's merged rows at its
@@ -546,10 +560,8 @@ static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, co
     int64_t flops = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : flops)
     for (int g = 0; g < G; g++) {
-        const int b = g / H, h = g % H;
-        fastrg_pass1(&gd[g], qhat + (size_t)g * n * k, khat + (size_t)g * n * k, S + (size_t)h * k * k,
-                     key_mask ? key_mask + (size_t)b * n : NULL, n, k, delta, self_loops,
-                     sb_rng_derive(base, (uint32_t)b, (uint32_t)h), mem);
+        const graph_inputs in = graph_slice(g, H, n, k, qhat, khat, S, key_mask, base);
+        fastrg_pass1(&gd[g], in.qhat, in.khat, in.S, in.key_mask, n, k, delta, self_loops, in.s, mem);
         /* per membership 4: the key column sum and maximum (2), the row's
          * rate and maximum (2; a peaked row's cumulative weights and the 8-bit
          * table's scaling are not counted); per block 5: S ck (2) and the
@@ -589,10 +601,9 @@ static void sample_bernoulli_all(sb_backend *be, sb_csr *csr, const float *qhat,
     int64_t *row_len = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)G * n);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int g = 0; g < G; g++) {
-        const int b = g / H, h = g % H;
-        ge[g] = sample_bernoulli(qhat + (size_t)g * n * k, khat + (size_t)g * n * k, S + (size_t)h * k * k,
-                                 key_mask ? key_mask + (size_t)b * n : NULL, n, k, delta, self_loops,
-                                 sb_rng_derive(base, (uint32_t)b, (uint32_t)h), row_len + (size_t)g * n, mem);
+        const graph_inputs in = graph_slice(g, H, n, k, qhat, khat, S, key_mask, base);
+        ge[g] = sample_bernoulli(in.qhat, in.khat, in.S, in.key_mask, n, k, delta, self_loops, in.s,
+                                 row_len + (size_t)g * n, mem);
     }
     const int64_t f = (int64_t)G * (2LL * n * k * k + 2LL * n * n * k + (int64_t)n * n);
     be->flops.total += f;

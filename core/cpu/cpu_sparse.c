@@ -45,6 +45,18 @@ static inline float hsum8(v8f v) {
     return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
 
+/* Prefetches floats [off, off + len) of the key row M[col[e + PF]] (for
+ * writing when `write`), when edge e + PF is still in [e, e1). */
+static inline __attribute__((always_inline)) void prefetch_ahead(const float *M, const int32_t *col, int64_t e,
+                                                                 int64_t e1, int w, int off, int len, int write) {
+    if (e + PF >= e1) return;
+    const float *p = M + (size_t)col[e + PF] * w + off;
+    for (int l = 0; l < len; l += 16) {
+        if (write) __builtin_prefetch(p + l, 1);
+        else __builtin_prefetch(p + l, 0);
+    }
+}
+
 static inline __attribute__((always_inline)) void gather_edges(float *restrict y, const float *restrict X,
                                                                const int32_t *restrict col,
                                                                const float *restrict v, int64_t e0,
@@ -59,8 +71,7 @@ static inline __attribute__((always_inline)) void gather_edges(float *restrict y
         v8f acc[CH / 8] = {{0}};
         for (int64_t e = e0; e < e1; e++) {
             const float *x = X + (size_t)col[e] * w + c0;
-            if (e + PF < e1)
-                for (int l = 0; l < 8 * nv; l += 16) __builtin_prefetch(X + (size_t)col[e + PF] * w + c0 + l);
+            prefetch_ahead(X, col, e, e1, w, c0, 8 * nv, 0);
             const v8f s = (v8f){0} + v[e];
             for (int q = 0; q < nv; q++) acc[q] += s * ld8(x + 8 * q);
         }
@@ -83,8 +94,7 @@ static inline __attribute__((always_inline)) void scatter_edges(float *restrict 
         for (int q = 0; q < nv; q++) xr[q] = ld8(x + c0 + 8 * q);
         for (int64_t e = e0; e < e1; e++) {
             float *y = Y + (size_t)col[e] * w + c0;
-            if (e + PF < e1)
-                for (int l = 0; l < 8 * nv; l += 16) __builtin_prefetch(Y + (size_t)col[e + PF] * w + c0 + l, 1);
+            prefetch_ahead(Y, col, e, e1, w, c0, 8 * nv, 1);
             const v8f s = (v8f){0} + alpha * v[e]; /* (alpha v_e) x, as the scalar loop rounds */
             for (int q = 0; q < nv; q++) st8(y + 8 * q, ld8(y + 8 * q) + s * xr[q]);
         }
@@ -105,8 +115,7 @@ static inline __attribute__((always_inline)) void sddmm_edges(float *restrict ou
     }
     for (int64_t e = e0; e < e1; e++) {
         const float *b = B + (size_t)col[e] * w;
-        if (e + PF < e1)
-            for (int l = 0; l < w; l += 16) __builtin_prefetch(B + (size_t)col[e + PF] * w + l);
+        prefetch_ahead(B, col, e, e1, w, 0, w, 0);
         v8f acc = ld8(a) * ld8(b);
         for (int q = 1; q < w / 8; q++) acc += ld8(a + 8 * q) * ld8(b + 8 * q);
         out[e] = hsum8(acc);
