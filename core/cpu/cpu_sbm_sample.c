@@ -555,6 +555,14 @@ static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, co
                               const float *key_mask, int B, int H, int n, int k, float delta, int self_loops,
                               sb_rng_stream base) {
     const int G = B * H;
+    const int64_t max_pools = ((int64_t)1 << 31) / ROW_BLOCKS;
+    if ((int64_t)((n + CHUNK_ROWS - 1) / CHUNK_ROWS) * k > max_pools) {
+        /* each (chunk, cluster) key pool's Philox range would be shorter
+         * than one refill of its words, so neighbouring pools would overlap */
+        fprintf(stderr, "sbmbench: fastRG sampling supports (n / %d) * k up to %lld (got n = %d, k = %d)\n",
+                CHUNK_ROWS, (long long)max_pools, n, k);
+        exit(2);
+    }
     sb_mem_tracker *mem = &be->mem;
     graph_draws *gd = sb_cpu_scratch_alloc(mem, sizeof(graph_draws) * (size_t)G);
     int64_t flops = 0;
@@ -626,13 +634,6 @@ void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const flo
                        int sampler, sb_rng_stream base) {
     if (n > (1 << 24)) { /* each row's Philox range would be too short */
         fprintf(stderr, "sbmbench: SBM sampling supports sequences of up to 2^24 tokens (got %d)\n", n);
-        exit(2);
-    }
-    if ((int64_t)((n + CHUNK_ROWS - 1) / CHUNK_ROWS) * k > (1 << 26)) {
-        /* each (chunk, cluster) key pool's Philox range would be shorter
-         * than one refill of its words, so neighbouring pools would overlap */
-        fprintf(stderr, "sbmbench: SBM sampling supports (n / %d) * k up to 2^26 (got n = %d, k = %d)\n",
-                CHUNK_ROWS, n, k);
         exit(2);
     }
     if (sampler == SB_SAMPLER_BERNOULLI)
