@@ -45,6 +45,12 @@ void *sb_cpu_scratch_alloc(sb_mem_tracker *mem, size_t bytes) {
     return p + 16;
 }
 
+int sb_cpu_parts_per_graph(int G, int units) {
+    const int T = omp_get_max_threads();
+    const int P = G >= 2 * T ? 1 : (2 * T + G - 1) / G;
+    return P > units ? (units > 0 ? units : 1) : P;
+}
+
 void sb_cpu_scratch_free(sb_mem_tracker *mem, void *q) {
     if (!q) return;
     char *p = (char *)q - 16;

@@ -13,6 +13,12 @@
 void *sb_cpu_scratch_alloc(sb_mem_tracker *mem, size_t bytes);
 void sb_cpu_scratch_free(sb_mem_tracker *mem, void *p);
 
+/* backend_cpu.c: parts to split each of G graphs into for a parallel loop
+ * over (graph, part) tasks: one when there are enough graphs to keep every
+ * thread busy, else enough for about two tasks per thread, at most `units`
+ * (the graph's rows, or row chunks). */
+int sb_cpu_parts_per_graph(int G, int units);
+
 /* cpu_gemm.c */
 void sb_cpu_gemm(sb_backend *be, int ta, int tb, int M, int N, int K, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc);

@@ -29,7 +29,8 @@
  * pools and cluster choices stay in L2 (one pool per cluster for the whole
  * graph did not). Pool draws are i.i.d. given the counts, so handing them
  * out in a fixed order keeps every edge's key independent with the right
- * law.
+ * law. Chunks are also the unit of parallel work within a graph, for calls
+ * with fewer graphs than threads (sample_fastrg_all).
  *
  * Random words: the graph's Philox stream is split in two halves. Row i owns
  * blocks [i W, (i+1) W), W = 2^31 / (n rounded up to a power of two): its
@@ -315,25 +316,35 @@ static int64_t merge_row(int32_t *d, int64_t nd, int n, uint64_t *bits, int32_t 
     return len;
 }
 
-/* One graph's draws between pass 1 and passes 2-3. */
+/* One chunk's draws, from pass 1 to passes 2-3. */
 typedef struct {
-    sb_rng_stream s;        /* the graph's stream */
-    int nr;
-    int32_t *real;          /* [nr] real positions */
-    int32_t *ne, *ndl;      /* [nr] each real row's SBM and δ edges */
     uint16_t *bsel;         /* [bsel_len] each SBM edge's key cluster, row by row */
     int32_t *dkeys;         /* [dk_len] each δ edge's key, row by row */
     int64_t bsel_len, bsel_cap, dk_len, dk_cap;
+    int64_t bound;          /* edges before merging: at least the chunk's merged edges */
+    int64_t at, len;        /* its offset in the column array (from the bounds), its merged edges */
+} chunk_draws;
+
+/* One graph's state across the passes. */
+typedef struct {
+    sb_rng_stream s;        /* the graph's stream */
+    int nr, nchunks;
+    int32_t *real;          /* [nr] real positions */
+    int32_t *ne, *ndl;      /* [nr] each real row's SBM and δ edges */
     float *ck, *kmax;       /* [k] key column sums and maxima (kmax 0 where an alias table serves) */
-    int64_t bound;          /* edges before merging: at least the graph's nnz */
+    graph_tables t;         /* the block tables in pass 1, the key tables in passes 2-3 */
+    chunk_draws *ch;        /* [nchunks] */
+    const float *S;         /* its head's block matrix */
+    omp_lock_t lock;        /* the first of its tasks in a pass builds that pass's tables, */
+    int ready, parts_left;  /* the last one frees them */
 } graph_draws;
 
 /* Pass 1 for real row r (position i, memberships qi): its counts into d->ne[r]
- * and d->ndl[r], each SBM edge's key cluster b onto d->bsel and each δ
- * edge's key onto d->dkeys. lam: the row's rate Σ_a Q̂_ia u_a; qmax: max_a
+ * and d->ndl[r], each SBM edge's key cluster b onto its chunk's cd->bsel and
+ * each δ edge's key onto cd->dkeys. lam: the row's rate Σ_a Q̂_ia u_a; qmax: max_a
  * Q̂_ia. W: blocks of a row's range; cdf and guide: k-float and k-int
  * scratch. */
-static void row_pairs(graph_draws *d, const graph_tables *t, int r, const float *qi, float lam, float qmax,
+static void row_pairs(graph_draws *d, chunk_draws *cd, const graph_tables *t, int r, const float *qi, float lam, float qmax,
                       float delta, uint32_t W, float *cdf, int32_t *guide, sb_mem_tracker *mem) {
     const int k = t->k, i = d->real[r];
     const sb_rng_stream s = d->s;
@@ -347,8 +358,8 @@ static void row_pairs(graph_draws *d, const graph_tables *t, int r, const float 
     row_words_init(&w, s, (uint32_t)i * W, W - POISSON_BLOCKS);
     if (ne > 0) {
         /* rarely grows: the first guess is the expected count */
-        d->bsel = grow(mem, d->bsel, sizeof(uint16_t), d->bsel_len, &d->bsel_cap, d->bsel_len + ne);
-        uint16_t *out = d->bsel + d->bsel_len;
+        cd->bsel = grow(mem, cd->bsel, sizeof(uint16_t), cd->bsel_len, &cd->bsel_cap, cd->bsel_len + ne);
+        uint16_t *out = cd->bsel + cd->bsel_len;
         if (qmax * t->u_sum <= REJECT_MAX * lam) {
             /* a flat row: propose the pair (a,b) ~ S_ab ck_b from the graph's
              * table, accept with Q̂_ia / max_a Q̂_ia: O(k) per row, 2 words a
@@ -379,112 +390,141 @@ static void row_pairs(graph_draws *d, const graph_tables *t, int r, const float 
                 out[e] = (uint16_t)sb_alias_draw(t->tb + (size_t)a * k, (uint32_t)k, row_word(&w));
             }
         }
-        d->bsel_len += ne;
+        cd->bsel_len += ne;
     }
     if (nd > 0) {
-        d->dkeys = grow(mem, d->dkeys, sizeof(int32_t), d->dk_len, &d->dk_cap, d->dk_len + nd);
+        cd->dkeys = grow(mem, cd->dkeys, sizeof(int32_t), cd->dk_len, &cd->dk_cap, cd->dk_len + nd);
         for (int64_t e = 0; e < nd; e++)
-            d->dkeys[d->dk_len + e] = t->real[sb_u32_below(row_word(&w), (uint32_t)t->nr)];
-        d->dk_len += nd;
+            cd->dkeys[cd->dk_len + e] = t->real[sb_u32_below(row_word(&w), (uint32_t)t->nr)];
+        cd->dk_len += nd;
     }
 }
 
-/* Pass 1 for one graph: the real positions, the key column sums, then every
- * row's counts and cluster pairs. */
-static void fastrg_pass1(graph_draws *d, const float *qhat, const float *khat, const float *S, const float *km,
-                         int n, int k, float delta, int self_loops, sb_rng_stream s, sb_mem_tracker *mem) {
+/* A graph's setup: its real positions and chunks. O(n). */
+static void graph_begin(graph_draws *d, const float *khat, const float *S, const float *km, int n, int k,
+                        sb_rng_stream s, sb_mem_tracker *mem) {
     memset(d, 0, sizeof *d);
-    d->s = s;
+    d->s = s, d->S = S;
     d->real = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(n + 1));
     for (int i = 0; i < n; i++)
         if (!km || km[i] > 0.0f) d->real[d->nr++] = i;
     const int nr = d->nr;
+    d->nchunks = (nr + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    d->ch = sb_cpu_scratch_alloc(mem, sizeof(chunk_draws) * (size_t)(d->nchunks + 1));
+    memset(d->ch, 0, sizeof(chunk_draws) * (size_t)(d->nchunks + 1));
     d->ck = sb_cpu_scratch_alloc(mem, sizeof(float) * k), d->kmax = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
     d->ne = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(nr + 1));
     d->ndl = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(nr + 1));
-    if (nr == 0) return;
-    key_sums(khat, d->real, nr, k, d->ck, d->kmax);
-    graph_tables t = {.k = k, .nr = nr, .real = d->real, .khat = khat};
-    block_tables_build(&t, S, d->ck, k, mem);
-    const uint32_t W = range_blocks(n);
-    /* every row's rate λ_i and largest membership; the expected SBM edges
-     * Σ_i λ_i are the first guess of the size */
-    float *lam = sb_cpu_scratch_alloc(mem, sizeof(float) * (size_t)nr);
-    float *qmax = sb_cpu_scratch_alloc(mem, sizeof(float) * (size_t)nr);
+    d->t = (graph_tables){.k = k, .nr = nr, .real = d->real, .khat = khat};
+    omp_init_lock(&d->lock);
+}
+
+/* Pass 1's tables of a graph: the key column sums and maxima, and the block
+ * tables. O(|R| k + k²). */
+static void pass1_tables_build(graph_draws *d, sb_mem_tracker *mem) {
+    key_sums(d->t.khat, d->real, d->nr, d->t.k, d->ck, d->kmax);
+    block_tables_build(&d->t, d->S, d->ck, d->t.k, mem);
+}
+
+static void pass1_tables_free(graph_draws *d, sb_mem_tracker *mem) { block_tables_free(&d->t, mem); }
+
+static void pass23_tables_build(graph_draws *d, sb_mem_tracker *mem) { key_tables_build(&d->t, d->ck, d->kmax, mem); }
+
+static void pass23_tables_free(graph_draws *d, sb_mem_tracker *mem) { key_tables_free(&d->t, mem); }
+
+/* A task's hold on its graph's tables for a pass: the first to come builds
+ * them (the others wait on the lock), the last to go frees them. Every task
+ * of the pass takes and releases, so the tables are freed exactly once, by a
+ * thread that saw them built. */
+static void tables_acquire(graph_draws *d, void (*build)(graph_draws *, sb_mem_tracker *), sb_mem_tracker *mem) {
+    omp_set_lock(&d->lock);
+    if (!d->ready && d->nr > 0) build(d, mem);
+    d->ready = 1;
+    omp_unset_lock(&d->lock);
+}
+
+static void tables_release(graph_draws *d, void (*release)(graph_draws *, sb_mem_tracker *), sb_mem_tracker *mem) {
+    int left;
+#pragma omp atomic capture
+    left = --d->parts_left;
+    if (left == 0 && d->nr > 0) release(d, mem);
+}
+
+/* Pass 1 for chunk c of a graph: every row's rate λ_i and largest membership,
+ * then its counts and cluster pairs. The expected SBM edges Σ_i λ_i are the
+ * first guess of the chunk's size. */
+static void chunk_pass1(graph_draws *d, int c, const float *qhat, int n, float delta, int self_loops,
+                        sb_mem_tracker *mem) {
+    const graph_tables *t = &d->t;
+    const int k = t->k, r0 = c * CHUNK_ROWS, r1 = d->nr - r0 < CHUNK_ROWS ? d->nr : r0 + CHUNK_ROWS;
+    chunk_draws *cd = &d->ch[c];
+    float lam[CHUNK_ROWS], qmax[CHUNK_ROWS];
     double expect = 0.0;
-    for (int r = 0; r < nr; r++) {
+    for (int r = r0; r < r1; r++) {
         const float *qi = qhat + (size_t)d->real[r] * k;
         float l = 0.0f, mx = 0.0f;
 #pragma omp simd reduction(+ : l) reduction(max : mx)
-        for (int a = 0; a < k; a++) l += qi[a] * t.u[a], mx = qi[a] > mx ? qi[a] : mx;
-        lam[r] = l, qmax[r] = mx;
+        for (int a = 0; a < k; a++) l += qi[a] * t->u[a], mx = qi[a] > mx ? qi[a] : mx;
+        lam[r - r0] = l, qmax[r - r0] = mx;
         expect += l;
     }
-    d->bsel_cap = (int64_t)(expect * 1.05) + 64;
-    d->bsel = sb_cpu_scratch_alloc(mem, sizeof(uint16_t) * (size_t)d->bsel_cap);
+    cd->bsel_cap = (int64_t)(expect * 1.05) + 64;
+    cd->bsel = sb_cpu_scratch_alloc(mem, sizeof(uint16_t) * (size_t)cd->bsel_cap);
     float *cdf = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
     int32_t *guide = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * k);
-    for (int r = 0; r < nr; r++)
-        row_pairs(d, &t, r, qhat + (size_t)d->real[r] * k, lam[r], qmax[r], delta, W, cdf, guide, mem);
-    d->bound = d->bsel_len + d->dk_len + (self_loops ? nr : 0);
-    FREE_ALL(mem, cdf, guide, lam, qmax);
-    block_tables_free(&t, mem);
+    const uint32_t W = range_blocks(n);
+    for (int r = r0; r < r1; r++)
+        row_pairs(d, cd, t, r, qhat + (size_t)d->real[r] * k, lam[r - r0], qmax[r - r0], delta, W, cdf, guide, mem);
+    cd->bound = cd->bsel_len + cd->dk_len + (self_loops ? r1 - r0 : 0);
+    FREE_ALL(mem, cdf, guide);
 }
 
-/* Passes 2 and 3 for one graph: the key pools, then each row's keys, merged
- * into cols (room for d->bound); row_len[n] gets the degrees. Frees d. */
-static int64_t fastrg_pass23(graph_draws *d, const float *khat, int n, int k, int self_loops, int32_t *cols,
-                             int64_t *row_len, sb_mem_tracker *mem) {
-    memset(row_len, 0, sizeof(int64_t) * (size_t)n);
-    const int nr = d->nr;
-    int64_t nnz = 0;
-    if (nr > 0) {
-        graph_tables t = {.k = k, .nr = nr, .real = d->real, .khat = khat};
-        key_tables_build(&t, d->ck, d->kmax, mem);
-        /* rows go in chunks of CHUNK_ROWS, so that a chunk's pools and cluster
-         * choices stay in L2 while its rows take their keys */
-        const int nchunks = (nr + CHUNK_ROWS - 1) / CHUNK_ROWS;
-        const uint32_t WP = range_blocks(nchunks * k);
-        int64_t *pool_at = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)(k + 1));
-        int64_t pool_cap = 0, draw_cap = 0, eb = 0, ed = 0;
-        int32_t *pool = NULL, *draws = NULL;
-        const int words = (n + 63) / 64;
-        uint64_t *bits = sb_cpu_scratch_alloc(mem, sizeof(uint64_t) * (size_t)words);
-        memset(bits, 0, sizeof(uint64_t) * (size_t)words);
-        for (int c = 0; c < nchunks; c++) {
-            const int r0 = c * CHUNK_ROWS, r1 = nr - r0 < CHUNK_ROWS ? nr : r0 + CHUNK_ROWS;
-            /* pass 2: per cluster, a pool of keys as long as the chunk's edges that chose it */
-            int64_t e1 = eb;
-            for (int r = r0; r < r1; r++) e1 += d->ne[r];
-            memset(pool_at, 0, sizeof(int64_t) * (size_t)(k + 1));
-            for (int64_t e = eb; e < e1; e++) pool_at[d->bsel[e] + 1]++;
-            for (int b = 0; b < k; b++) pool_at[b + 1] += pool_at[b];
-            pool = grow(mem, pool, sizeof(int32_t), 0, &pool_cap, e1 - eb + 1);
-            for (int b = 0; b < k; b++) {
-                if (pool_at[b + 1] == pool_at[b]) continue;
-                row_words w;
-                row_words_init(&w, d->s, (1u << 31) + (uint32_t)(c * k + b) * WP, WP);
-                draw_keys(&t, b, &w, pool + pool_at[b], pool_at[b + 1] - pool_at[b]);
-            }
-            /* pass 3: the chunk's rows take their keys in order, then merge */
-            for (int r = r0; r < r1; r++) {
-                const int64_t total = (int64_t)d->ne[r] + d->ndl[r] + (self_loops ? 1 : 0);
-                if (total == 0) continue;
-                draws = grow(mem, draws, sizeof(int32_t), 0, &draw_cap, total + 8); /* merge_row's slack */
-                int64_t m = 0;
-                for (int e = 0; e < d->ne[r]; e++, eb++) draws[m++] = pool[pool_at[d->bsel[eb]]++];
-                for (int e = 0; e < d->ndl[r]; e++, ed++) draws[m++] = d->dkeys[ed];
-                if (self_loops) draws[m++] = d->real[r];
-                row_len[d->real[r]] = merge_row(draws, m, n, bits, cols + nnz);
-                nnz += row_len[d->real[r]];
-            }
-        }
-        key_tables_free(&t, mem);
-        FREE_ALL(mem, pool_at, pool, bits, draws);
+/* Passes 2 and 3 for chunk c of a graph: the chunk's key pools, then each of
+ * its rows' keys, merged into cols (room for the chunk's bound); row_len[n]
+ * gets the degrees of its rows. Frees the chunk's draws. */
+static void chunk_pass23(graph_draws *d, int c, int n, int self_loops, int32_t *cols, int64_t *row_len,
+                         sb_mem_tracker *mem) {
+    const graph_tables *t = &d->t;
+    const int k = t->k, r0 = c * CHUNK_ROWS, r1 = d->nr - r0 < CHUNK_ROWS ? d->nr : r0 + CHUNK_ROWS;
+    chunk_draws *cd = &d->ch[c];
+    /* pass 2: per cluster, a pool of keys as long as the chunk's edges that chose it */
+    const uint32_t WP = range_blocks(d->nchunks * k);
+    int64_t *pool_at = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)(k + 1));
+    memset(pool_at, 0, sizeof(int64_t) * (size_t)(k + 1));
+    for (int64_t e = 0; e < cd->bsel_len; e++) pool_at[cd->bsel[e] + 1]++;
+    for (int b = 0; b < k; b++) pool_at[b + 1] += pool_at[b];
+    int32_t *pool = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(cd->bsel_len + 1));
+    for (int b = 0; b < k; b++) {
+        if (pool_at[b + 1] == pool_at[b]) continue;
+        row_words w;
+        row_words_init(&w, d->s, (1u << 31) + (uint32_t)(c * k + b) * WP, WP);
+        draw_keys(t, b, &w, pool + pool_at[b], pool_at[b + 1] - pool_at[b]);
     }
-    FREE_ALL(mem, d->real, d->ne, d->ndl, d->bsel);
-    FREE_ALL(mem, d->dkeys, d->ck, d->kmax);
-    return nnz;
+    /* pass 3: the chunk's rows take their keys in order, then merge */
+    const int words = (n + 63) / 64;
+    uint64_t *bits = sb_cpu_scratch_alloc(mem, sizeof(uint64_t) * (size_t)words);
+    memset(bits, 0, sizeof(uint64_t) * (size_t)words);
+    int64_t draw_cap = 0, eb = 0, ed = 0, nnz = 0;
+    int32_t *draws = NULL;
+    for (int r = r0; r < r1; r++) {
+        const int64_t total = (int64_t)d->ne[r] + d->ndl[r] + (self_loops ? 1 : 0);
+        if (total == 0) continue;
+        draws = grow(mem, draws, sizeof(int32_t), 0, &draw_cap, total + 8); /* merge_row's slack */
+        int64_t m = 0;
+        for (int e = 0; e < d->ne[r]; e++, eb++) draws[m++] = pool[pool_at[cd->bsel[eb]]++];
+        for (int e = 0; e < d->ndl[r]; e++, ed++) draws[m++] = cd->dkeys[ed];
+        if (self_loops) draws[m++] = d->real[r];
+        row_len[d->real[r]] = merge_row(draws, m, n, bits, cols + nnz);
+        nnz += row_len[d->real[r]];
+    }
+    cd->len = nnz;
+    FREE_ALL(mem, pool_at, pool, bits, draws, cd->bsel, cd->dkeys);
+}
+
+/* A graph's teardown (after passes 2-3). */
+static void graph_end(graph_draws *d, sb_mem_tracker *mem) {
+    omp_destroy_lock(&d->lock);
+    FREE_ALL(mem, d->real, d->ne, d->ndl, d->ck, d->kmax, d->ch);
 }
 
 /* Dense Bernoulli for one graph: P = Q̂ (K̂ Sᵀ)ᵀ row block by row block. */
@@ -545,12 +585,44 @@ static graph_inputs graph_slice(int g, int H, int n, int k, const float *qhat, c
                           key_mask ? key_mask + (size_t)b * n : NULL, sb_rng_derive(base, (uint32_t)b, (uint32_t)h)};
 }
 
-/* fastRG for all graphs, written straight into the CSR: pass 1 for every
- * graph gives an upper bound on each graph's edges, the column array is
- * reserved for their sum, passes 2-3 write each graph's merged rows at its
+/* One pass over every graph's chunks as (graph, part) tasks, P parts of
+ * contiguous chunks per graph; each task holds its graph's tables for the
+ * pass (tables_acquire). */
+typedef enum { PASS_1, PASS_23 } fastrg_pass;
+
+static void run_fastrg_pass(fastrg_pass pass, graph_draws *gd, int G, int P, const float *qhat, int n, int k,
+                            float delta, int self_loops, sb_csr *csr, int64_t *row_len, sb_mem_tracker *mem) {
+    for (int g = 0; g < G; g++) gd[g].ready = 0, gd[g].parts_left = P;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int t = 0; t < G * P; t++) {
+        const int g = t / P, part = t % P;
+        graph_draws *d = &gd[g];
+        const int c0 = (int)((int64_t)d->nchunks * part / P), c1 = (int)((int64_t)d->nchunks * (part + 1) / P);
+        if (pass == PASS_1) {
+            tables_acquire(d, pass1_tables_build, mem);
+            for (int c = c0; c < c1; c++) chunk_pass1(d, c, qhat + (size_t)g * n * k, n, delta, self_loops, mem);
+            tables_release(d, pass1_tables_free, mem);
+        } else {
+            tables_acquire(d, pass23_tables_build, mem);
+            for (int c = c0; c < c1; c++)
+                chunk_pass23(d, c, n, self_loops, csr->col + d->ch[c].at, row_len + (size_t)g * n, mem);
+            tables_release(d, pass23_tables_free, mem);
+        }
+    }
+}
+
+/* fastRG for all graphs, written straight into the CSR. Pass 1 for every
+ * graph gives an upper bound on each chunk's edges, the column array is
+ * reserved for their sum, passes 2-3 write each chunk's merged rows at its
  * bound's offset, and one sequential sweep closes the gaps duplicates left.
  * (Sampling each graph into its own buffer and copying would hold every
- * edge twice at the peak.) */
+ * edge twice at the peak.)
+ *
+ * With fewer graphs than about two per thread, each graph's chunks are split
+ * among several tasks (sb_cpu_parts_per_graph), so every thread has work;
+ * otherwise a task is a whole graph, whose tables then stay in one core's
+ * cache. Which thread runs a chunk does not change its draws: each row and
+ * each chunk's key pools own their Philox ranges. */
 static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, const float *khat, const float *S,
                               const float *key_mask, int B, int H, int n, int k, float delta, int self_loops,
                               sb_rng_stream base) {
@@ -564,12 +636,13 @@ static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, co
         exit(2);
     }
     sb_mem_tracker *mem = &be->mem;
+    const int P = sb_cpu_parts_per_graph(G, (n + CHUNK_ROWS - 1) / CHUNK_ROWS);
     graph_draws *gd = sb_cpu_scratch_alloc(mem, sizeof(graph_draws) * (size_t)G);
     int64_t flops = 0;
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : flops)
+#pragma omp parallel for schedule(static) reduction(+ : flops)
     for (int g = 0; g < G; g++) {
         const graph_inputs in = graph_slice(g, H, n, k, qhat, khat, S, key_mask, base);
-        fastrg_pass1(&gd[g], in.qhat, in.khat, in.S, in.key_mask, n, k, delta, self_loops, in.s, mem);
+        graph_begin(&gd[g], in.khat, in.S, in.key_mask, n, k, in.s, mem);
         /* per membership 4: the key column sum and maximum (2), the row's
          * rate and maximum (2; a peaked row's cumulative weights and the 8-bit
          * table's scaling are not counted); per block 5: S ck (2) and the
@@ -578,24 +651,25 @@ static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, co
     }
     be->flops.total += flops;
     be->flops.sparse += flops;
-    int64_t *at = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)(G + 1));  /* each graph's offset */
-    int64_t *len = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)G);       /* and merged edges */
-    at[0] = 0;
-    for (int g = 0; g < G; g++) at[g + 1] = at[g] + gd[g].bound;
-    sb_csr_reserve(be, csr, G, n, at[G]);
+    run_fastrg_pass(PASS_1, gd, G, P, qhat, n, k, delta, self_loops, csr, NULL, mem);
+    int64_t reserve = 0; /* each chunk's offset, from the bounds */
+    for (int g = 0; g < G; g++)
+        for (int c = 0; c < gd[g].nchunks; c++) gd[g].ch[c].at = reserve, reserve += gd[g].ch[c].bound;
+    sb_csr_reserve(be, csr, G, n, reserve);
     int64_t *row_len = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)G * n);
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int g = 0; g < G; g++) {
-        len[g] = fastrg_pass23(&gd[g], khat + (size_t)g * n * k, n, k, self_loops, csr->col + at[g],
-                               row_len + (size_t)g * n, mem);
-    }
+    memset(row_len, 0, sizeof(int64_t) * (size_t)G * n);
+    run_fastrg_pass(PASS_23, gd, G, P, qhat, n, k, delta, self_loops, csr, row_len, mem);
     int64_t nnz = 0;
     for (int g = 0; g < G; g++) {
-        if (len[g] && nnz != at[g]) memmove(csr->col + nnz, csr->col + at[g], sizeof(int32_t) * (size_t)len[g]);
-        nnz += len[g];
+        for (int c = 0; c < gd[g].nchunks; c++) {
+            const chunk_draws *cd = &gd[g].ch[c];
+            if (cd->len && nnz != cd->at) memmove(csr->col + nnz, csr->col + cd->at, sizeof(int32_t) * (size_t)cd->len);
+            nnz += cd->len;
+        }
+        graph_end(&gd[g], mem);
     }
     set_rows(csr, nnz, row_len);
-    FREE_ALL(mem, gd, at, len, row_len);
+    FREE_ALL(mem, gd, row_len);
 }
 
 /* The dense Bernoulli sampler for all graphs: each into its own list, then

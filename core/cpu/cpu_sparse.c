@@ -144,15 +144,6 @@ typedef struct {
     float *out;      /* sddmm: [nnz]; gather: Y_i, scatter: Y_j [G,n,w] */
 } edge_pass;
 
-/* Parts per graph: one when there are enough graphs to keep every thread
- * busy, else enough parts for about two tasks per thread (a part of the
- * scatter finds its keys in each row by binary search). */
-static int parts_per_graph(int G, int n) {
-    const int T = omp_get_max_threads();
-    int P = G >= 2 * T ? 1 : (2 * T + G - 1) / G;
-    return P > n ? (n > 0 ? n : 1) : P;
-}
-
 /* First edge of [e, end) whose key is >= j (keys sorted). */
 static int64_t lower_bound(const int32_t *col, int64_t e, int64_t end, int32_t j) {
     while (e < end) {
@@ -164,7 +155,7 @@ static int64_t lower_bound(const int32_t *col, int64_t e, int64_t end, int32_t j
 }
 
 static void run_pass(const sb_csr *c, const edge_pass *p) {
-    const int G = c->n_graphs, n = c->n, w = p->w, P = parts_per_graph(G, n);
+    const int G = c->n_graphs, n = c->n, w = p->w, P = sb_cpu_parts_per_graph(G, n);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int t = 0; t < G * P; t++) {
         const int g = t / P, part = t % P;
