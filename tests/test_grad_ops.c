@@ -486,6 +486,35 @@ static void attention_case(sb_backend *be, int B, int H, int N, int D, const flo
     for (int t = 0; t < 3; t++) free(g[t]), free(g1[t]);
 }
 
+/* The backward's dQ, dK and dV are the same bit for bit on 1 and on 2
+ * threads, for one pair (on 2 threads: a task per slab of rows) and for 3
+ * pairs (a task per pair), each of n rows. */
+static void attention_thread_invariance(sb_backend *be, int n_rows, const float *mask) {
+    for (int pairs = 1; pairs <= 3; pairs += 2) {
+        const size_t n = (size_t)pairs * n_rows * 2, nn = (size_t)pairs * n_rows * n_rows;
+        float *q = tu_alloc(n), *k = tu_alloc(n), *v = tu_alloc(n), *R = tu_alloc(n), *out = tu_alloc(n);
+        float *probs = tu_alloc(nn), *g[2][3];
+        tu_fill_normal(q, n, 1.0f, 90), tu_fill_normal(k, n, 1.0f, 91), tu_fill_normal(v, n, 1.0f, 92);
+        tu_fill_normal(R, n, 1.0f, 93);
+        const sb_rng_stream s = sb_rng_make(6, SB_RNG_ATTN_DROPOUT, 1, 0, 0, 0);
+        be->dense_attention_forward(be, out, probs, q, k, v, mask, pairs, 1, n_rows, 2, 0.3f, s);
+        for (int run = 0; run < 2; run++) {
+            sb_cpu_set_threads(run == 0 ? 2 : 1);
+            for (int t = 0; t < 3; t++) g[run][t] = tu_alloc(n);
+            be->dense_attention_backward(be, g[run][0], g[run][1], g[run][2], R, probs, q, k, v, pairs, 1, n_rows, 2,
+                                         0.3f, s);
+        }
+        sb_cpu_set_threads(2);
+        int same = 1;
+        for (int t = 0; t < 3; t++) same &= !memcmp(g[0][t], g[1][t], n * sizeof(float));
+        tu_check(same, "attention backward, %d pair(s) of %d rows: dq dk dv the same on 2 threads and on 1", pairs,
+                 n_rows);
+        free(q), free(k), free(v), free(R), free(out), free(probs);
+        for (int r = 0; r < 2; r++)
+            for (int t = 0; t < 3; t++) free(g[r][t]);
+    }
+}
+
 static void test_attention(sb_backend *be) {
     /* example 0: two padded keys; 1: all real; 2: no real key */
     enum { B = 3, N = 6 };
@@ -504,6 +533,16 @@ static void test_attention(sb_backend *be) {
         attention_case(be, B, 2, N, 4, mask, ps[i], MAX_FD, 1e-3);
         attention_case(be, 1, 2, N2, 3, mask2, ps[i], 120, 2e-2);
     }
+    /* N = 1100: two slabs of query rows (the kernel's ATT_SLAB_ROWS, 1024),
+     * whose dK and dV sums are formed apart and added in order. One pair on 2
+     * threads makes each slab a task of its own; 3 pairs give a task per
+     * pair, summing its slabs in one buffer. FD sampled, dropout on. */
+    enum { N3 = 1100 };
+    float mask3[3 * N3];
+    for (int j = 0; j < 3 * N3; j++) mask3[j] = j % N3 == 7 ? 0.0f : 1.0f;
+    attention_case(be, 1, 1, N3, 2, mask3, 0.3f, 40, 2e-2);
+    attention_case(be, 3, 1, N3, 2, mask3, 0.3f, 40, 2e-2);
+    attention_thread_invariance(be, N3, mask3);
 }
 
 int main(void) {

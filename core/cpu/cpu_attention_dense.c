@@ -130,10 +130,74 @@ void sb_cpu_dense_attention_forward(sb_backend *be, float *out, float *probs, co
     be->free(be, scratch);
 }
 
-/* dPd = dO Vᵀ; dV += Pdᵀ dO; dP = dPd * keep; dS = P (dP - rowsum(P dP));
- * dQ += scale dS K; dK += scale dSᵀ Q. dV and dK accumulate over all row
- * blocks of a pair, so pairs run in parallel and a pair's blocks in order;
- * with fewer pairs than threads the products themselves are threaded. */
+/* Rows whose dK and dV contributions are summed on their own before they
+ * join the total (see sb_cpu_dense_attention_backward). Fixed, so the order
+ * of additions depends on N alone, never on the thread count. */
+#ifndef ATT_SLAB_ROWS
+#define ATT_SLAB_ROWS 1024
+#endif
+
+/* One pair's backward, pointers at that pair. */
+typedef struct {
+    const float *dout, *probs, *q, *k, *v; /* [N,D] x4, probs [N,N] */
+    float *dq;                             /* [N,D], accumulated */
+    sb_rng_stream s;                       /* its dropout stream */
+} pair_backward;
+
+/* Query rows [r0, r1) of a pair: dQ's rows, and their contributions to dV
+ * and dK added to dv_acc and dk_acc [N,D] (overwritten by the first row
+ * block when `overwrite`). dPd = dO Vᵀ; dV += Pdᵀ dO; dP = dPd * keep;
+ * dS = P (dP - rowsum(P dP)); dQ += scale dS K; dK += scale dSᵀ Q.
+ * dP and Pd: [ATT_ROWS, N] scratch. Outside a parallel
+ * region the row loop is threaded, and OpenBLAS threads the products. */
+static void backward_rows(const pair_backward *pb, float *dv_acc, float *dk_acc, int overwrite, int r0, int r1,
+                          int N, int D, float scale, float p_drop, uint32_t thr, float dscale, float *dP, float *Pd) {
+    for (int i0 = r0; i0 < r1; i0 += ATT_ROWS) {
+        const int rb = r1 - i0 < ATT_ROWS ? r1 - i0 : ATT_ROWS;
+        const float beta = overwrite && i0 == r0 ? 0.0f : 1.0f;
+        const float *P = pb->probs + (size_t)i0 * N;
+        const float *dO = pb->dout + (size_t)i0 * D;
+        sb_cpu_gemm_serial(0, 1, rb, N, D, 1.0f, dO, D, pb->v, D, 0.0f, dP, N);
+        /* per row: Pd = P keep, dP *= keep, dot = sum P dP, dS = P (dP - dot);
+         * dS overwrites dP after Pd is taken, so dV's product runs on Pd below */
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+        for (int r = 0; r < rb; r++) {
+            float *g = dP + (size_t)r * N;
+            const float *p = P + (size_t)r * N;
+            if (p_drop > 0.0f) {
+                /* the row's keep factors, then Pd in their place */
+                float *pd = Pd + (size_t)r * N;
+                sb_cpu_dropout_factors(&pb->s, (uint64_t)(i0 + r) * N, (size_t)N, thr, dscale, pd);
+                for (int j = 0; j < N; j++) {
+                    g[j] *= pd[j];
+                    pd[j] *= p[j];
+                }
+            }
+            float dot = row_dot(p, g, N);
+            for (int j = 0; j < N; j++) g[j] = p[j] * (g[j] - dot);
+        }
+        sb_cpu_gemm_serial(1, 0, N, D, rb, 1.0f, p_drop > 0.0f ? Pd : P, N, dO, D, beta, dv_acc, D);
+        sb_cpu_gemm_serial(0, 0, rb, D, N, scale, dP, N, pb->k, D, 1.0f, pb->dq + (size_t)i0 * D, D);
+        sb_cpu_gemm_serial(1, 0, N, D, rb, scale, dP, N, pb->q + (size_t)i0 * D, D, beta, dk_acc, D);
+    }
+}
+
+/* acc[i] += add[i], i < n */
+static void add_into(float *acc, const float *add, size_t n) {
+    for (size_t i = 0; i < n; i++) acc[i] += add[i];
+}
+
+/* dV and dK sum contributions over all query rows of a pair. Rows go in
+ * slabs of ATT_SLAB_ROWS: each slab's contributions are summed (row blocks in
+ * order) apart, then added to dV and dK slab by slab, in order. With fewer
+ * pairs than threads each (pair, slab) is its own task, holding its sums
+ * until the end, so a call with few pairs still uses every thread; with
+ * more, a task is a pair and reuses one buffer per thread. Both add in the
+ * same order, so that order does not depend on the thread count. With one
+ * slab (N <= ATT_SLAB_ROWS) the blocks add straight into dV and dK. When
+ * the tasks are fewer than the threads, they run one after another, each
+ * with its row loops and products threaded (OpenBLAS's threaded products
+ * may round differently from its single-threaded ones). */
 void sb_cpu_dense_attention_backward(sb_backend *be, float *dq, float *dk, float *dv,
                                      const float *dout, const float *probs, const float *q,
                                      const float *k, const float *v, int B, int H, int N, int D,
@@ -145,44 +209,47 @@ void sb_cpu_dense_attention_backward(sb_backend *be, float *dq, float *dk, float
     const uint32_t thr = sb_dropout_threshold(p_drop);
     const float dscale = sb_dropout_scale(p_drop);
     const int nt = omp_get_max_threads();
-    const int par = pairs >= nt;
-    const size_t per_thread = (size_t)ATT_ROWS * N * (p_drop > 0.0f ? 2 : 1) + (size_t)N;
+    const int nslab = (N + ATT_SLAB_ROWS - 1) / ATT_SLAB_ROWS;
+    const int split = pairs < nt && nslab > 1;           /* tasks are (pair, slab) */
+    const int64_t tasks = split ? pairs * nslab : pairs;
+    const size_t nd = (size_t)N * D;
+    /* each task's (split) or each thread's slab sums of dV and dK */
+    float *sums = nslab > 1 ? be->alloc(be, sizeof(float) * 2 * nd * (size_t)(split ? tasks : nt)) : NULL;
+    const size_t per_thread = (size_t)ATT_ROWS * N * (p_drop > 0.0f ? 2 : 1);
     float *scratch = be->alloc(be, sizeof(float) * (size_t)nt * per_thread);
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t pair = 0; pair < pairs; pair++) {
-        int b = (int)(pair / H), h = (int)(pair % H);
-        size_t off = (size_t)pair * N * D;
-        float *dP = scratch + (size_t)omp_get_thread_num() * per_thread;
-        float *keep = dP + (size_t)ATT_ROWS * N, *Pd = keep + N;
-        sb_rng_stream s = sb_rng_derive(base, (uint32_t)b, (uint32_t)h);
-        for (int i0 = 0; i0 < N; i0 += ATT_ROWS) {
-            int rb = N - i0 < ATT_ROWS ? N - i0 : ATT_ROWS;
-            const float *P = probs + (size_t)pair * nn + (size_t)i0 * N;
-            const float *dO = dout + off + (size_t)i0 * D;
-            sb_cpu_gemm_serial(0, 1, rb, N, D, 1.0f, dO, D, v + off, D, 0.0f, dP, N);
-            /* per row: Pd = P keep, dP *= keep, dot = sum P dP, dS = P (dP - dot);
-             * dS overwrites dP after Pd is taken, so dV's product runs on Pd below */
-            for (int r = 0; r < rb; r++) {
-                float *g = dP + (size_t)r * N;
-                const float *p = P + (size_t)r * N;
-                if (p_drop > 0.0f) {
-                    float *pd = Pd + (size_t)r * N;
-                    sb_cpu_dropout_factors(&s, (uint64_t)(i0 + r) * N, (size_t)N, thr, dscale, keep);
-                    for (int j = 0; j < N; j++) {
-                        pd[j] = p[j] * keep[j];
-                        g[j] *= keep[j];
-                    }
-                }
-                float dot = row_dot(p, g, N);
-                for (int j = 0; j < N; j++) g[j] = p[j] * (g[j] - dot);
+#pragma omp parallel for schedule(static) if (tasks >= nt)
+    for (int64_t task = 0; task < tasks; task++) {
+        const int64_t pair = split ? task / nslab : task;
+        const int b = (int)(pair / H), h = (int)(pair % H);
+        const size_t off = (size_t)pair * nd;
+        const pair_backward pb = {dout + off, probs + (size_t)pair * nn, q + off, k + off, v + off, dq + off,
+                                  sb_rng_derive(base, (uint32_t)b, (uint32_t)h)};
+        float *dP = scratch + (size_t)omp_get_thread_num() * per_thread, *Pd = dP + (size_t)ATT_ROWS * N;
+        const int s0 = split ? (int)(task % nslab) : 0, s1 = split ? s0 + 1 : nslab;
+        for (int sl = s0; sl < s1; sl++) {
+            const int r0 = sl * ATT_SLAB_ROWS, r1 = N - r0 < ATT_SLAB_ROWS ? N : r0 + ATT_SLAB_ROWS;
+            if (nslab == 1) {
+                backward_rows(&pb, dv + off, dk + off, 0, r0, r1, N, D, scale, p_drop, thr, dscale, dP, Pd);
+                continue;
             }
-            sb_cpu_gemm_serial(1, 0, N, D, rb, 1.0f, p_drop > 0.0f ? Pd : P, N, dO, D, 1.0f,
-                               dv + off, D);
-            sb_cpu_gemm_serial(0, 0, rb, D, N, scale, dP, N, k + off, D, 1.0f,
-                               dq + off + (size_t)i0 * D, D);
-            sb_cpu_gemm_serial(1, 0, N, D, rb, scale, dP, N, q + off + (size_t)i0 * D, D, 1.0f,
-                               dk + off, D);
+            float *sv = sums + 2 * nd * (size_t)(split ? task : omp_get_thread_num()), *sk = sv + nd;
+            backward_rows(&pb, sv, sk, 1, r0, r1, N, D, scale, p_drop, thr, dscale, dP, Pd);
+            if (!split) add_into(dv + off, sv, nd), add_into(dk + off, sk, nd);
         }
     }
+    if (split) {
+        /* the slab sums, in slab order, per element; 4096 elements a task */
+        const int64_t per = 4096, nch = ((int64_t)nd + per - 1) / per;
+#pragma omp parallel for schedule(static)
+        for (int64_t t = 0; t < pairs * nch; t++) {
+            const int64_t pair = t / nch, e0 = (t % nch) * per, len = (int64_t)nd - e0 < per ? (int64_t)nd - e0 : per;
+            for (int sl = 0; sl < nslab; sl++) {
+                const float *sv = sums + 2 * nd * (size_t)(pair * nslab + sl) + e0;
+                add_into(dv + (size_t)pair * nd + e0, sv, (size_t)len);
+                add_into(dk + (size_t)pair * nd + e0, sv + nd, (size_t)len);
+            }
+        }
+    }
+    be->free(be, sums);
     be->free(be, scratch);
 }
