@@ -1,8 +1,10 @@
 /* Numerics of the shared scalar kernels and the row ops at extreme inputs:
- * sb_expf / sb_erff accuracy, the masked softmax row, LayerNorm forward. */
+ * sb_expf / sb_erff accuracy, the masked softmax row, LayerNorm forward;
+ * and the products, against double. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include "core/backend.h"
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"
@@ -270,8 +272,64 @@ static void test_layernorm(sb_backend *be) {
     test_layernorm_width(be, 50); /* 3 x 16 lanes + a tail of 2 */
 }
 
+/* C = alpha op(A) op(B) + beta C against double, for each transposition,
+ * with padded leading dimensions; shapes: a thin one (700 x 40 x 50: its rows
+ * go by blocks in the CPU backend, the last one partial) and a square one
+ * (OpenBLAS's own threading). A batch of 3 likewise. The thin product is the
+ * same bit for bit on 1 and on 2 threads. */
+static void test_gemm(sb_backend *be) {
+    const int shapes[2][3] = {{700, 40, 50}, {300, 300, 300}};
+    for (int sh = 0; sh < 2; sh++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                const int M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2], batch = 3;
+                const int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 7;
+                const size_t sa = (size_t)(ta ? K : M) * lda, sbb = (size_t)(tb ? N : K) * ldb, sc = (size_t)M * ldc;
+                float *A = tu_alloc(sa * batch), *B = tu_alloc(sbb * batch), *C = tu_alloc(sc * batch);
+                float *C1 = tu_alloc(sc * batch), *C0 = tu_alloc(sc * batch);
+                tu_fill_normal(A, sa * batch, 1.0f, 40), tu_fill_normal(B, sbb * batch, 1.0f, 41);
+                tu_fill_normal(C0, sc * batch, 1.0f, 42);
+                memcpy(C, C0, sizeof(float) * sc * batch);
+                be->gemm_batched(be, ta, tb, M, N, K, 0.7f, A, lda, sa, B, ldb, sbb, 0.5f, C, ldc, sc, batch);
+                memcpy(C1, C0, sizeof(float) * sc);
+                be->gemm(be, ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.5f, C1, ldc);
+                double err = 0.0, single = 0.0;
+                for (int i = 0; i < batch; i++)
+                    for (int m = 0; m < M; m++)
+                        for (int n = 0; n < N; n++) {
+                            const float *a = A + i * sa, *b = B + i * sbb;
+                            double acc = 0.0;
+                            for (int q = 0; q < K; q++)
+                                acc += (double)(ta ? a[(size_t)q * lda + m] : a[(size_t)m * lda + q]) *
+                                       (tb ? b[(size_t)n * ldb + q] : b[(size_t)q * ldb + n]);
+                            const size_t e = i * sc + (size_t)m * ldc + n;
+                            const double want = 0.7 * acc + 0.5 * C0[e];
+                            const double d = fabs(C[e] - want) / (1.0 + fabs(want));
+                            err = d > err ? d : err;
+                            if (i == 0) single = fmax(single, fabs(C1[e] - want) / (1.0 + fabs(want)));
+                        }
+                char name[96];
+                snprintf(name, sizeof name, "gemm %dx%dx%d ta %d tb %d: batch of 3 vs double", M, N, K, ta, tb);
+                tu_report(name, err, 1e-4);
+                snprintf(name, sizeof name, "gemm %dx%dx%d ta %d tb %d: one product vs double", M, N, K, ta, tb);
+                tu_report(name, single, 1e-4);
+                if (sh == 0) {
+                    float *C2 = tu_alloc(sc);
+                    memcpy(C2, C0, sizeof(float) * sc);
+                    sb_cpu_set_threads(1);
+                    be->gemm(be, ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.5f, C2, ldc);
+                    sb_cpu_set_threads(2);
+                    tu_check(!memcmp(C1, C2, sizeof(float) * sc),
+                             "gemm %dx%dx%d ta %d tb %d: the same on 2 threads and on 1", M, N, K, ta, tb);
+                    free(C2);
+                }
+                free(A), free(B), free(C), free(C1), free(C0);
+            }
+}
+
 int main(void) {
-    sb_backend *be = sb_backend_cpu_create(0);
+    sb_backend *be = sb_backend_cpu_create(2);
+    test_gemm(be);
     test_expf();
     test_erff();
     test_softmax();
