@@ -50,6 +50,7 @@
 #include "core/cpu/cpu_ops.h"
 #include "core/sbm_sampling.h"
 #include "core/cpu/cpu_philox16.h"
+#include "core/cpu/cpu_sbm_reject_avx2.h"
 
 #define ROW_BLOCKS 32      /* Philox blocks generated per refill of a row's words */
 #define POISSON_BLOCKS 64  /* the end of each row's range, for its Poisson counts */
@@ -112,7 +113,9 @@ static void row_words_init(row_words *r, sb_rng_stream s, uint32_t base, uint32_
     r->s = s, r->base = base, r->next = base, r->end = base + blocks, r->pos = 4 * ROW_BLOCKS;
 }
 
-static inline uint32_t row_word(row_words *r) {
+/* Refills the words once they are used up: then r->buf[r->pos ..
+ * 4 ROW_BLOCKS) are the next words. */
+static inline void row_words_ready(row_words *r) {
     if (r->pos == 4 * ROW_BLOCKS) {
         if (r->end - r->next < ROW_BLOCKS) {
             r->s.key.v[1] += 0x9E3779B9u;
@@ -122,6 +125,10 @@ static inline uint32_t row_word(row_words *r) {
         r->next += ROW_BLOCKS;
         r->pos = 0;
     }
+}
+
+static inline uint32_t row_word(row_words *r) {
+    row_words_ready(r);
     return r->buf[r->pos++];
 }
 
@@ -198,7 +205,7 @@ static void key_tables_build(graph_tables *t, const float *ck, float *kmax, sb_m
         }
         FREE_ALL(mem, col, work);
     }
-    t->kq8 = sb_cpu_scratch_alloc(mem, (size_t)nr * k);
+    t->kq8 = sb_cpu_scratch_alloc(mem, (size_t)nr * k + 4); /* +4: the AVX2 key loop reads 4 bytes a lookup */
     /* 32 rows at a time: quantised along each row of K̂ (vectorised) into a
      * row-major tile, then transposed from L1, so the writes fill whole
      * cache lines */
@@ -241,25 +248,49 @@ static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
  * reject; so the test is exact up to the float rounding of q8 itself (one
  * part in 2^24 of the acceptance). Every try writes its candidate and
  * advances by its verdict, without a branch: the verdict is a coin flip the
- * predictor cannot learn. */
-static void draw_keys(const graph_tables *t, int b, row_words *w, int32_t *out, int64_t count) {
+ * predictor cannot learn. With AVX2, 8 tries a step (cpu_sbm_reject_avx2.h),
+ * with the same draws; out then needs 8 slots of slack. keys_scalar: the
+ * tries on words[0 .. nw), until *e reaches want; returns the words used. */
+static int keys_scalar(const graph_tables *t, int b, const uint32_t *words, int nw, int32_t *out, int64_t *e,
+                       int64_t want) {
     const float mx = t->kmax[b];
-    if (!(mx > 0.0f)) {
+    const uint8_t *q8b = t->kq8 + (size_t)b * t->nr;
+    int64_t at = *e;
+    int i = 0;
+    for (; i < nw && at < want; i++) {
+        const uint64_t p = (uint64_t)words[i] * (uint32_t)t->nr;
+        const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p;
+        const uint32_t r8 = low >> 24, q8 = q8b[slot];
+        const int32_t j = t->real[slot];
+        out[at] = j;
+        if (__builtin_expect(r8 == q8, 0))
+            at += (float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < t->khat[(size_t)j * t->k + b];
+        else
+            at += r8 < q8;
+    }
+    *e = at;
+    return i;
+}
+
+static void draw_keys(const graph_tables *t, int b, row_words *w, int32_t *out, int64_t count) {
+    if (!(t->kmax[b] > 0.0f)) {
         const sb_alias_slot *tk = t->tk + (size_t)t->kslot[b] * t->nr;
         for (int64_t e = 0; e < count; e++) out[e] = t->real[sb_alias_draw(tk, (uint32_t)t->nr, row_word(w))];
         return;
     }
-    const uint8_t *q8b = t->kq8 + (size_t)b * t->nr;
     for (int64_t e = 0; e < count;) {
-        const uint64_t p = (uint64_t)row_word(w) * (uint32_t)t->nr;
-        const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p;
-        const uint32_t r8 = low >> 24, q8 = q8b[slot];
-        const int32_t j = t->real[slot];
-        out[e] = j;
-        if (__builtin_expect(r8 == q8, 0))
-            e += (float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < t->khat[(size_t)j * t->k + b];
-        else
-            e += r8 < q8;
+        row_words_ready(w);
+        const uint32_t *words = w->buf + w->pos;
+        const int nw = 4 * ROW_BLOCKS - w->pos;
+#ifdef __AVX2__
+        /* 8 tries a step; a step with a tie (or a tail) goes one by one */
+        int used = sb_reject_keys_avx2(t->kq8 + (size_t)b * t->nr, t->real, (uint32_t)t->nr, words, nw & ~7, out, &e,
+                                       count);
+        if (e < count) used += keys_scalar(t, b, words + used, nw - used < 8 ? nw - used : 8, out, &e, count);
+#else
+        const int used = keys_scalar(t, b, words, nw, out, &e, count);
+#endif
+        w->pos += used;
     }
 }
 
@@ -358,7 +389,8 @@ static void row_pairs(graph_draws *d, chunk_draws *cd, const graph_tables *t, in
     row_words_init(&w, s, (uint32_t)i * W, W - POISSON_BLOCKS);
     if (ne > 0) {
         /* rarely grows: the first guess is the expected count */
-        cd->bsel = grow(mem, cd->bsel, sizeof(uint16_t), cd->bsel_len, &cd->bsel_cap, cd->bsel_len + ne);
+        /* +8: the AVX2 flat loop stores 8 lanes a step */
+        cd->bsel = grow(mem, cd->bsel, sizeof(uint16_t), cd->bsel_len, &cd->bsel_cap, cd->bsel_len + ne + 8);
         uint16_t *out = cd->bsel + cd->bsel_len;
         if (qmax * t->u_sum <= REJECT_MAX * lam) {
             /* a flat row: propose the pair (a,b) ~ S_ab ck_b from the graph's
@@ -366,9 +398,21 @@ static void row_pairs(graph_draws *d, chunk_draws *cd, const graph_tables *t, in
              * try; each try writes b and advances by its verdict (no branch) */
             const float scale = qmax * (1.0f / 16777216.0f);
             for (int64_t e = 0; e < ne;) {
-                const int32_t ab = sb_alias_draw(t->tab, (uint32_t)(k * k), row_word(&w));
-                out[e] = (uint16_t)(ab % k);
-                e += (float)(row_word(&w) >> 8) * scale < qi[ab / k];
+                row_words_ready(&w);
+                const uint32_t *words = w.buf + w.pos;
+                const int nw = 4 * ROW_BLOCKS - w.pos;
+                int used = 0;
+#ifdef __AVX2__
+                /* 8 tries a step, the same draws (cpu_sbm_reject_avx2.h) */
+                if (k <= 4096)
+                    used = sb_flat_pairs_avx2(t->tab, (uint32_t)(k * k), k, qi, scale, words, nw & ~15, out, &e, ne);
+#endif
+                for (; used + 2 <= nw && e < ne; used += 2) {
+                    const int32_t ab = sb_alias_draw(t->tab, (uint32_t)(k * k), words[used]);
+                    out[e] = (uint16_t)(ab % k);
+                    e += (float)(words[used + 1] >> 8) * scale < qi[ab / k];
+                }
+                w.pos += used;
             }
         } else {
             /* a peaked row: a from the row's cumulative weights through a guide
@@ -493,7 +537,7 @@ static void chunk_pass23(graph_draws *d, int c, int n, int self_loops, int32_t *
     memset(pool_at, 0, sizeof(int64_t) * (size_t)(k + 1));
     for (int64_t e = 0; e < cd->bsel_len; e++) pool_at[cd->bsel[e] + 1]++;
     for (int b = 0; b < k; b++) pool_at[b + 1] += pool_at[b];
-    int32_t *pool = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(cd->bsel_len + 1));
+    int32_t *pool = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(cd->bsel_len + 8)); /* draw_keys' slack */
     for (int b = 0; b < k; b++) {
         if (pool_at[b + 1] == pool_at[b]) continue;
         row_words w;
