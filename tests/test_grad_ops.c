@@ -533,7 +533,7 @@ static void test_attention(sb_backend *be) {
         attention_case(be, B, 2, N, 4, mask, ps[i], MAX_FD, 1e-3);
         attention_case(be, 1, 2, N2, 3, mask2, ps[i], 120, 2e-2);
     }
-    /* N = 1100: two slabs of query rows (the kernel's ATT_SLAB_ROWS, 1024),
+    /* N = 1100: three slabs of query rows (the kernel's ATT_SLAB_ROWS, 512),
      * whose dK and dV sums are formed apart and added in order. One pair on 2
      * threads makes each slab a task of its own; 3 pairs give a task per
      * pair, summing its slabs in one buffer. FD sampled, dropout on. */
