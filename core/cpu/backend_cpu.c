@@ -60,6 +60,7 @@ void *sb_cpu_scratch_alloc(sb_mem_tracker *mem, size_t bytes) {
 
 int sb_cpu_parts_per_graph(int G, int units) {
     const int T = omp_get_max_threads();
+    if (G <= 0) return 1;
     const int P = G >= 2 * T ? 1 : (2 * T + G - 1) / G;
     return P > units ? (units > 0 ? units : 1) : P;
 }

@@ -132,8 +132,10 @@ void sb_cpu_dense_attention_forward(sb_backend *be, float *out, float *probs, co
 
 /* Rows whose dK and dV contributions are summed on their own before they
  * join the total (see sb_cpu_dense_attention_backward). Fixed, so the order
- * of additions depends on N alone, never on the thread count; 512 gives a
- * pair of 4096 rows 8 tasks, for 2 x 4 x 4096 x d_h floats of sums. */
+ * of additions depends on N alone, never on the thread count. 512 gives a
+ * pair of 4096 rows 8 tasks. With fewer pairs than threads the sums take
+ * 2 N d_h floats per slab, pairs N² d_h / 256 in all: 1/8 of the saved
+ * probabilities at d_h = 32. */
 #ifndef ATT_SLAB_ROWS
 #define ATT_SLAB_ROWS 512
 #endif
@@ -149,8 +151,8 @@ typedef struct {
  * and dK added to dv_acc and dk_acc [N,D] (overwritten by the first row
  * block when `overwrite`). dPd = dO Vᵀ; dV += Pdᵀ dO; dP = dPd * keep;
  * dS = P (dP - rowsum(P dP)); dQ += scale dS K; dK += scale dSᵀ Q.
- * dP and Pd: [ATT_ROWS, N] scratch. Outside a parallel
- * region the row loop is threaded, and OpenBLAS threads the products. */
+ * dP and Pd: [ATT_ROWS, N] scratch. Runs on one thread (inside the
+ * caller's parallel loop, so OpenBLAS's products are single-threaded). */
 static void backward_rows(const pair_backward *pb, float *dv_acc, float *dk_acc, int overwrite, int r0, int r1,
                           int N, int D, float scale, float p_drop, uint32_t thr, float dscale, float *dP, float *Pd) {
     for (int i0 = r0; i0 < r1; i0 += ATT_ROWS) {
@@ -161,7 +163,6 @@ static void backward_rows(const pair_backward *pb, float *dv_acc, float *dk_acc,
         sb_cpu_gemm_serial(0, 1, rb, N, D, 1.0f, dO, D, pb->v, D, 0.0f, dP, N);
         /* per row: Pd = P keep, dP *= keep, dot = sum P dP, dS = P (dP - dot);
          * dS overwrites dP after Pd is taken, so dV's product runs on Pd below */
-#pragma omp parallel for schedule(static) if (!omp_in_parallel())
         for (int r = 0; r < rb; r++) {
             float *g = dP + (size_t)r * N;
             const float *p = P + (size_t)r * N;
@@ -194,12 +195,11 @@ static void add_into(float *acc, const float *add, size_t n) {
  * pairs than threads each (pair, slab) is its own task, holding its sums
  * until the end, so a call with few pairs still uses every thread; with
  * more, a task is a pair and reuses one buffer per thread. Both add in the
- * same order, so that order does not depend on the thread count. With one
- * slab (N <= ATT_SLAB_ROWS) the blocks add straight into dV and dK. When
- * the tasks are fewer than half the threads, they run one after another,
- * each with its row loops and products threaded (OpenBLAS's threaded
- * products may round differently from its single-threaded ones). On 16
- * threads with 4 pairs at N = 4096, 0.87-0.95 s -> 0.14-0.15 s. */
+ * same order, and every product runs single-threaded inside the task loop
+ * (OpenBLAS's threaded products round differently), so the result does not
+ * depend on the thread count. With one slab (N <= ATT_SLAB_ROWS) the blocks
+ * add straight into dV and dK. On 16 threads with 4 pairs at N = 4096:
+ * 0.87-0.95 s -> 0.14-0.15 s (it had run on one thread). */
 void sb_cpu_dense_attention_backward(sb_backend *be, float *dq, float *dk, float *dv,
                                      const float *dout, const float *probs, const float *q,
                                      const float *k, const float *v, int B, int H, int N, int D,
@@ -216,10 +216,11 @@ void sb_cpu_dense_attention_backward(sb_backend *be, float *dq, float *dk, float
     const int64_t tasks = split ? pairs * nslab : pairs;
     const size_t nd = (size_t)N * D;
     /* each task's (split) or each thread's slab sums of dV and dK */
-    float *sums = nslab > 1 ? be->alloc(be, sizeof(float) * 2 * nd * (size_t)(split ? tasks : nt)) : NULL;
+    float *sums = nslab > 1 ? sb_cpu_scratch_alloc(&be->mem, sizeof(float) * 2 * nd * (size_t)(split ? tasks : nt))
+                            : NULL; /* not zeroed: each slab's first block overwrites its sums */
     const size_t per_thread = (size_t)ATT_ROWS * N * (p_drop > 0.0f ? 2 : 1);
     float *scratch = be->alloc(be, sizeof(float) * (size_t)nt * per_thread);
-#pragma omp parallel for schedule(static) if (2 * tasks >= nt)
+#pragma omp parallel for schedule(static)
     for (int64_t task = 0; task < tasks; task++) {
         const int64_t pair = split ? task / nslab : task;
         const int b = (int)(pair / H), h = (int)(pair % H);
@@ -252,6 +253,6 @@ void sb_cpu_dense_attention_backward(sb_backend *be, float *dq, float *dk, float
             }
         }
     }
-    be->free(be, sums);
+    sb_cpu_scratch_free(&be->mem, sums);
     be->free(be, scratch);
 }

@@ -489,7 +489,7 @@ static void tables_acquire(graph_draws *d, void (*build)(graph_draws *, sb_mem_t
 
 static void tables_release(graph_draws *d, void (*release)(graph_draws *, sb_mem_tracker *), sb_mem_tracker *mem) {
     int left;
-#pragma omp atomic capture
+#pragma omp atomic capture seq_cst
     left = --d->parts_left;
     if (left == 0 && d->nr > 0) release(d, mem);
 }

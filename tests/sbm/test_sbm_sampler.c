@@ -7,7 +7,11 @@
  * block coupling or an off-by-one shows up by orders of magnitude. All draws
  * are seeded, so the outcome is fixed. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "core/backend.h"
+#include "core/cpu/cpu_sbm_reject_avx2.h"
 #include "core/sbm_sampling.h"
 #include "tests/test_util.h"
 
@@ -262,8 +266,96 @@ static void test_chunk_independence(sb_backend *be) {
     free(qh), free(S);
 }
 
+/* The AVX2 rejection kernels against scalar loops written here from their
+ * definitions (cpu_sbm_reject_avx2.h), on random words: the same accepted
+ * values and the same words used, for targets reached in the first step,
+ * mid-step, at a step's end and never, k a power of two or not; the key
+ * kernel with ties (the driver hands a step with a tie to the scalar loop,
+ * as draw_keys does). This is what makes the sampler's graphs the same with
+ * and without AVX2. */
+static void test_reject_kernels(void) {
+#ifdef __AVX2__
+    enum { NW = 128, KMAX = 128 };
+    const int wants[] = {1, 3, 7, 8, 9, 20, 40, 200};
+    sb_rng_reader r = tu_rng(31);
+    int flat_ok = 1, keys_ok = 1, ties = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        uint32_t words[NW];
+        for (int i = 0; i < NW; i++) words[i] = sb_rng_next_u32(&r);
+        /* flat rows' pairs over k² slots */
+        const int k = trial % 2 ? KMAX : 5 + trial % 7;
+        static sb_alias_slot tab[KMAX * KMAX];
+        static float w[KMAX * KMAX];
+        static char work[SB_ALIAS_WORK_BYTES(KMAX * KMAX)];
+        float qi[KMAX], qmax = 0.0f;
+        for (int i = 0; i < k * k; i++) w[i] = sb_rng_next_unit(&r);
+        sb_alias_build(tab, w, k * k, work);
+        for (int a = 0; a < k; a++) qi[a] = 0.05f + sb_rng_next_unit(&r), qmax = qi[a] > qmax ? qi[a] : qmax;
+        const float scale = qmax * (1.0f / 16777216.0f);
+        for (size_t c = 0; c < sizeof wants / sizeof wants[0]; c++) {
+            uint16_t ref[NW + 8], got[NW + 8];
+            int64_t e = 0, e2 = 0;
+            int used = 0;
+            for (; used + 2 <= NW && e < wants[c]; used += 2) {
+                const int32_t ab = sb_alias_draw(tab, (uint32_t)(k * k), words[used]);
+                ref[e] = (uint16_t)(ab % k);
+                e += (float)(words[used + 1] >> 8) * scale < qi[ab / k];
+            }
+            const int used2 = sb_flat_pairs_avx2(tab, (uint32_t)(k * k), k, qi, scale, words, NW, got, &e2, wants[c]);
+            flat_ok &= e == e2 && used == used2 && !memcmp(ref, got, sizeof(uint16_t) * (size_t)e);
+        }
+        /* keys over nr positions by an 8-bit table, ties resolved on K̂ */
+        const int nr = 37 + trial * 13;
+        uint8_t *q8 = malloc((size_t)nr + 4);
+        int32_t *real = malloc(sizeof(int32_t) * (size_t)nr);
+        float *kh = malloc(sizeof(float) * (size_t)nr), mx = 0.0f;
+        for (int j = 0; j < nr; j++) kh[j] = sb_rng_next_unit(&r), mx = kh[j] > mx ? kh[j] : mx, real[j] = 3 * j + 1;
+        for (int j = 0; j < nr; j++) {
+            const float f = kh[j] * (256.0f / mx);
+            q8[j] = (uint8_t)(f >= 255.0f ? 255.0f : f);
+        }
+        /* plant ties: make some words hit their slot's 8-bit value */
+        for (int i = trial % 5; i < NW; i += 9) {
+            const uint64_t p = (uint64_t)words[i] * (uint32_t)nr;
+            const uint32_t slot = (uint32_t)(p >> 32), inv = (uint32_t)(((uint64_t)slot << 32) / (uint32_t)nr);
+            words[i] = inv + (((uint32_t)q8[slot] << 24) + 12345u) / (uint32_t)nr + 1u;
+        }
+        for (size_t c = 0; c < sizeof wants / sizeof wants[0]; c++) {
+            int32_t ref[NW + 8], got[NW + 8];
+            int64_t e = 0, e2 = 0;
+            int used = 0;
+            for (; used < NW && e < wants[c]; used++) {
+                const uint64_t p = (uint64_t)words[used] * (uint32_t)nr;
+                const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p, r8 = low >> 24;
+                ref[e] = real[slot];
+                ties += r8 == q8[slot];
+                e += r8 == q8[slot] ? (float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < kh[slot] : r8 < q8[slot];
+            }
+            int used2 = 0;
+            while (used2 < NW && e2 < wants[c]) {
+                used2 += sb_reject_keys_avx2(q8, real, (uint32_t)nr, words + used2, (NW - used2) & ~7, got, &e2,
+                                             wants[c]);
+                for (int i = 0; i < 8 && used2 < NW && e2 < wants[c]; i++, used2++) {
+                    const uint64_t p = (uint64_t)words[used2] * (uint32_t)nr;
+                    const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p, r8 = low >> 24;
+                    got[e2] = real[slot];
+                    e2 += r8 == q8[slot] ? (float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < kh[slot] : r8 < q8[slot];
+                }
+            }
+            keys_ok &= e == e2 && used == used2 && !memcmp(ref, got, sizeof(int32_t) * (size_t)e);
+        }
+        free(q8), free(real), free(kh);
+    }
+    tu_check(flat_ok, "AVX2 flat-row pair tries: the scalar loop's pairs and words, 320 cases");
+    tu_check(keys_ok && ties > 100, "AVX2 key tries: the scalar loop's keys and words, 320 cases (%d ties)", ties);
+#else
+    printf("SKIP  AVX2 rejection kernels: not an AVX2 build\n");
+#endif
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
+    test_reject_kernels();
     test_alias();
     test_poisson();
     static small_sbm m;
