@@ -25,32 +25,29 @@ void sb_cpu_gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const 
 
 static int is_thin(int M, int N, int K) { return M >= 2 * GEMM_ROWS && N <= THIN_COLS && K <= THIN_COLS; }
 
-/* Row block r of a product: C's rows [r GEMM_ROWS, ...), A's rows (or
- * columns, when transposed) likewise. */
-static void gemm_row_block(int r, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                           const float *B, int ldb, float beta, float *C, int ldc) {
-    const int m0 = r * GEMM_ROWS, mb = M - m0 < GEMM_ROWS ? M - m0 : GEMM_ROWS;
-    sb_cpu_gemm_serial(ta, tb, mb, N, K, alpha, A + (ta ? (size_t)m0 : (size_t)m0 * lda), lda, B, ldb, beta,
-                       C + (size_t)m0 * ldc, ldc);
-}
-
-/* One product, threaded by row blocks when thin, else by OpenBLAS. */
-static void gemm_one(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
-                     int ldb, float beta, float *C, int ldc) {
-    if (!is_thin(M, N, K)) {
-        sb_cpu_gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
+/* `batch` thin products (operands offset by their strides), every (product,
+ * row block of GEMM_ROWS rows of C) a single-threaded task; A's rows (or
+ * columns, when transposed) follow C's. In a caller's parallel region the
+ * blocks run on its thread, in the same order. */
+static void gemm_thin_blocks(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, size_t sa,
+                             const float *B, int ldb, size_t sb, float beta, float *C, int ldc, size_t sc,
+                             int batch) {
     const int blocks = (M + GEMM_ROWS - 1) / GEMM_ROWS;
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
-    for (int r = 0; r < blocks; r++) gemm_row_block(r, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    for (int t = 0; t < batch * blocks; t++) {
+        const size_t i = (size_t)(t / blocks), m0 = (size_t)(t % blocks) * GEMM_ROWS;
+        const int mb = M - (int)m0 < GEMM_ROWS ? M - (int)m0 : GEMM_ROWS;
+        sb_cpu_gemm_serial(ta, tb, mb, N, K, alpha, A + i * sa + (ta ? m0 : m0 * (size_t)lda), lda, B + i * sb, ldb,
+                           beta, C + i * sc + m0 * (size_t)ldc, ldc);
+    }
 }
 
 void sb_cpu_gemm(sb_backend *be, int ta, int tb, int M, int N, int K, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     be->flops.total += 2LL * M * N * K;
     be->flops.gemm += 2LL * M * N * K;
-    gemm_one(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (is_thin(M, N, K)) gemm_thin_blocks(ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
+    else sb_cpu_gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void sb_cpu_gemm_batched(sb_backend *be, int ta, int tb, int M, int N, int K, float alpha,
@@ -60,21 +57,11 @@ void sb_cpu_gemm_batched(sb_backend *be, int ta, int tb, int M, int N, int K, fl
     be->flops.total += f;
     be->flops.gemm += f;
     if (is_thin(M, N, K)) {
-        /* every (product, row block) a task */
-        const int blocks = (M + GEMM_ROWS - 1) / GEMM_ROWS;
-#pragma omp parallel for schedule(static) if (!omp_in_parallel())
-        for (int t = 0; t < batch * blocks; t++) {
-            const int i = t / blocks;
-            gemm_row_block(t % blocks, ta, tb, M, N, K, alpha, A + i * sa, lda, B + i * sb, ldb, beta, C + i * sc,
-                           ldc);
-        }
-    } else if (batch >= omp_get_max_threads()) {
-        /* many small products: one per thread, each single-threaded */
-#pragma omp parallel for schedule(static)
-        for (int i = 0; i < batch; i++)
-            sb_cpu_gemm_serial(ta, tb, M, N, K, alpha, A + i * sa, lda, B + i * sb, ldb, beta,
-                               C + i * sc, ldc);
+        gemm_thin_blocks(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
     } else {
+        /* many small products: one per thread, each single-threaded; fewer
+         * than the threads: one after another, each threaded by OpenBLAS */
+#pragma omp parallel for schedule(static) if (batch >= omp_get_max_threads())
         for (int i = 0; i < batch; i++)
             sb_cpu_gemm_serial(ta, tb, M, N, K, alpha, A + i * sa, lda, B + i * sb, ldb, beta,
                                C + i * sc, ldc);
