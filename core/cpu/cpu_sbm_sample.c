@@ -62,7 +62,6 @@ typedef struct {
     int64_t nnz;
 } graph_edges;
 
-
 /* Free several scratch buffers at once. */
 static void free_all(sb_mem_tracker *mem, void *const *p, int n) {
     for (int i = 0; i < n; i++) sb_cpu_scratch_free(mem, p[i]);
@@ -388,8 +387,8 @@ static void row_pairs(graph_draws *d, chunk_draws *cd, const graph_tables *t, in
     row_words w;
     row_words_init(&w, s, (uint32_t)i * W, W - POISSON_BLOCKS);
     if (ne > 0) {
-        /* rarely grows: the first guess is the expected count */
-        /* +8: the AVX2 flat loop stores 8 lanes a step */
+        /* rarely grows: the first guess is the expected count; +8: the AVX2
+         * flat loop stores 8 lanes a step */
         cd->bsel = grow(mem, cd->bsel, sizeof(uint16_t), cd->bsel_len, &cd->bsel_cap, cd->bsel_len + ne + 8);
         uint16_t *out = cd->bsel + cd->bsel_len;
         if (qmax * t->u_sum <= REJECT_MAX * lam) {
@@ -494,13 +493,16 @@ static void tables_release(graph_draws *d, void (*release)(graph_draws *, sb_mem
     if (left == 0 && d->nr > 0) release(d, mem);
 }
 
+/* The end of the chunk of real rows that starts at r0. */
+static int chunk_end(const graph_draws *d, int r0) { return d->nr - r0 < CHUNK_ROWS ? d->nr : r0 + CHUNK_ROWS; }
+
 /* Pass 1 for chunk c of a graph: every row's rate λ_i and largest membership,
  * then its counts and cluster pairs. The expected SBM edges Σ_i λ_i are the
  * first guess of the chunk's size. */
 static void chunk_pass1(graph_draws *d, int c, const float *qhat, int n, float delta, int self_loops,
                         sb_mem_tracker *mem) {
     const graph_tables *t = &d->t;
-    const int k = t->k, r0 = c * CHUNK_ROWS, r1 = d->nr - r0 < CHUNK_ROWS ? d->nr : r0 + CHUNK_ROWS;
+    const int k = t->k, r0 = c * CHUNK_ROWS, r1 = chunk_end(d, r0);
     chunk_draws *cd = &d->ch[c];
     float lam[CHUNK_ROWS], qmax[CHUNK_ROWS];
     double expect = 0.0;
@@ -529,7 +531,7 @@ static void chunk_pass1(graph_draws *d, int c, const float *qhat, int n, float d
 static void chunk_pass23(graph_draws *d, int c, int n, int self_loops, int32_t *cols, int64_t *row_len,
                          sb_mem_tracker *mem) {
     const graph_tables *t = &d->t;
-    const int k = t->k, r0 = c * CHUNK_ROWS, r1 = d->nr - r0 < CHUNK_ROWS ? d->nr : r0 + CHUNK_ROWS;
+    const int k = t->k, r0 = c * CHUNK_ROWS, r1 = chunk_end(d, r0);
     chunk_draws *cd = &d->ch[c];
     /* pass 2: per cluster, a pool of keys as long as the chunk's edges that chose it */
     const uint32_t WP = range_blocks(d->nchunks * k);
@@ -670,9 +672,9 @@ static void run_fastrg_pass(fastrg_pass pass, graph_draws *gd, int G, int P, con
 static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, const float *khat, const float *S,
                               const float *key_mask, int B, int H, int n, int k, float delta, int self_loops,
                               sb_rng_stream base) {
-    const int G = B * H;
+    const int G = B * H, max_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
     const int64_t max_pools = ((int64_t)1 << 31) / ROW_BLOCKS;
-    if ((int64_t)((n + CHUNK_ROWS - 1) / CHUNK_ROWS) * k > max_pools) {
+    if ((int64_t)max_chunks * k > max_pools) {
         /* each (chunk, cluster) key pool's Philox range would be shorter
          * than one refill of its words, so neighbouring pools would overlap */
         fprintf(stderr, "sbmbench: fastRG sampling supports (n / %d) * k up to %lld (got n = %d, k = %d)\n",
@@ -680,7 +682,7 @@ static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, co
         exit(2);
     }
     sb_mem_tracker *mem = &be->mem;
-    const int P = sb_cpu_parts_per_graph(G, (n + CHUNK_ROWS - 1) / CHUNK_ROWS);
+    const int P = sb_cpu_parts_per_graph(G, max_chunks);
     graph_draws *gd = sb_cpu_scratch_alloc(mem, sizeof(graph_draws) * (size_t)G);
     int64_t flops = 0;
 #pragma omp parallel for schedule(static) reduction(+ : flops)

@@ -273,6 +273,19 @@ static void test_chunk_independence(sb_backend *be) {
  * kernel with ties (the driver hands a step with a tie to the scalar loop,
  * as draw_keys does). This is what makes the sampler's graphs the same with
  * and without AVX2. */
+#ifdef __AVX2__
+/* One key try by its definition (draw_keys): writes the candidate to *out,
+ * returns 1 if accepted; counts ties in *ties when given. */
+static int key_try(uint32_t word, int nr, const uint8_t *q8, const int32_t *real, const float *kh, float mx,
+                   int32_t *out, int *ties) {
+    const uint64_t p = (uint64_t)word * (uint32_t)nr;
+    const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p, r8 = low >> 24;
+    *out = real[slot];
+    if (ties) *ties += r8 == q8[slot];
+    return r8 == q8[slot] ? (float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < kh[slot] : r8 < q8[slot];
+}
+#endif
+
 static void test_reject_kernels(void) {
 #ifdef __AVX2__
     enum { NW = 128, KMAX = 128 };
@@ -324,23 +337,13 @@ static void test_reject_kernels(void) {
             int32_t ref[NW + 8], got[NW + 8];
             int64_t e = 0, e2 = 0;
             int used = 0;
-            for (; used < NW && e < wants[c]; used++) {
-                const uint64_t p = (uint64_t)words[used] * (uint32_t)nr;
-                const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p, r8 = low >> 24;
-                ref[e] = real[slot];
-                ties += r8 == q8[slot];
-                e += r8 == q8[slot] ? (float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < kh[slot] : r8 < q8[slot];
-            }
+            for (; used < NW && e < wants[c]; used++) e += key_try(words[used], nr, q8, real, kh, mx, ref + e, &ties);
             int used2 = 0;
             while (used2 < NW && e2 < wants[c]) {
                 used2 += sb_reject_keys_avx2(q8, real, (uint32_t)nr, words + used2, (NW - used2) & ~7, got, &e2,
                                              wants[c]);
-                for (int i = 0; i < 8 && used2 < NW && e2 < wants[c]; i++, used2++) {
-                    const uint64_t p = (uint64_t)words[used2] * (uint32_t)nr;
-                    const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p, r8 = low >> 24;
-                    got[e2] = real[slot];
-                    e2 += r8 == q8[slot] ? (float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < kh[slot] : r8 < q8[slot];
-                }
+                for (int i = 0; i < 8 && used2 < NW && e2 < wants[c]; i++, used2++)
+                    e2 += key_try(words[used2], nr, q8, real, kh, mx, got + e2, NULL);
             }
             keys_ok &= e == e2 && used == used2 && !memcmp(ref, got, sizeof(int32_t) * (size_t)e);
         }
