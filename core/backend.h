@@ -26,6 +26,9 @@ struct sb_backend {
 
     /* ---- memory ---- */
     void *(*alloc)(sb_backend *be, size_t bytes);          /* zeroed */
+    /* contents undefined: for buffers written in full before they are read,
+     * where zeroing would be a pass over memory for nothing */
+    void *(*alloc_uninit)(sb_backend *be, size_t bytes);
     void (*free)(sb_backend *be, void *p);
     void (*zero)(sb_backend *be, void *p, size_t bytes);
     void (*fill)(sb_backend *be, float *p, float value, size_t n); /* p[0..n) = value */

@@ -27,17 +27,22 @@ static void zero_bytes(void *p, size_t n) {
     }
 }
 
-static void *cpu_alloc(sb_backend *be, size_t bytes) {
+static void *cpu_alloc_uninit(sb_backend *be, size_t bytes) {
     /* header of SB_ALIGN bytes keeps the payload aligned and stores the size */
     void *raw = NULL;
     if (posix_memalign(&raw, SB_ALIGN, bytes + SB_ALIGN) != 0 || raw == NULL) {
         fprintf(stderr, "sbmbench: out of memory allocating %zu bytes\n", bytes);
         exit(3);
     }
-    zero_bytes(raw, bytes + SB_ALIGN);
     *(size_t *)raw = bytes;
     sb_mem_note_alloc(&be->mem, bytes);
     return (char *)raw + SB_ALIGN;
+}
+
+static void *cpu_alloc(sb_backend *be, size_t bytes) {
+    void *p = cpu_alloc_uninit(be, bytes);
+    zero_bytes(p, bytes);
+    return p;
 }
 
 static void cpu_free(sb_backend *be, void *p) {
@@ -109,6 +114,7 @@ sb_backend *sb_backend_cpu_create(int threads) {
     }
     be->name = "cpu";
     be->alloc = cpu_alloc;
+    be->alloc_uninit = cpu_alloc_uninit;
     be->free = cpu_free;
     be->zero = cpu_zero;
     be->fill = cpu_fill;
