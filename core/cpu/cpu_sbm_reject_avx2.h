@@ -152,23 +152,23 @@ static inline int sb_flat_pairs_avx2(const sb_alias_slot *tab, uint32_t kk, int 
 
 /* Key tries by rejection on words[0 .. nw) (nw a multiple of 8; try t reads
  * word t), as draw_keys: the slot from the word's multiply-shift by nr, the
- * top 8 bits r8 of the low word against the 8-bit table q8b[slot]; r8 < q8
- * accepts, r8 > q8 rejects. A step with a tie (r8 == q8 in some lane, about
- * 1 in 32 steps) is left to the scalar loop: returns there with the words
- * used before it. Accepted keys real[slot] go to out[*e++] until *e reaches
- * want. q8b is read 4 bytes at a time: 3 bytes past its end must be
- * readable. Returns the words used (all nw if no tie stopped it, or through
- * the try of the last accepted key). */
-static inline int sb_reject_keys_avx2(const uint8_t *q8b, const int32_t *real, uint32_t nr, const uint32_t *words,
+ * top 16 bits r16 of the low word against the 16-bit table q16b[slot];
+ * r16 < q16 accepts, r16 > q16 rejects. A step with a tie (r16 == q16 in
+ * some lane, about 1 in 8192 steps) is left to the scalar loop: returns
+ * there with the words used before it. Accepted keys real[slot] go to
+ * out[*e++] until *e reaches want. q16b is read 4 bytes at a time: 2 bytes
+ * past its end must be readable. Returns the words used (all nw if no tie
+ * stopped it, or through the try of the last accepted key). */
+static inline int sb_reject_keys_avx2(const uint16_t *q16b, const int32_t *real, uint32_t nr, const uint32_t *words,
                                       int nw, int32_t *out, int64_t *e, int64_t want) {
-    const __m256i vnr = _mm256_set1_epi32((int)nr), byte = _mm256_set1_epi32(0xFF);
+    const __m256i vnr = _mm256_set1_epi32((int)nr), half = _mm256_set1_epi32(0xFFFF);
     for (int i = 0; i + 8 <= nw; i += 8) {
         __m256i slot, low;
         sb_mul_split_avx2(_mm256_loadu_si256((const __m256i *)(words + i)), vnr, &slot, &low);
-        const __m256i r8 = _mm256_srli_epi32(low, 24);
-        const __m256i q8 = _mm256_and_si256(_mm256_i32gather_epi32((const int *)q8b, slot, 1), byte);
-        if (!_mm256_testz_si256(_mm256_cmpeq_epi32(r8, q8), _mm256_cmpeq_epi32(r8, r8))) return i;
-        const unsigned acc = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(q8, r8)));
+        const __m256i r16 = _mm256_srli_epi32(low, 16);
+        const __m256i q16 = _mm256_and_si256(_mm256_i32gather_epi32((const int *)q16b, slot, 2), half);
+        if (!_mm256_testz_si256(_mm256_cmpeq_epi32(r16, q16), _mm256_cmpeq_epi32(r16, r16))) return i;
+        const unsigned acc = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(q16, r16)));
         const __m256i j = _mm256_i32gather_epi32(real, slot, 4);
         _mm256_storeu_si256((__m256i *)(out + *e), sb_left_pack_avx2(j, acc));
         const int got = __builtin_popcount(acc);

@@ -142,9 +142,9 @@ typedef struct {
     sb_alias_slot *tab;    /* [k*k] the pair (a,b) ~ S_ab ck_b, for rows that draw a by rejection */
     float u_sum;           /* Σ_a u_a */
     float *kmax;           /* [k] max over R of K̂_:b (rejection), or 0: use the table (the graph's) */
-    uint8_t *kq8;          /* [k,nr] floor(256 K̂_jb / kmax_b), capped at 255, cluster-major:
-                            * the rejection test's first 8 bits, so most tries read one
-                            * cached byte instead of K̂ */
+    uint16_t *kq16;        /* [k,nr] floor(65536 K̂_jb / kmax_b), capped at 65535, cluster-major:
+                            * the rejection test's first 16 bits, so all but 1 try in 65536
+                            * read a cached column (8 KB at n = 4096) instead of K̂ */
     int32_t *kslot;        /* [k] cluster b's alias table in tk, when kmax[b] == 0 */
     sb_alias_slot *tk;     /* [peaked clusters, nr] */
 } graph_tables;
@@ -179,7 +179,7 @@ static void block_tables_build(graph_tables *t, const float *S, const float *ck,
 /* The key side's tables (pass 2). Memberships are sigmoids, usually flat
  * across positions, so a cluster's keys come by rejection from a uniform slot
  * (accept with K̂_jb / max), which needs fewer than REJECT_MAX tries on
- * average and only the 8-bit column kq8; a peaked cluster gets an alias
+ * average and only the 16-bit column kq16; a peaked cluster gets an alias
  * table instead, and its kmax entry becomes 0 (kmax is the graph's, used up
  * here). */
 static void key_tables_build(graph_tables *t, const float *ck, float *kmax, sb_mem_tracker *mem) {
@@ -204,26 +204,27 @@ static void key_tables_build(graph_tables *t, const float *ck, float *kmax, sb_m
         }
         FREE_ALL(mem, col, work);
     }
-    t->kq8 = sb_cpu_scratch_alloc(mem, (size_t)nr * k + 4); /* +4: the AVX2 key loop reads 4 bytes a lookup */
+    /* +1 entry: the AVX2 key loop reads 4 bytes a lookup */
+    t->kq16 = sb_cpu_scratch_alloc(mem, sizeof(uint16_t) * ((size_t)nr * k + 1));
     /* 32 rows at a time: quantised along each row of K̂ (vectorised) into a
      * row-major tile, then transposed from L1, so the writes fill whole
      * cache lines */
     float *inv = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
-    uint8_t *tile = sb_cpu_scratch_alloc(mem, (size_t)32 * k);
-    for (int b = 0; b < k; b++) inv[b] = t->kmax[b] > 0.0f ? 256.0f / t->kmax[b] : 0.0f;
+    uint16_t *tile = sb_cpu_scratch_alloc(mem, sizeof(uint16_t) * 32 * (size_t)k);
+    for (int b = 0; b < k; b++) inv[b] = t->kmax[b] > 0.0f ? 65536.0f / t->kmax[b] : 0.0f;
     for (int r0 = 0; r0 < nr; r0 += 32) {
         const int rows = nr - r0 < 32 ? nr - r0 : 32;
         for (int r = 0; r < rows; r++) {
             const float *kr = khat + (size_t)real[r0 + r] * k;
-            uint8_t *tr = tile + (size_t)r * k;
+            uint16_t *tr = tile + (size_t)r * k;
 #pragma omp simd
             for (int b = 0; b < k; b++) {
                 const float f = kr[b] * inv[b];
-                tr[b] = (uint8_t)(int32_t)(f >= 255.0f ? 255.0f : f);
+                tr[b] = (uint16_t)(int32_t)(f >= 65535.0f ? 65535.0f : f);
             }
         }
         for (int b = 0; b < k; b++) {
-            uint8_t *q = t->kq8 + (size_t)b * nr + r0;
+            uint16_t *q = t->kq16 + (size_t)b * nr + r0;
             for (int r = 0; r < rows; r++) q[r] = tile[(size_t)r * k + b];
         }
     }
@@ -235,17 +236,19 @@ static void block_tables_free(graph_tables *t, sb_mem_tracker *mem) {
 }
 
 static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
-    FREE_ALL(mem, t->kslot, t->tk, t->kq8);
+    FREE_ALL(mem, t->kslot, t->tk, t->kq16);
 }
 
 /* Draws count key endpoints j ~ K̂_jb over the real positions into out. A
  * rejection try takes one word: its multiply-shift by nr gives the slot, the
  * low 32 bits of the product (uniform given the slot, as in sb_alias_draw)
- * the acceptance uniform u. Its top 8 bits r8 decide against the 8-bit
- * table alone unless r8 == q8 (1 try in 256): r8 < q8 means
- * u < q8/256 <= K̂/max, accept; r8 > q8 means u >= (q8+1)/256 > K̂/max,
- * reject; so the test is exact up to the float rounding of q8 itself (one
- * part in 2^24 of the acceptance). Every try writes its candidate and
+ * the acceptance uniform u. Its top 16 bits r16 decide against the 16-bit
+ * table alone unless r16 == q16 (1 try in 65536), where u is compared with
+ * K̂_jb / max itself: r16 < q16 means u < q16/65536 <= K̂/max, accept;
+ * r16 > q16 means u >= (q16+1)/65536 > K̂/max, reject; so the test is exact
+ * up to the float rounding of q16 itself (about one part in 2^23 of the
+ * acceptance). (An 8-bit table tied 1 try in 256, and each tie read K̂ from
+ * memory, often a cache miss: a tenth of pass 2-3's time at 5%.) Every try writes its candidate and
  * advances by its verdict, without a branch: the verdict is a coin flip the
  * predictor cannot learn. With AVX2, 8 tries a step (cpu_sbm_reject_avx2.h),
  * with the same draws; out then needs 8 slots of slack. keys_scalar: the
@@ -253,19 +256,19 @@ static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
 static int keys_scalar(const graph_tables *t, int b, const uint32_t *words, int nw, int32_t *out, int64_t *e,
                        int64_t want) {
     const float mx = t->kmax[b];
-    const uint8_t *q8b = t->kq8 + (size_t)b * t->nr;
+    const uint16_t *q16b = t->kq16 + (size_t)b * t->nr;
     int64_t at = *e;
     int i = 0;
     for (; i < nw && at < want; i++) {
         const uint64_t p = (uint64_t)words[i] * (uint32_t)t->nr;
         const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p;
-        const uint32_t r8 = low >> 24, q8 = q8b[slot];
+        const uint32_t r16 = low >> 16, q16 = q16b[slot];
         const int32_t j = t->real[slot];
         out[at] = j;
-        if (__builtin_expect(r8 == q8, 0))
+        if (__builtin_expect(r16 == q16, 0))
             at += (float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < t->khat[(size_t)j * t->k + b];
         else
-            at += r8 < q8;
+            at += r16 < q16;
     }
     *e = at;
     return i;
@@ -283,7 +286,7 @@ static void draw_keys(const graph_tables *t, int b, row_words *w, int32_t *out, 
         const int nw = 4 * ROW_BLOCKS - w->pos;
 #ifdef __AVX2__
         /* 8 tries a step; a step with a tie (or a tail) goes one by one */
-        int used = sb_reject_keys_avx2(t->kq8 + (size_t)b * t->nr, t->real, (uint32_t)t->nr, words, nw & ~7, out, &e,
+        int used = sb_reject_keys_avx2(t->kq16 + (size_t)b * t->nr, t->real, (uint32_t)t->nr, words, nw & ~7, out, &e,
                                        count);
         if (e < count) used += keys_scalar(t, b, words + used, nw - used < 8 ? nw - used : 8, out, &e, count);
 #else
@@ -690,7 +693,7 @@ static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, co
         const graph_inputs in = graph_slice(g, H, n, k, qhat, khat, S, key_mask, base);
         graph_begin(&gd[g], in.khat, in.S, in.key_mask, n, k, in.s, mem);
         /* per membership 4: the key column sum and maximum (2), the row's
-         * rate and maximum (2; a peaked row's cumulative weights and the 8-bit
+         * rate and maximum (2; a peaked row's cumulative weights and the 16-bit
          * table's scaling are not counted); per block 5: S ck (2) and the
          * alias tables (3) */
         flops += 4LL * gd[g].nr * k + 5LL * k * k;

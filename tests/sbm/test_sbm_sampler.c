@@ -276,13 +276,13 @@ static void test_chunk_independence(sb_backend *be) {
 #ifdef __AVX2__
 /* One key try by its definition (draw_keys): writes the candidate to *out,
  * returns 1 if accepted; counts ties in *ties when given. */
-static int key_try(uint32_t word, int nr, const uint8_t *q8, const int32_t *real, const float *kh, float mx,
+static int key_try(uint32_t word, int nr, const uint16_t *q16, const int32_t *real, const float *kh, float mx,
                    int32_t *out, int *ties) {
     const uint64_t p = (uint64_t)word * (uint32_t)nr;
-    const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p, r8 = low >> 24;
+    const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p, r16 = low >> 16;
     *out = real[slot];
-    if (ties) *ties += r8 == q8[slot];
-    return r8 == q8[slot] ? (float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < kh[slot] : r8 < q8[slot];
+    if (ties) *ties += r16 == q16[slot];
+    return r16 == q16[slot] ? (float)(low >> 8) * (mx * (1.0f / 16777216.0f)) < kh[slot] : r16 < q16[slot];
 }
 #endif
 
@@ -317,37 +317,37 @@ static void test_reject_kernels(void) {
             const int used2 = sb_flat_pairs_avx2(tab, (uint32_t)(k * k), k, qi, scale, words, NW, got, &e2, wants[c]);
             flat_ok &= e == e2 && used == used2 && !memcmp(ref, got, sizeof(uint16_t) * (size_t)e);
         }
-        /* keys over nr positions by an 8-bit table, ties resolved on K̂ */
+        /* keys over nr positions by a 16-bit table, ties resolved on K̂ */
         const int nr = 37 + trial * 13;
-        uint8_t *q8 = malloc((size_t)nr + 4);
+        uint16_t *q16 = malloc(sizeof(uint16_t) * ((size_t)nr + 1));
         int32_t *real = malloc(sizeof(int32_t) * (size_t)nr);
         float *kh = malloc(sizeof(float) * (size_t)nr), mx = 0.0f;
         for (int j = 0; j < nr; j++) kh[j] = sb_rng_next_unit(&r), mx = kh[j] > mx ? kh[j] : mx, real[j] = 3 * j + 1;
         for (int j = 0; j < nr; j++) {
-            const float f = kh[j] * (256.0f / mx);
-            q8[j] = (uint8_t)(f >= 255.0f ? 255.0f : f);
+            const float f = kh[j] * (65536.0f / mx);
+            q16[j] = (uint16_t)(f >= 65535.0f ? 65535.0f : f);
         }
-        /* plant ties: make some words hit their slot's 8-bit value */
+        /* plant ties: make some words hit their slot's 16-bit value */
         for (int i = trial % 5; i < NW; i += 9) {
             const uint64_t p = (uint64_t)words[i] * (uint32_t)nr;
             const uint32_t slot = (uint32_t)(p >> 32), inv = (uint32_t)(((uint64_t)slot << 32) / (uint32_t)nr);
-            words[i] = inv + (((uint32_t)q8[slot] << 24) + 12345u) / (uint32_t)nr + 1u;
+            words[i] = inv + (((uint32_t)q16[slot] << 16) + 12345u) / (uint32_t)nr + 1u;
         }
         for (size_t c = 0; c < sizeof wants / sizeof wants[0]; c++) {
             int32_t ref[NW + 8], got[NW + 8];
             int64_t e = 0, e2 = 0;
             int used = 0;
-            for (; used < NW && e < wants[c]; used++) e += key_try(words[used], nr, q8, real, kh, mx, ref + e, &ties);
+            for (; used < NW && e < wants[c]; used++) e += key_try(words[used], nr, q16, real, kh, mx, ref + e, &ties);
             int used2 = 0;
             while (used2 < NW && e2 < wants[c]) {
-                used2 += sb_reject_keys_avx2(q8, real, (uint32_t)nr, words + used2, (NW - used2) & ~7, got, &e2,
+                used2 += sb_reject_keys_avx2(q16, real, (uint32_t)nr, words + used2, (NW - used2) & ~7, got, &e2,
                                              wants[c]);
                 for (int i = 0; i < 8 && used2 < NW && e2 < wants[c]; i++, used2++)
-                    e2 += key_try(words[used2], nr, q8, real, kh, mx, got + e2, NULL);
+                    e2 += key_try(words[used2], nr, q16, real, kh, mx, got + e2, NULL);
             }
             keys_ok &= e == e2 && used == used2 && !memcmp(ref, got, sizeof(int32_t) * (size_t)e);
         }
-        free(q8), free(real), free(kh);
+        free(q16), free(real), free(kh);
     }
     tu_check(flat_ok, "AVX2 flat-row pair tries: the scalar loop's pairs and words, 320 cases");
     tu_check(keys_ok && ties > 100, "AVX2 key tries: the scalar loop's keys and words, 320 cases (%d ties)", ties);
