@@ -247,6 +247,7 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
                         ? gr->density_weight / ((float)H * (float)B * (float)N * (float)N)
                         : 0.0f;
     const float clip = cfg->sbm_ste_clip;
+#pragma omp parallel for schedule(static)
     for (size_t e = 0; e < m; e++) {
         float v = ds[e] + r;
         if (clip > 0.0f) v = v > clip ? clip : v < -clip ? -clip : v;

@@ -72,9 +72,10 @@ void sb_cpu_gemm_batched(sb_backend *be, int ta, int tb, int M, int N, int K, fl
         /* fewer than the threads: one after another, each threaded by
          * OpenBLAS. Not through `parallel for if (...)`: an inactive region
          * is still a team, so OpenBLAS's own region inside it is nested and
-         * gets a second set of threads, which spin on the same cores as the
-         * first after every call (measured: the SBM backward's 4 products
-         * 128x32x4096 took 1.2-9 ms each, 0.6 ms outside a region) */
+         * gets threads of its own (65 thread creations in one run of
+         * bench_sbm_attention, 1 without), which spin on the same cores as
+         * the pool's after every call (measured: the SBM backward's 4
+         * products 128x32x4096 took 1.2-9 ms each, 0.6 ms outside a region) */
         for (int i = 0; i < batch; i++) gemm_nth(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, i);
     }
 }
