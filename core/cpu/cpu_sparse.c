@@ -246,7 +246,8 @@ void sb_cpu_sparse_attention_forward(sb_backend *be, float *out, float *probs, c
     edge_pass scores = {.op = EDGE_SDDMM, .w = D, .X = q, .B = k, .out = probs};
     run_pass(c, &scores);
     /* softmax over each row's edges; the kept (dropped-out) probabilities for the values */
-    float *kept = p_drop > 0.0f ? be->alloc(be, sizeof(float) * (size_t)(c->nnz ? c->nnz : 1)) : NULL;
+    /* every edge's entry is written below (each row writes its own), so not zeroed */
+    float *kept = p_drop > 0.0f ? be->alloc_uninit(be, sizeof(float) * (size_t)(c->nnz ? c->nnz : 1)) : NULL;
 #pragma omp parallel for schedule(dynamic, ROW_CHUNK)
     for (size_t r = 0; r < rows; r++) {
         const int64_t e0 = c->row_ptr[r], e1 = c->row_ptr[r + 1];
