@@ -1,5 +1,5 @@
 /* Dense products through OpenBLAS. With Debian's OpenMP build of OpenBLAS a
- * cblas call made inside an OpenMP parallel region runs on one thread, so a
+ * cblas call made inside an active OpenMP parallel region runs on one thread, so a
  * parallel loop of small products and one large threaded product share the
  * same thread pool without oversubscription.
  *
@@ -72,10 +72,11 @@ void sb_cpu_gemm_batched(sb_backend *be, int ta, int tb, int M, int N, int K, fl
         /* fewer than the threads: one after another, each threaded by
          * OpenBLAS. Not through `parallel for if (...)`: an inactive region
          * is still a team, so OpenBLAS's own region inside it is nested and
-         * gets threads of its own (65 thread creations in one run of
-         * bench_sbm_attention, 1 without), which spin on the same cores as
-         * the pool's after every call (measured: the SBM backward's 4
-         * products 128x32x4096 took 1.2-9 ms each, 0.6 ms outside a region) */
+         * gets fresh threads of its own for every call (65 thread creations
+         * in one run of bench_sbm_attention, 1 without), competing for the
+         * cores with the pool's idle threads, which spin (measured: the SBM
+         * backward's 4 products 128x32x4096 took 1.2-9 ms each, 0.6 ms
+         * outside a region) */
         for (int i = 0; i < batch; i++) gemm_nth(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, i);
     }
 }

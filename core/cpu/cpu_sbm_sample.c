@@ -42,6 +42,7 @@
  * The draws' loops are branchless where the outcome is a coin flip: a
  * rejection try writes its candidate and advances by its verdict, and a
  * row's bitmap is read back a fixed number of positions per word. */
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -182,6 +183,14 @@ static void block_tables_build(graph_tables *t, const float *S, const float *ck,
  * average and only the 16-bit column kq16; a peaked cluster gets an alias
  * table instead, and its kmax entry becomes 0 (kmax is the graph's, used up
  * here). */
+/* Whether cluster b's keys come from an alias table: its weights are peaked
+ * (rejection would need REJECT_MAX tries or more on average), or so small
+ * (below FLT_MIN, sigmoid logits under about -87) that the 16-bit table's
+ * scale 1/kmax would overflow. */
+static int key_cluster_peaked(float kmax, float ck, int nr) {
+    return kmax * (float)nr > REJECT_MAX * ck || kmax < FLT_MIN;
+}
+
 static void key_tables_build(graph_tables *t, const float *ck, float *kmax, sb_mem_tracker *mem) {
     const int k = t->k, nr = t->nr;
     const float *khat = t->khat;
@@ -189,14 +198,14 @@ static void key_tables_build(graph_tables *t, const float *ck, float *kmax, sb_m
     t->kmax = kmax;
     t->kslot = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * k);
     int peaked = 0;
-    for (int b = 0; b < k; b++) peaked += t->kmax[b] * (float)nr > REJECT_MAX * ck[b];
+    for (int b = 0; b < k; b++) peaked += key_cluster_peaked(t->kmax[b], ck[b], nr);
     t->tk = sb_cpu_scratch_alloc(mem, sizeof(sb_alias_slot) * ((size_t)peaked * nr + 1));
     if (peaked) {
         float *col = sb_cpu_scratch_alloc(mem, sizeof(float) * (size_t)nr);
         void *work = sb_cpu_scratch_alloc(mem, SB_ALIAS_WORK_BYTES(nr));
         peaked = 0;
         for (int b = 0; b < k; b++) {
-            if (t->kmax[b] * (float)nr <= REJECT_MAX * ck[b]) continue;
+            if (!key_cluster_peaked(t->kmax[b], ck[b], nr)) continue;
             for (int r = 0; r < nr; r++) col[r] = khat[(size_t)real[r] * k + b];
             t->kslot[b] = peaked;
             sb_alias_build(t->tk + (size_t)peaked++ * nr, col, nr, work);
@@ -211,7 +220,9 @@ static void key_tables_build(graph_tables *t, const float *ck, float *kmax, sb_m
      * cache lines */
     float *inv = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
     uint16_t *tile = sb_cpu_scratch_alloc(mem, sizeof(uint16_t) * 32 * (size_t)k);
-    for (int b = 0; b < k; b++) inv[b] = t->kmax[b] > 0.0f ? 65536.0f / t->kmax[b] : 0.0f;
+    /* (K̂ / kmax) 65536 as (K̂ (1/kmax)) 65536: the same value as K̂ (65536/kmax),
+     * a power of two apart, without overflow (kmax >= FLT_MIN here) */
+    for (int b = 0; b < k; b++) inv[b] = t->kmax[b] > 0.0f ? 1.0f / t->kmax[b] : 0.0f;
     for (int r0 = 0; r0 < nr; r0 += 32) {
         const int rows = nr - r0 < 32 ? nr - r0 : 32;
         for (int r = 0; r < rows; r++) {
@@ -219,8 +230,8 @@ static void key_tables_build(graph_tables *t, const float *ck, float *kmax, sb_m
             uint16_t *tr = tile + (size_t)r * k;
 #pragma omp simd
             for (int b = 0; b < k; b++) {
-                const float f = kr[b] * inv[b];
-                tr[b] = (uint16_t)(int32_t)(f >= 65535.0f ? 65535.0f : f);
+                const float f = kr[b] * inv[b] * 65536.0f;
+                tr[b] = (uint16_t)(int32_t)(f < 65535.0f ? f : 65535.0f); /* NaN (a NaN membership) -> 65535 */
             }
         }
         for (int b = 0; b < k; b++) {
@@ -248,8 +259,10 @@ static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
  * r16 > q16 means u >= (q16+1)/65536 > K̂/max, reject; so the test is exact
  * up to the float rounding of q16 itself (about one part in 2^23 of the
  * acceptance). (An 8-bit table tied 1 try in 256, and each tie read K̂ from
- * memory, often a cache miss: a tenth of pass 2-3's time at 5%.) Every try writes its candidate and
- * advances by its verdict, without a branch: the verdict is a coin flip the
+ * memory, often a cache miss: perf put a tenth of pass 2-3's samples on that
+ * load at 5%; the measured gain was smaller than the runs' noise.) Every try
+ * writes its candidate and advances by its verdict, without a branch: the
+ * verdict is a coin flip the
  * predictor cannot learn. With AVX2, 8 tries a step (cpu_sbm_reject_avx2.h),
  * with the same draws; out then needs 8 slots of slack. keys_scalar: the
  * tries on words[0 .. nw), until *e reaches want; returns the words used. */
