@@ -177,12 +177,6 @@ static void block_tables_build(graph_tables *t, const float *S, const float *ck,
     FREE_ALL(mem, st, work);
 }
 
-/* The key side's tables (pass 2). Memberships are sigmoids, usually flat
- * across positions, so a cluster's keys come by rejection from a uniform slot
- * (accept with K̂_jb / max), which needs fewer than REJECT_MAX tries on
- * average and only the 16-bit column kq16; a peaked cluster gets an alias
- * table instead, and its kmax entry becomes 0 (kmax is the graph's, used up
- * here). */
 /* Whether cluster b's keys come from an alias table: its weights are peaked
  * (rejection would need REJECT_MAX tries or more on average), or so small
  * (below FLT_MIN, sigmoid logits under about -87) that the 16-bit table's
@@ -191,6 +185,12 @@ static int key_cluster_peaked(float kmax, float ck, int nr) {
     return kmax * (float)nr > REJECT_MAX * ck || kmax < FLT_MIN;
 }
 
+/* The key side's tables (pass 2). Memberships are sigmoids, usually flat
+ * across positions, so a cluster's keys come by rejection from a uniform slot
+ * (accept with K̂_jb / max), which needs fewer than REJECT_MAX tries on
+ * average and only the 16-bit column kq16; a peaked cluster gets an alias
+ * table instead, and its kmax entry becomes 0 (kmax is the graph's, used up
+ * here). */
 static void key_tables_build(graph_tables *t, const float *ck, float *kmax, sb_mem_tracker *mem) {
     const int k = t->k, nr = t->nr;
     const float *khat = t->khat;
@@ -262,10 +262,10 @@ static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
  * memory, often a cache miss: perf put a tenth of pass 2-3's samples on that
  * load at 5%; the measured gain was smaller than the runs' noise.) Every try
  * writes its candidate and advances by its verdict, without a branch: the
- * verdict is a coin flip the
- * predictor cannot learn. With AVX2, 8 tries a step (cpu_sbm_reject_avx2.h),
- * with the same draws; out then needs 8 slots of slack. keys_scalar: the
- * tries on words[0 .. nw), until *e reaches want; returns the words used. */
+ * verdict is a coin flip the predictor cannot learn. With AVX2, 8 tries a
+ * step (cpu_sbm_reject_avx2.h), with the same draws; out then needs 8 slots
+ * of slack. keys_scalar: the tries on words[0 .. nw), until *e reaches want;
+ * returns the words used. */
 static int keys_scalar(const graph_tables *t, int b, const uint32_t *words, int nw, int32_t *out, int64_t *e,
                        int64_t want) {
     const float mx = t->kmax[b];
