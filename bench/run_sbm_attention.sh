@@ -6,12 +6,15 @@
 # inference timings spread least) in brackets. This prints that table.
 #
 #   bench/run_sbm_attention.sh [--runs 4] [--threads N] [--reps 5] [--bin PATH] [--out DIR]
-# Each run's own output is kept in DIR (default $TMPDIR/sbm_attention/run_N.txt).
+#                              [-- BENCH_ARGS...]
+# Each run's own output is kept in DIR (default $TMPDIR/sbm_attention/run_N.txt);
+# arguments after -- go to every run (e.g. -- --n 2048 --k 64).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 runs=4; threads="$(nproc)"; reps=5; bin="$root/build/bench/bench_sbm_attention"
 out="${TMPDIR:-/tmp}/sbm_attention"
+extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) runs="$2"; shift 2 ;;
@@ -19,7 +22,8 @@ while [ $# -gt 0 ]; do
         --reps) reps="$2"; shift 2 ;;
         --bin) bin="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        --) shift; extra=("$@"); break ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "run_sbm_attention.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -27,8 +31,8 @@ done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "run_sbm_attention.sh: --runs must be a positive integer (got $runs)" >&2; exit 2; }
 mkdir -p "$out"
 for i in $(seq 1 "$runs"); do
-    echo "== run $i of $runs: $bin --threads $threads --reps $reps --no-bernoulli" >&2
-    "$bin" --threads "$threads" --reps "$reps" --no-bernoulli > "$out/run_$i.txt.part" ||
+    echo "== run $i of $runs: $bin --threads $threads --reps $reps --no-bernoulli ${extra[*]}" >&2
+    "$bin" --threads "$threads" --reps "$reps" --no-bernoulli "${extra[@]}" > "$out/run_$i.txt.part" ||
         { rm -f "$out/run_$i.txt.part"; echo "run_sbm_attention.sh: run $i failed" >&2; exit 1; }
     mv "$out/run_$i.txt.part" "$out/run_$i.txt"
 done
@@ -54,11 +58,14 @@ done > "$out/summary.tsv"
 awk '
     { if (!($1 in spread)) spread[$1] = $2 }
     $3 != "fit" { key = $3; if (!(key in seen)) { seen[key] = 1; order[++n] = key }
-                  for (c = 4; c <= 7; c++) { v = $c + 0; k2 = key SUBSEP c
-                      if (!(k2 in lo) || v < lo[k2]) lo[k2] = v; if (!(k2 in hi) || v > hi[k2]) hi[k2] = v
-                      val[$1, key, c] = $c } }
-    $3 == "fit" { for (c = 4; c <= 7; c++) { v = $c + 0; k2 = "fit" SUBSEP c
-                      if (!(k2 in lo) || v < lo[k2]) lo[k2] = v; if (!(k2 in hi) || v > hi[k2]) hi[k2] = v } }
+                  for (c = 4; c <= 7; c++) { range(key, c, $c); val[$1, key, c] = $c } }
+    $3 == "fit" { for (c = 4; c <= 7; c++) range("fit", c, $c) }
+    # the smallest and largest of a column, kept as the bench printed them
+    function range(key, c, s,    k2) {
+        k2 = key SUBSEP c
+        if (!(k2 in lo) || s + 0 < lo[k2] + 0) lo[k2] = s
+        if (!(k2 in hi) || s + 0 > hi[k2] + 0) hi[k2] = s
+    }
     END {
         quiet = ""; for (r in spread) if (quiet == "" || spread[r] < spread[quiet]) quiet = r
         printf "ranges over %d runs; in brackets run %s, whose full-attention inference timings spread least (%.0f%%)\n\n",
@@ -67,10 +74,10 @@ awk '
         print "|---:|---:|---:|---:|---:|"
         for (j = 1; j <= n; j++) {
             d = order[j]; line = "| " d
-            for (c = 4; c <= 7; c++) line = line sprintf(" | %.3f-%.3f (%.3f)", lo[d, c], hi[d, c], val[quiet, d, c])
+            for (c = 4; c <= 7; c++) line = line sprintf(" | %s-%s (%s)", lo[d, c], hi[d, c], val[quiet, d, c])
             print line " |"
         }
-        printf "\nbreak-even density: training %.1f-%.1f%%, inference %.1f-%.1f%%; R^2 training %.4f-%.4f, inference %.4f-%.4f\n",
+        printf "\nbreak-even density: training %s to %s%%, inference %s to %s%%; R^2 training %s-%s, inference %s-%s\n",
                lo["fit", 4], hi["fit", 4], lo["fit", 5], hi["fit", 5], lo["fit", 6], hi["fit", 6], lo["fit", 7], hi["fit", 7]
     }' "$out/summary.tsv"
 echo "(each run's output: $out/run_N.txt)"
