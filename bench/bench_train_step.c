@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "bench/bench_args.h"
 #include "core/attention.h"
 #include "core/backend.h"
 #include "core/model.h"
@@ -237,18 +238,12 @@ int main(int argc, char **argv) {
     int threads = 0, B = 8, T = 1024, steps = 10, profile = 0;
     const char *json = NULL;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--profile")) {
-            profile = 1;
+        const char *v;
+        if (bench_flag(argv, i, "--profile", &profile, 1) || bench_int(argc, argv, &i, "--threads", &threads) ||
+            bench_int(argc, argv, &i, "--batch", &B) || bench_int(argc, argv, &i, "--seq", &T) ||
+            bench_int(argc, argv, &i, "--steps", &steps))
             continue;
-        }
-        if (i + 1 >= argc) usage(argv[0]);
-        const char *v = argv[++i];
-        if (!strcmp(a, "--threads")) threads = atoi(v);
-        else if (!strcmp(a, "--batch")) B = atoi(v);
-        else if (!strcmp(a, "--seq")) T = atoi(v);
-        else if (!strcmp(a, "--steps")) steps = atoi(v);
-        else if (!strcmp(a, "--json")) json = v;
+        if ((v = bench_value(argc, argv, &i, "--json"))) json = v;
         else usage(argv[0]);
     }
     if (B < 1 || T < 1 || steps < 1) usage(argv[0]);
