@@ -101,9 +101,9 @@ static void sbm_init_params(const sb_attn_config *cfg, float *params, sb_rng_rea
 
 /* The MLP activations and memberships [B,H,N,D] / [B,H,N,k]: held by a
  * training state for backward; an inference state holds them only until the
- * graph is sampled, so they do not count at the attention's peak. */
-/* Every one of these is written in full before it is read (products with
- * beta = 0, then elementwise ops), so they are not zeroed: in inference,
+ * graph is sampled, so they do not count at the attention's peak. Every one
+ * of them is written in full before it is read (products with beta = 0,
+ * then elementwise ops), so they are not zeroed: in inference,
  * which allocates them per call, zeroing them was a pass over 2k + 4d_h
  * floats per row (about 2.5 ms a call at the bench's shapes on 2 threads). */
 static void memberships_alloc(sb_backend *be, sbm_state *s, size_t rows) {

@@ -95,8 +95,9 @@ void sb_cpu_dense_attention_forward(sb_backend *be, float *out, float *probs, co
     const int nblk = (N + ATT_ROWS - 1) / ATT_ROWS;
     const uint32_t thr = sb_dropout_threshold(p_drop);
     const float dscale = sb_dropout_scale(p_drop);
-    float *scratch = p_drop > 0.0f ? be->alloc(be, sizeof(float) * (size_t)omp_get_max_threads() *
-                                                       ATT_ROWS * N)
+    /* not zeroed: a task writes each of its rows of Pd before the product reads them */
+    float *scratch = p_drop > 0.0f ? be->alloc_uninit(be, sizeof(float) * (size_t)omp_get_max_threads() *
+                                                              ATT_ROWS * N)
                                    : NULL;
     /* tasks = (pair, row block); enough of them to balance any B*H */
 #pragma omp parallel for schedule(static)
@@ -219,7 +220,8 @@ void sb_cpu_dense_attention_backward(sb_backend *be, float *dq, float *dk, float
     float *sums = nslab > 1 ? sb_cpu_scratch_alloc(&be->mem, sizeof(float) * 2 * nd * (size_t)(split ? tasks : nt))
                             : NULL; /* not zeroed: each slab's first block overwrites its sums */
     const size_t per_thread = (size_t)ATT_ROWS * N * (p_drop > 0.0f ? 2 : 1);
-    float *scratch = be->alloc(be, sizeof(float) * (size_t)nt * per_thread);
+    /* not zeroed: backward_rows writes dP (a product with beta = 0) and Pd before reading them */
+    float *scratch = be->alloc_uninit(be, sizeof(float) * (size_t)nt * per_thread);
 #pragma omp parallel for schedule(static)
     for (int64_t task = 0; task < tasks; task++) {
         const int64_t pair = split ? task / nslab : task;
