@@ -339,27 +339,31 @@ static inline __attribute__((always_inline)) int64_t bits_to_positions(uint64_t 
     return len;
 }
 
-/* Sorted, unique keys of a row from its drawn keys d[0..nd) (d is reordered
- * and needs 8 slots of slack): many draws are marked in an n-bit bitmap and
- * read back in order (O(nd + n/64)); a few (at most 2 sqrt(n/64)) are
- * sorted by insertion (O(nd²) <= O(n/64)). Returns how many keys went to
- * out. */
-static int64_t merge_row(int32_t *d, int64_t nd, int n, uint64_t *bits, int32_t *out) {
-    const int words = (n + 63) / 64;
-    int64_t len = 0;
-    if (nd * nd > 4 * (int64_t)words) {
-        for (int64_t e = 0; e < nd; e++) bits[d[e] >> 6] |= 1ull << (d[e] & 63);
-        /* rounds of 8 once words average above 2 bits (a popcount past 4 is then common) */
-        len = nd > 2 * (int64_t)words ? bits_to_positions(bits, words, d, 8) : bits_to_positions(bits, words, d, 4);
-        memcpy(out, d, sizeof(int32_t) * (size_t)len);
-        return len;
-    }
+/* A row's drawn keys become its sorted, unique keys in one of two ways,
+ * chosen by their count nd: many are marked in an n-bit bitmap and read back
+ * in order (O(nd + n/64)); a few (at most 2 sqrt(n/64)) are sorted by
+ * insertion (O(nd²) <= O(n/64)). */
+static int merge_by_bitmap(int64_t nd, int words) { return nd * nd > 4 * (int64_t)words; }
+
+static inline void bitmap_mark(uint64_t *bits, int32_t j) { bits[j >> 6] |= 1ull << (j & 63); }
+
+/* The bitmap's keys (marked from nd draws) in order into out, clearing it;
+ * out needs 8 slots of slack. Returns how many. */
+static int64_t bitmap_read_row(uint64_t *bits, int words, int64_t nd, int32_t *out) {
+    /* rounds of 8 once words average above 2 bits (a popcount past 4 is then common) */
+    return nd > 2 * (int64_t)words ? bits_to_positions(bits, words, out, 8) : bits_to_positions(bits, words, out, 4);
+}
+
+/* Sorts d[0..nd) by insertion and writes its distinct keys to out. Returns
+ * how many. */
+static int64_t sort_unique_row(int32_t *d, int64_t nd, int32_t *out) {
     for (int64_t p = 1; p < nd; p++) {
         const int32_t v = d[p];
         int64_t q = p - 1;
         while (q >= 0 && d[q] > v) d[q + 1] = d[q], q--;
         d[q + 1] = v;
     }
+    int64_t len = 0;
     for (int64_t p = 0; p < nd; p++)
         if (p == 0 || d[p] != d[p - 1]) out[len++] = d[p];
     return len;
@@ -370,7 +374,8 @@ typedef struct {
     uint16_t *bsel;         /* [bsel_len] each SBM edge's key cluster, row by row */
     int32_t *dkeys;         /* [dk_len] each δ edge's key, row by row */
     int64_t bsel_len, bsel_cap, dk_len, dk_cap;
-    int64_t bound;          /* edges before merging: at least the chunk's merged edges */
+    int64_t bound;          /* edges before merging (at least the chunk's merged edges), plus
+                             * bitmap_read_row's slack: its room in the column array */
     int64_t at, len;        /* its offset in the column array (from the bounds), its merged edges */
 } chunk_draws;
 
@@ -540,7 +545,7 @@ static void chunk_pass1(graph_draws *d, int c, const float *qhat, int n, float d
     const uint32_t W = range_blocks(n);
     for (int r = r0; r < r1; r++)
         row_pairs(d, cd, t, r, qhat + (size_t)d->real[r] * k, lam[r - r0], qmax[r - r0], delta, W, cdf, guide, mem);
-    cd->bound = cd->bsel_len + cd->dk_len + (self_loops ? r1 - r0 : 0);
+    cd->bound = cd->bsel_len + cd->dk_len + (self_loops ? r1 - r0 : 0) + 8;
     FREE_ALL(mem, cdf, guide);
 }
 
@@ -556,31 +561,47 @@ static void chunk_pass23(graph_draws *d, int c, int n, int self_loops, int32_t *
     const uint32_t WP = range_blocks(d->nchunks * k);
     int64_t *pool_at = sb_cpu_scratch_alloc(mem, sizeof(int64_t) * (size_t)(k + 1));
     memset(pool_at, 0, sizeof(int64_t) * (size_t)(k + 1));
-    for (int64_t e = 0; e < cd->bsel_len; e++) pool_at[cd->bsel[e] + 1]++;
+    /* local copies: the counters' stores could alias cd's fields */
+    const uint16_t *bsel = cd->bsel;
+    const int32_t *dkeys = cd->dkeys;
+    const int64_t nsel = cd->bsel_len;
+    for (int64_t e = 0; e < nsel; e++) pool_at[bsel[e] + 1]++;
     for (int b = 0; b < k; b++) pool_at[b + 1] += pool_at[b];
-    int32_t *pool = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(cd->bsel_len + 8)); /* draw_keys' slack */
+    int32_t *pool = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(nsel + 8)); /* draw_keys' slack */
     for (int b = 0; b < k; b++) {
         if (pool_at[b + 1] == pool_at[b]) continue;
         row_words w;
         row_words_init(&w, d->s, (1u << 31) + (uint32_t)(c * k + b) * WP, WP);
         draw_keys(t, b, &w, pool + pool_at[b], pool_at[b + 1] - pool_at[b]);
     }
-    /* pass 3: the chunk's rows take their keys in order, then merge */
+    /* pass 3: the chunk's rows take their keys in order, then merge; a bitmap
+     * row marks them as they come and is read back straight into cols (the
+     * chunk's bound leaves the slack) */
     const int words = (n + 63) / 64;
     uint64_t *bits = sb_cpu_scratch_alloc(mem, sizeof(uint64_t) * (size_t)words);
     memset(bits, 0, sizeof(uint64_t) * (size_t)words);
     int64_t draw_cap = 0, eb = 0, ed = 0, nnz = 0;
     int32_t *draws = NULL;
     for (int r = r0; r < r1; r++) {
-        const int64_t total = (int64_t)d->ne[r] + d->ndl[r] + (self_loops ? 1 : 0);
+        const int ne = d->ne[r], ndl = d->ndl[r];
+        const int64_t total = (int64_t)ne + ndl + (self_loops ? 1 : 0);
         if (total == 0) continue;
-        draws = grow(mem, draws, sizeof(int32_t), 0, &draw_cap, total + 8); /* merge_row's slack */
-        int64_t m = 0;
-        for (int e = 0; e < d->ne[r]; e++, eb++) draws[m++] = pool[pool_at[cd->bsel[eb]]++];
-        for (int e = 0; e < d->ndl[r]; e++, ed++) draws[m++] = cd->dkeys[ed];
-        if (self_loops) draws[m++] = d->real[r];
-        row_len[d->real[r]] = merge_row(draws, m, n, bits, cols + nnz);
-        nnz += row_len[d->real[r]];
+        int64_t len;
+        if (merge_by_bitmap(total, words)) {
+            for (int e = 0; e < ne; e++, eb++) bitmap_mark(bits, pool[pool_at[bsel[eb]]++]);
+            for (int e = 0; e < ndl; e++, ed++) bitmap_mark(bits, dkeys[ed]);
+            if (self_loops) bitmap_mark(bits, d->real[r]);
+            len = bitmap_read_row(bits, words, total, cols + nnz);
+        } else {
+            draws = grow(mem, draws, sizeof(int32_t), 0, &draw_cap, total);
+            int64_t m = 0;
+            for (int e = 0; e < ne; e++, eb++) draws[m++] = pool[pool_at[bsel[eb]]++];
+            for (int e = 0; e < ndl; e++, ed++) draws[m++] = dkeys[ed];
+            if (self_loops) draws[m++] = d->real[r];
+            len = sort_unique_row(draws, m, cols + nnz);
+        }
+        row_len[d->real[r]] = len;
+        nnz += len;
     }
     cd->len = nnz;
     FREE_ALL(mem, pool_at, pool, bits, draws, cd->bsel, cd->dkeys);
