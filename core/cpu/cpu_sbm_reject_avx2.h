@@ -156,9 +156,10 @@ static inline int sb_flat_pairs_avx2(const sb_alias_slot *tab, uint32_t kk, int 
  * r16 < q16 accepts, r16 > q16 rejects. A step with a tie (r16 == q16 in
  * some lane, about 1 in 8192 steps) is left to the scalar loop: returns
  * there with the words used before it. Accepted keys real[slot] go to
- * out[*e++] until *e reaches want. q16b is read 4 bytes at a time: 2 bytes
- * past its end must be readable. Returns the words used (all nw if no tie
- * stopped it, or through the try of the last accepted key). */
+ * out[*e++] until *e reaches want; real NULL: the slot is the key (no
+ * padded positions), one gather fewer a step. q16b is read 4 bytes at a
+ * time: 2 bytes past its end must be readable. Returns the words used (all
+ * nw if no tie stopped it, or through the try of the last accepted key). */
 static inline int sb_reject_keys_avx2(const uint16_t *q16b, const int32_t *real, uint32_t nr, const uint32_t *words,
                                       int nw, int32_t *out, int64_t *e, int64_t want) {
     const __m256i vnr = _mm256_set1_epi32((int)nr), half = _mm256_set1_epi32(0xFFFF);
@@ -169,7 +170,7 @@ static inline int sb_reject_keys_avx2(const uint16_t *q16b, const int32_t *real,
         const __m256i q16 = _mm256_and_si256(_mm256_i32gather_epi32((const int *)q16b, slot, 2), half);
         if (!_mm256_testz_si256(_mm256_cmpeq_epi32(r16, q16), _mm256_cmpeq_epi32(r16, r16))) return i;
         const unsigned acc = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(q16, r16)));
-        const __m256i j = _mm256_i32gather_epi32(real, slot, 4);
+        const __m256i j = real ? _mm256_i32gather_epi32(real, slot, 4) : slot;
         _mm256_storeu_si256((__m256i *)(out + *e), sb_left_pack_avx2(j, acc));
         const int got = __builtin_popcount(acc);
         if (*e + got >= want) {

@@ -138,8 +138,8 @@ static inline uint32_t row_word(row_words *r) {
 /* What every row of one graph draws from: the key side per cluster b and the
  * block tables per query cluster a. */
 typedef struct {
-    int k, nr;
-    const int32_t *real;   /* [nr] real positions */
+    int k, nr, n;
+    const int32_t *real;   /* [nr] real positions (the identity when nr == n) */
     const float *khat;     /* [n,k] */
     float *u;              /* [k] u_a = Σ_b S_ab ck_b */
     sb_alias_slot *tb;     /* [k,k] row a: b ~ S_ab ck_b */
@@ -302,7 +302,8 @@ static void draw_keys(const graph_tables *t, int b, row_words *w, int32_t *out, 
         const int nw = 4 * ROW_BLOCKS - w->pos;
 #ifdef __AVX2__
         /* 8 tries a step; a step with a tie (or a tail) goes one by one */
-        int used = sb_reject_keys_avx2(t->kq16 + (size_t)b * t->nr, t->real, (uint32_t)t->nr, words, nw & ~7, out, &e,
+        const int32_t *real = t->nr == t->n ? NULL : t->real; /* all positions real: the slot is the key */
+        int used = sb_reject_keys_avx2(t->kq16 + (size_t)b * t->nr, real, (uint32_t)t->nr, words, nw & ~7, out, &e,
                                        count);
         if (e < count) used += keys_scalar(t, b, words + used, nw - used < 8 ? nw - used : 8, out, &e, count);
 #else
@@ -482,7 +483,7 @@ static void graph_begin(graph_draws *d, const float *khat, const float *S, const
     d->ck = sb_cpu_scratch_alloc(mem, sizeof(float) * k), d->kmax = sb_cpu_scratch_alloc(mem, sizeof(float) * k);
     d->ne = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(nr + 1));
     d->ndl = sb_cpu_scratch_alloc(mem, sizeof(int32_t) * (size_t)(nr + 1));
-    d->t = (graph_tables){.k = k, .nr = nr, .real = d->real, .khat = khat};
+    d->t = (graph_tables){.k = k, .nr = nr, .n = n, .real = d->real, .khat = khat};
     omp_init_lock(&d->lock);
 }
 
