@@ -20,6 +20,7 @@
 #include <string.h>
 #include "bench/bench_args.h"
 #include "core/attention.h"
+#include "core/cpu/cpu_philox16.h"
 #include "core/sbm_attention.h"
 
 typedef struct {
@@ -105,7 +106,8 @@ static result time_variant(sb_backend *be, const sb_attention_ops *ops, const sb
  * clusters are flat, as the memberships set_sbm_params makes. q, kk: [pairs,
  * n, D] queries and keys for the SDDMM. */
 static void time_sampling_vs_sddmm(sb_backend *be, int pairs, int n, int D, int k, double p, const float *q,
-                                   const float *kk, int reps, double *t_sample, double *t_sddmm, double *edges) {
+                                   const float *kk, int reps, double *t_sample, double *t_sddmm, double *edges,
+                                   double *words) {
     const size_t nk = (size_t)pairs * n * k;
     float *qh = malloc(sizeof(float) * nk), *kh = malloc(sizeof(float) * nk), *S = malloc(sizeof(float) * k * k);
     sb_rng_reader r;
@@ -119,6 +121,7 @@ static void time_sampling_vs_sddmm(sb_backend *be, int pairs, int n, int D, int 
     float *scores = NULL;
     int64_t scores_cap = 0;
     for (int rep = 0; rep <= reps; rep++) { /* rep 0 warms up */
+        be->rng_words = 0;
         double t0 = omp_get_wtime();
         be->sbm_sample(be, &g, qh, kh, S, NULL, pairs, 1, n, k, 0.0f, 0, SB_SAMPLER_FASTRG,
                        sb_rng_make(3, SB_RNG_ATTN, (uint32_t)rep, 0, 0, 0));
@@ -134,8 +137,37 @@ static void time_sampling_vs_sddmm(sb_backend *be, int pairs, int n, int D, int 
         if (rep > 0 && t2 - t1 < *t_sddmm) *t_sddmm = t2 - t1;
     }
     *edges = (double)g.nnz;
+    *words = (double)be->rng_words;
     sb_csr_free(be, &g);
     free(qh), free(kh), free(S), free(scores);
+}
+
+/* Generating `words` Philox words alone, 64 at a time into a buffer that
+ * stays in L1 as the sampler's refills do, on all threads; best of reps.
+ * The floor under the sampler's time for its words. */
+static volatile uint32_t philox_sink; /* keeps the words live */
+
+static double time_philox(double words, int reps) {
+    const int64_t units = (int64_t)ceil(words / 64.0);
+    const sb_rng_stream s = sb_rng_make(5, SB_RNG_ATTN, 0, 0, 0, 0);
+    double best = 1e30;
+    uint32_t sink = 0;
+    for (int rep = 0; rep <= reps; rep++) { /* rep 0 warms up */
+        const double t0 = omp_get_wtime();
+#pragma omp parallel reduction(^ : sink)
+        {
+            uint32_t buf[64];
+#pragma omp for schedule(static)
+            for (int64_t u = 0; u < units; u++) {
+                sb_philox16_fill(&s, (uint32_t)(16 * u), buf);
+                sink ^= buf[u & 63];
+            }
+        }
+        const double t = omp_get_wtime() - t0;
+        if (rep > 0 && t < best) best = t;
+    }
+    philox_sink = sink;
+    return best;
 }
 
 /* Each of the first n parts' share of their total time. */
@@ -236,13 +268,16 @@ int main(int argc, char **argv) {
         ex[t] = rs.edges, yt[t] = rs.train, yi[t] = rs.fwd, dens[t] = rs.density;
     }
     printf("\nsampling alone vs an SDDMM (q.k over the sampled edges, d_h=%d) alone:\n", D);
-    printf("%8s %10s %12s %12s %14s %12s\n", "target", "edges", "sampling ms", "SDDMM ms", "sampling/SDDMM",
-           "sampling ns/edge");
+    printf("(words/edge: the random words the sampler generated per edge; Philox alone: generating that many\n"
+           " words and nothing else, the floor under the sampling time)\n");
+    printf("%8s %10s %12s %12s %14s %12s %10s %12s %13s\n", "target", "edges", "sampling ms", "SDDMM ms",
+           "sampling/SDDMM", "sampling ns/edge", "words/edge", "Philox ms", "Philox/SDDMM");
     for (int t = 0; t < nt; t++) {
-        double ts, td, m;
-        time_sampling_vs_sddmm(be, pairs, n, D, k, -log(1.0 - targets[t]), q, kk, reps, &ts, &td, &m);
-        printf("%7.0f%% %10.0f %12.1f %12.1f %14.2f %12.1f\n", 100 * targets[t], m, 1e3 * ts, 1e3 * td, ts / td,
-               1e9 * ts / m);
+        double ts, td, m, w;
+        time_sampling_vs_sddmm(be, pairs, n, D, k, -log(1.0 - targets[t]), q, kk, reps, &ts, &td, &m, &w);
+        const double tp = time_philox(w, reps);
+        printf("%7.0f%% %10.0f %12.1f %12.1f %14.2f %16.1f %10.2f %12.1f %13.2f\n", 100 * targets[t], m, 1e3 * ts,
+               1e3 * td, ts / td, 1e9 * ts / m, w / m, 1e3 * tp, tp / td);
     }
     if (with_full)
         printf("\nfull attention over its %d timings: inference %.1f-%.1f ms, training %.1f-%.1f ms; the "

@@ -23,6 +23,10 @@ struct sb_backend {
     const char *name;
     sb_mem_tracker mem;
     sb_flop_counter flops;
+    /* random words the fastRG sampler generated (Philox output, whether used
+     * or left at the end of a refill), added by every sampling call: the
+     * benchmark divides them by the edges. Callers reset it themselves. */
+    int64_t rng_words;
 
     /* ---- memory ---- */
     void *(*alloc)(sb_backend *be, size_t bytes);          /* zeroed */

@@ -109,11 +109,12 @@ typedef struct {
     sb_rng_stream s;
     uint32_t base, next, end;
     int pos;
+    int64_t generated;   /* words filled so far */
     uint32_t buf[4 * ROW_BLOCKS];
 } row_words;
 
 static void row_words_init(row_words *r, sb_rng_stream s, uint32_t base, uint32_t blocks) {
-    r->s = s, r->base = base, r->next = base, r->end = base + blocks, r->pos = 4 * ROW_BLOCKS;
+    r->s = s, r->base = base, r->next = base, r->end = base + blocks, r->pos = 4 * ROW_BLOCKS, r->generated = 0;
 }
 
 /* Refills the words once they are used up: then r->buf[r->pos ..
@@ -127,6 +128,7 @@ static inline void row_words_ready(row_words *r) {
         fill_words(&r->s, r->next, ROW_BLOCKS, r->buf);
         r->next += ROW_BLOCKS;
         r->pos = 0;
+        r->generated += 4 * ROW_BLOCKS;
     }
 }
 
@@ -378,6 +380,7 @@ typedef struct {
     int64_t bound;          /* edges before merging (at least the chunk's merged edges), plus
                              * bitmap_read_row's slack: its room in the column array */
     int64_t at, len;        /* its offset in the column array (from the bounds), its merged edges */
+    int64_t words;          /* random words its rows and pools generated */
 } chunk_draws;
 
 /* One graph's state across the passes. */
@@ -408,6 +411,7 @@ static void row_pairs(graph_draws *d, chunk_draws *cd, const graph_tables *t, in
     pr.next_block = (uint32_t)i * W + (W - POISSON_BLOCKS);
     const int64_t ne = sb_poisson(&pr, (double)lam);
     const int64_t nd = delta > 0.0f ? sb_poisson(&pr, (double)delta * t->nr) : 0;
+    cd->words += 4 * (int64_t)(pr.next_block - (uint32_t)i * W - (W - POISSON_BLOCKS));
     d->ne[r] = (int32_t)ne, d->ndl[r] = (int32_t)nd;
     row_words w;
     row_words_init(&w, s, (uint32_t)i * W, W - POISSON_BLOCKS);
@@ -466,6 +470,7 @@ static void row_pairs(graph_draws *d, chunk_draws *cd, const graph_tables *t, in
             cd->dkeys[cd->dk_len + e] = t->real[sb_u32_below(row_word(&w), (uint32_t)t->nr)];
         cd->dk_len += nd;
     }
+    cd->words += w.generated;
 }
 
 /* A graph's setup: its real positions and chunks. O(n). */
@@ -574,6 +579,7 @@ static void chunk_pass23(graph_draws *d, int c, int n, int self_loops, int32_t *
         row_words w;
         row_words_init(&w, d->s, (1u << 31) + (uint32_t)(c * k + b) * WP, WP);
         draw_keys(t, b, &w, pool + pool_at[b], pool_at[b + 1] - pool_at[b]);
+        cd->words += w.generated;
     }
     /* pass 3: the chunk's rows take their keys in order, then merge; a bitmap
      * row marks them as they come and is read back straight into cols (the
@@ -752,6 +758,7 @@ static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, co
             const chunk_draws *cd = &gd[g].ch[c];
             if (cd->len && nnz != cd->at) memmove(csr->col + nnz, csr->col + cd->at, sizeof(int32_t) * (size_t)cd->len);
             nnz += cd->len;
+            be->rng_words += cd->words;
         }
         graph_end(&gd[g], mem);
     }

@@ -357,6 +357,34 @@ static void test_reject_kernels(void) {
 #endif
 }
 
+/* be->rng_words, the words fastRG reports generating (the benchmark's
+ * words per edge). With equal memberships and a uniform block matrix every
+ * rejection try is accepted, so each drawn edge takes exactly 3 words (2 for
+ * its cluster pair, 1 for its key) and each merged edge at least that; on
+ * top come each row's Poisson blocks and the unused tail of each row's and
+ * each (chunk, cluster) pool's last 64-word refill. */
+static void test_word_count(sb_backend *be) {
+    enum { NW = 600, G = 10 };
+    const float c = 0.28f;
+    float *qh = tu_alloc((size_t)G * NW * K), *S = tu_alloc(K * K);
+    for (size_t i = 0; i < (size_t)G * NW * K; i++) qh[i] = c;
+    for (int i = 0; i < K * K; i++) S[i] = 1.0f / (K * K);
+    sb_csr g = {0};
+    be->rng_words = 5;
+    be->sbm_sample(be, &g, qh, qh, S, NULL, G, 1, NW, K, 0.0f, 0, SB_SAMPLER_FASTRG,
+                   sb_rng_make(9, SB_RNG_ATTN, 0, 0, 0, 0));
+    const double words = (double)(be->rng_words - 5), nnz = (double)g.nnz;
+    /* drawn edges exceed merged ones by the duplicates: rate c² against 1 - exp(-c²) */
+    const double drawn = nnz * (double)c * c / (1.0 - exp(-(double)c * c));
+    const double rows = (double)G * NW, pools = (double)G * 3 * K; /* 3 chunks of <= 256 rows */
+    const double upper = 1.02 * 3.0 * drawn + 64.0 * (rows + pools) + 4.0 * 4.0 * rows;
+    tu_check(words >= 3.0 * nnz && words <= upper && (int64_t)words % 4 == 0,
+             "fastRG reports the words it generated: %.0f for %.0f edges (%.2f per edge; at least 3, at most %.2f)",
+             words, nnz, words / nnz, upper / nnz);
+    sb_csr_free(be, &g);
+    free(qh), free(S);
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     test_reject_kernels();
@@ -419,6 +447,7 @@ int main(void) {
         check_thread_invariance(be, &c, "fastRG, n 600", 1);
         test_chunk_independence(be);
     }
+    test_word_count(be);
     sb_backend_destroy(be);
     return tu_finish();
 }
