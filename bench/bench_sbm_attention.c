@@ -269,7 +269,8 @@ int main(int argc, char **argv) {
     }
     printf("\nsampling alone vs an SDDMM (q.k over the sampled edges, d_h=%d) alone:\n", D);
     printf("(words/edge: the random words the sampler generated per edge; Philox alone: generating that many\n"
-           " words and nothing else, the floor under the sampling time)\n");
+           " words with the vectorised kernel and nothing else, a floor under the sampling time, a little low: the\n"
+           " few words of each row's Poisson count come from the slower scalar generator)\n");
     printf("%8s %10s %12s %12s %14s %12s %10s %12s %13s\n", "target", "edges", "sampling ms", "SDDMM ms",
            "sampling/SDDMM", "sampling ns/edge", "words/edge", "Philox ms", "Philox/SDDMM");
     for (int t = 0; t < nt; t++) {

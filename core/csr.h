@@ -14,7 +14,7 @@ typedef struct {
     int64_t nnz;       /* edges in all graphs */
     int64_t cap;       /* edge capacity of col */
     int64_t *row_ptr;  /* [G*n + 1] edge offsets of each global row */
-    int32_t *col;      /* [cap] key index within the graph */
+    int32_t *col;      /* [cap] key index within the graph; entries past nnz are undefined */
     /* transpose, valid when has_transpose; allocated by sb_csr_reserve_transpose
      * only when a backward pass needs it, so inference holds 4 bytes per edge */
     int has_transpose;

@@ -98,13 +98,14 @@ static void fill_words(const sb_rng_stream *s, uint32_t first, size_t nblocks, u
     if (b < nblocks) sb_rng_fill(s, first + (uint32_t)b, nblocks - b, out + 4 * b);
 }
 
-/* The words of one row's range, ROW_BLOCKS blocks at a time (vectorised
- * Philox, whose unit is 16 blocks). A row or key pool leaves half a refill
- * unused at its end on average: with 32 blocks a refill that was 3.73 words
- * generated per edge at 5% density, with 16 it is 3.43, and the same words
- * are used (the graphs are bit-identical). Should a row ever use up its range (only conceivable for n near
- * 2^16 with nearly complete rows), it continues on a stream whose key is
- * perturbed, which keeps the draws independent. */
+/* The words of one row's (or key pool's) range, ROW_BLOCKS blocks at a time:
+ * the vectorised Philox's unit. A row or pool leaves half a refill unused at
+ * its end on average, so smaller refills waste fewer words; the words used
+ * do not depend on the refill size while ranges are multiples of it (they
+ * are: powers of two of at least 32 blocks, less POISSON_BLOCKS for rows).
+ * Should a row use up its range (W - POISSON_BLOCKS blocks: 64 at n = 2^24,
+ * about 100 flat edges; 2^19 - 64 at n = 4096), it continues on a stream
+ * whose key is perturbed, which keeps the draws independent. */
 typedef struct {
     sb_rng_stream s;
     uint32_t base, next, end;
@@ -298,13 +299,15 @@ static void draw_keys(const graph_tables *t, int b, row_words *w, int32_t *out, 
         for (int64_t e = 0; e < count; e++) out[e] = t->real[sb_alias_draw(tk, (uint32_t)t->nr, row_word(w))];
         return;
     }
+#ifdef __AVX2__
+    const int32_t *real = t->nr == t->n ? NULL : t->real; /* all positions real: the slot is the key */
+#endif
     for (int64_t e = 0; e < count;) {
         row_words_ready(w);
         const uint32_t *words = w->buf + w->pos;
         const int nw = 4 * ROW_BLOCKS - w->pos;
 #ifdef __AVX2__
         /* 8 tries a step; a step with a tie (or a tail) goes one by one */
-        const int32_t *real = t->nr == t->n ? NULL : t->real; /* all positions real: the slot is the key */
         int used = sb_reject_keys_avx2(t->kq16 + (size_t)b * t->nr, real, (uint32_t)t->nr, words, nw & ~7, out, &e,
                                        count);
         if (e < count) used += keys_scalar(t, b, words + used, nw - used < 8 ? nw - used : 8, out, &e, count);
