@@ -114,6 +114,8 @@ static inline int sb_flat_pairs_avx2(const sb_alias_slot *tab, uint32_t kk, int 
     const __m256i sign = _mm256_set1_epi32((int)0x80000000u), zero = _mm256_setzero_si256();
     const __m256i evens_odds = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     const __m256 invk = _mm256_set1_ps(1.0f / (float)k), vscale = _mm256_set1_ps(scale);
+    const int log2k = (k & (k - 1)) == 0 ? __builtin_ctz((unsigned)k) : -1;
+    const __m128i vlog2k = _mm_cvtsi32_si128(log2k < 0 ? 0 : log2k);
     for (int i = 0; i + 16 <= nw; i += 16) {
         /* words 2t (the pair) and 2t+1 (the acceptance) of tries t = 0..7 */
         const __m256i w0 = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(words + i)), evens_odds);
@@ -127,13 +129,20 @@ static inline int sb_flat_pairs_avx2(const sb_alias_slot *tab, uint32_t kk, int 
         const __m256i ali = _mm256_i32gather_epi32((const int *)tab + 1, s2, 4);
         const __m256i keep = _mm256_cmpgt_epi32(_mm256_xor_si256(thr, sign), _mm256_xor_si256(low, sign));
         const __m256i ab = _mm256_blendv_epi8(ali, slot, keep);
-        /* a = ab / k, b = ab % k: a float estimate, corrected by one either way */
-        __m256i a = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(ab), invk));
-        __m256i b = _mm256_sub_epi32(ab, _mm256_mullo_epi32(a, vk));
-        const __m256i neg = _mm256_cmpgt_epi32(zero, b);
-        a = _mm256_add_epi32(a, neg), b = _mm256_add_epi32(b, _mm256_and_si256(neg, vk));
-        const __m256i big = _mm256_cmpgt_epi32(b, vk1);
-        a = _mm256_sub_epi32(a, big), b = _mm256_sub_epi32(b, _mm256_and_si256(big, vk));
+        /* a = ab / k, b = ab % k: a shift and a mask for k a power of two (the
+         * default 128; 11% of a try, measured), else a float estimate corrected
+         * by one either way */
+        __m256i a, b;
+        if (log2k >= 0) {
+            a = _mm256_srl_epi32(ab, vlog2k), b = _mm256_and_si256(ab, vk1);
+        } else {
+            a = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(ab), invk));
+            b = _mm256_sub_epi32(ab, _mm256_mullo_epi32(a, vk));
+            const __m256i neg = _mm256_cmpgt_epi32(zero, b);
+            a = _mm256_add_epi32(a, neg), b = _mm256_add_epi32(b, _mm256_and_si256(neg, vk));
+            const __m256i big = _mm256_cmpgt_epi32(b, vk1);
+            a = _mm256_sub_epi32(a, big), b = _mm256_sub_epi32(b, _mm256_and_si256(big, vk));
+        }
         const __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(xu, 8)), vscale);
         const unsigned acc = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(u, _mm256_i32gather_ps(qi, a, 4), _CMP_LT_OQ));
         const __m256i packed = sb_left_pack_avx2(b, acc);
