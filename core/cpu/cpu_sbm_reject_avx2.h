@@ -166,6 +166,27 @@ static inline void sb_mul_split_avx2(__m256i x, __m256i n, __m256i *hi, __m256i 
     *lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
 }
 
+/* sb_mul_split_avx2 by a fixed n, with two shifts when n is a power of two
+ * (the same words: x 2^s splits into x >> (32 - s) and x << s). */
+typedef struct {
+    __m256i n;
+    __m128i hi_shift, lo_shift;
+    int pow2;
+} sb_split_by;
+
+static inline sb_split_by sb_split_by_make(uint32_t n) {
+    const int pow2 = n != 0 && (n & (n - 1)) == 0, s = pow2 ? __builtin_ctz(n) : 0;
+    return (sb_split_by){_mm256_set1_epi32((int)n), _mm_cvtsi32_si128(32 - s), _mm_cvtsi32_si128(s), pow2};
+}
+
+static inline void sb_split(const sb_split_by *by, __m256i x, __m256i *hi, __m256i *lo) {
+    if (by->pow2) {
+        *hi = _mm256_srl_epi32(x, by->hi_shift), *lo = _mm256_sll_epi32(x, by->lo_shift);
+    } else {
+        sb_mul_split_avx2(x, by->n, hi, lo);
+    }
+}
+
 /* Where the want-th (1-based) set bit of mask is, plus one. */
 static inline int sb_through_nth_bit(unsigned mask, int64_t want) {
     while (--want > 0) mask &= mask - 1;
@@ -180,7 +201,8 @@ static inline int sb_through_nth_bit(unsigned mask, int64_t want) {
  * the last accepted pair, or all nw. */
 static inline int sb_flat_pairs_avx2(const sb_alias_slot *tab, uint32_t kk, int k, const float *qi, float scale,
                                      const uint32_t *words, int nw, uint16_t *out, int64_t *e, int64_t want) {
-    const __m256i vkk = _mm256_set1_epi32((int)kk), vk = _mm256_set1_epi32(k), vk1 = _mm256_set1_epi32(k - 1);
+    const __m256i vk = _mm256_set1_epi32(k), vk1 = _mm256_set1_epi32(k - 1);
+    const sb_split_by by_kk = sb_split_by_make(kk); /* k a power of two: shifts */
     const __m256i sign = _mm256_set1_epi32((int)0x80000000u), zero = _mm256_setzero_si256();
     const __m256 invk = _mm256_set1_ps(1.0f / (float)k), vscale = _mm256_set1_ps(scale);
     const int log2k = (k & (k - 1)) == 0 ? __builtin_ctz((unsigned)k) : -1;
@@ -194,7 +216,7 @@ static inline int sb_flat_pairs_avx2(const sb_alias_slot *tab, uint32_t kk, int 
         const __m256i xa = _mm256_castps_si256(_mm256_shuffle_ps(w0, w1, 0x88));
         const __m256i xu = _mm256_castps_si256(_mm256_shuffle_ps(w0, w1, 0xDD));
         __m256i slot, low;
-        sb_mul_split_avx2(xa, vkk, &slot, &low);
+        sb_split(&by_kk, xa, &slot, &low);
         /* sb_alias_draw: the slot if low < its threshold (unsigned), else its alias */
         const __m256i s2 = _mm256_slli_epi32(slot, 1);
         const __m256i thr = _mm256_i32gather_epi32((const int *)tab, s2, 4);
@@ -246,10 +268,11 @@ static inline int sb_flat_pairs_avx2(const sb_alias_slot *tab, uint32_t kk, int 
  * nw if no tie stopped it, or through the try of the last accepted key). */
 static inline int sb_reject_keys_avx2(const uint16_t *q16b, const int32_t *real, uint32_t nr, const uint32_t *words,
                                       int nw, int32_t *out, int64_t *e, int64_t want) {
-    const __m256i vnr = _mm256_set1_epi32((int)nr), half = _mm256_set1_epi32(0xFFFF);
+    const __m256i half = _mm256_set1_epi32(0xFFFF);
+    const sb_split_by by_nr = sb_split_by_make(nr); /* no padding and n a power of two: shifts */
     for (int i = 0; i + 8 <= nw; i += 8) {
         __m256i slot, low;
-        sb_mul_split_avx2(_mm256_loadu_si256((const __m256i *)(words + i)), vnr, &slot, &low);
+        sb_split(&by_nr, _mm256_loadu_si256((const __m256i *)(words + i)), &slot, &low);
         const __m256i r16 = _mm256_srli_epi32(low, 16);
         const __m256i q16 = _mm256_and_si256(_mm256_i32gather_epi32((const int *)q16b, slot, 2), half);
         if (!_mm256_testz_si256(_mm256_cmpeq_epi32(r16, q16), _mm256_cmpeq_epi32(r16, r16))) return i;
