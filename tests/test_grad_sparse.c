@@ -310,6 +310,35 @@ static void test_edge_products(sb_backend *be, int N, int W, float density) {
     sb_csr_free(be, &csr);
 }
 
+/* A score does not depend on where its edge sits in the row: row 0 links to
+ * all N keys (scored 8 edges at a time, the rest one by one), row r > 0 only
+ * to key r - 1 (scored alone), and every row has row 0's query. The two
+ * scores of each key must be equal bit for bit, also with magnitudes that
+ * make the order of the additions matter. */
+static void test_sddmm_position_invariance(sb_backend *be, int W) {
+    enum { N = 41 };
+    sb_csr csr;
+    memset(&csr, 0, sizeof csr);
+    sb_csr_reserve(be, &csr, 1, N, 2 * N - 1);
+    csr.row_ptr[0] = 0;
+    for (int j = 0; j < N; j++) csr.col[j] = j;
+    for (int r = 1; r <= N; r++) csr.row_ptr[r] = N + r - 1;
+    for (int r = 1; r < N; r++) csr.col[N + r - 1] = r - 1;
+    csr.nnz = 2 * N - 1;
+    float *A = tu_alloc((size_t)N * W), *B = tu_alloc((size_t)N * W), *out = tu_alloc((size_t)csr.nnz);
+    tu_fill_normal(A, (size_t)W, 1.0f, 660);
+    tu_fill_normal(B, (size_t)N * W, 1.0f, 661);
+    for (int d = 0; d < W; d += 3) A[d] *= 4096.0f; /* large terms that cancel */
+    for (int r = 1; r < N; r++) memcpy(A + (size_t)r * W, A, sizeof(float) * (size_t)W);
+    be->sddmm(be, out, &csr, A, B, W);
+    int same = 0;
+    for (int j = 0; j < N - 1; j++) same += !memcmp(&out[j], &out[N + j], sizeof(float));
+    tu_check(same == N - 1, "sddmm w%d: a key's score in a long row equals its score alone, bit for bit (%d of %d)",
+             W, same, N - 1);
+    free(A), free(B), free(out);
+    sb_csr_free(be, &csr);
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     test_transpose(be);
@@ -321,6 +350,8 @@ int main(void) {
     test_edge_products(be, 40, 8, 0.6f);
     test_edge_products(be, 40, 40, 0.6f);
     test_edge_products(be, 40, 128, 0.6f);
+    for (int w = 8; w <= 128; w *= 2) test_sddmm_position_invariance(be, w);
+    test_sddmm_position_invariance(be, 40);
     tu_check(be->mem.live_bytes == 0, "all backend memory freed (%lld bytes live)", (long long)be->mem.live_bytes);
     sb_backend_destroy(be);
     return tu_finish();

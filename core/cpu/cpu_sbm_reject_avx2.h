@@ -167,7 +167,9 @@ static inline void sb_mul_split_avx2(__m256i x, __m256i n, __m256i *hi, __m256i 
 }
 
 /* sb_mul_split_avx2 by a fixed n, with two shifts when n is a power of two
- * (the same words: x 2^s splits into x >> (32 - s) and x << s). */
+ * (the same words: x 2^s splits into x >> (32 - s) and x << s; for n = 1 the
+ * count 32 gives 0, as _mm256_srl_epi32 does for counts of 32 or more, where
+ * C's >> would be undefined). */
 typedef struct {
     __m256i n;
     __m128i hi_shift, lo_shift;
@@ -238,7 +240,8 @@ static inline int sb_flat_pairs_avx2(const sb_alias_slot *tab, uint32_t kk, int 
             a = _mm256_sub_epi32(a, big), b = _mm256_sub_epi32(b, _mm256_and_si256(big, vk));
         }
         const __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(xu, 8)), vscale);
-        const unsigned lanes = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(u, _mm256_i32gather_ps(qi, a, 4), _CMP_LT_OQ));
+        const __m256 qa = _mm256_i32gather_ps(qi, a, 4);
+        const unsigned lanes = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(u, qa, _CMP_LT_OQ));
         const __m256i order = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sb_left_pack_lut_flat[lanes]));
         const __m256i packed = _mm256_permutevar8x32_epi32(b, order);
         _mm_storeu_si128((__m128i *)(out + *e), _mm_packus_epi32(_mm256_castsi256_si128(packed),
@@ -269,7 +272,7 @@ static inline int sb_flat_pairs_avx2(const sb_alias_slot *tab, uint32_t kk, int 
 static inline int sb_reject_keys_avx2(const uint16_t *q16b, const int32_t *real, uint32_t nr, const uint32_t *words,
                                       int nw, int32_t *out, int64_t *e, int64_t want) {
     const __m256i half = _mm256_set1_epi32(0xFFFF);
-    const sb_split_by by_nr = sb_split_by_make(nr); /* no padding and n a power of two: shifts */
+    const sb_split_by by_nr = sb_split_by_make(nr); /* nr a power of two (e.g. nr = n = 2^m): shifts */
     for (int i = 0; i + 8 <= nw; i += 8) {
         __m256i slot, low;
         sb_split(&by_nr, _mm256_loadu_si256((const __m256i *)(words + i)), &slot, &low);

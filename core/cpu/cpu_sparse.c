@@ -47,7 +47,9 @@ static inline float hsum8(v8f v) {
 
 /* The 8 horizontal sums of v[0..8), each in hsum8's order,
  * ((x0 + x4) + (x1 + x5)) + ((x2 + x6) + (x3 + x7)), with 15 shuffles and 7
- * adds where 8 hsum8s take 24 and 24. */
+ * adds where 8 hsum8s take 24 and 24. __builtin_shufflevector needs GCC 12 or
+ * clang; older compilers take the 8 hsum8s (the same sums). */
+#if defined(__clang__) || __GNUC__ >= 12
 static inline v8f hsum8x8(const v8f v[8]) {
     v8f h[4], p[2];
     /* rows 2r and 2r+1: lane l < 4 of each half holds x_l + x_{l+4} */
@@ -63,6 +65,13 @@ static inline v8f hsum8x8(const v8f v[8]) {
                   __builtin_shufflevector(p[0], p[1], 1, 3, 9, 11, 5, 7, 13, 15);
     return __builtin_shufflevector(q, q, 0, 4, 1, 5, 2, 6, 3, 7);
 }
+#else
+static inline v8f hsum8x8(const v8f v[8]) {
+    v8f s;
+    for (int r = 0; r < 8; r++) s[r] = hsum8(v[r]);
+    return s;
+}
+#endif
 
 /* Prefetches floats [off, off + len) of the key row M[col[e + PF]] (for
  * writing when `write`), when edge e + PF is still in [e, e1). */
@@ -134,8 +143,8 @@ static inline __attribute__((always_inline)) void sddmm_edges(float *restrict ou
     }
     int64_t e = e0;
     /* 8 edges at a time: their partial-sum vectors reduce together
-     * (hsum8x8, bit-identical to 8 hsum8s: the SDDMM at width 32 took 11.3-11.5 ms,
-     * now 9.8-10.9, bench_sparse_ops on one thread at 5%) */
+     * (hsum8x8, bit-identical to 8 hsum8s, so a score does not depend on
+     * where its edge falls in the row; 8-10% of the SDDMM at width 32) */
     for (; e + 8 <= e1; e += 8) {
         v8f acc[8];
         for (int l = 0; l < 8; l++) {

@@ -296,7 +296,9 @@ static void test_reject_kernels(void) {
         uint32_t words[NW];
         for (int i = 0; i < NW; i++) words[i] = sb_rng_next_u32(&r);
         /* flat rows' pairs over k² slots */
-        const int k = trial % 2 ? KMAX : 5 + trial % 7;
+        /* odd trials k = 128; even ones 5..11, and k = 1, 2, 4 (one shift
+         * count of 32, powers of two) every eighth */
+        const int k = trial % 2 ? KMAX : trial % 8 == 0 ? 1 << (trial / 8 % 3) : 5 + trial % 7;
         static sb_alias_slot tab[KMAX * KMAX];
         static float w[KMAX * KMAX];
         static char work[SB_ALIAS_WORK_BYTES(KMAX * KMAX)];
@@ -318,8 +320,10 @@ static void test_reject_kernels(void) {
             flat_ok &= e == e2 && used == used2 && !memcmp(ref, got, sizeof(uint16_t) * (size_t)e);
         }
         /* keys over nr positions by a 16-bit table, ties resolved on K̂; every
-         * third trial without padding (real the identity, passed as NULL) */
-        const int nr = 37 + trial * 13, identity = trial % 3 == 0;
+         * third trial without padding (real the identity, passed as NULL), and
+         * four trials with nr a power of two (1, 64, 256, 1024), unpadded */
+        const int pow2_nr[] = {1, 64, 256, 1024}, pow2 = trial % 10 == 3;
+        const int nr = pow2 ? pow2_nr[trial / 10] : 37 + trial * 13, identity = trial % 3 == 0 || pow2;
         uint16_t *q16 = malloc(sizeof(uint16_t) * ((size_t)nr + 1));
         int32_t *real = malloc(sizeof(int32_t) * (size_t)nr);
         float *kh = malloc(sizeof(float) * (size_t)nr), mx = 0.0f;
