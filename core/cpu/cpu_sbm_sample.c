@@ -807,6 +807,10 @@ void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const flo
         fprintf(stderr, "sbmbench: SBM sampling supports sequences of up to 2^24 tokens (got %d)\n", n);
         exit(2);
     }
+    if (k < 1 || k > 4096) { /* the manifests' bound; the pair index (k² slots) stays well inside 32 bits */
+        fprintf(stderr, "sbmbench: SBM sampling supports 1 to 4096 clusters (got k = %d)\n", k);
+        exit(2);
+    }
     if (sampler == SB_SAMPLER_BERNOULLI)
         sample_bernoulli_all(be, csr, qhat, khat, S, key_mask, B, H, n, k, delta, self_loops, base);
     else
