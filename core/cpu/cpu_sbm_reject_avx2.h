@@ -173,16 +173,16 @@ static inline void sb_mul_split_avx2(__m256i x, __m256i n, __m256i *hi, __m256i 
 typedef struct {
     __m256i n;
     __m128i hi_shift, lo_shift;
-    int pow2;
+    int log2;   /* s when n = 2^s, else -1 */
 } sb_split_by;
 
 static inline sb_split_by sb_split_by_make(uint32_t n) {
-    const int pow2 = n != 0 && (n & (n - 1)) == 0, s = pow2 ? __builtin_ctz(n) : 0;
-    return (sb_split_by){_mm256_set1_epi32((int)n), _mm_cvtsi32_si128(32 - s), _mm_cvtsi32_si128(s), pow2};
+    const int log2 = n != 0 && (n & (n - 1)) == 0 ? __builtin_ctz(n) : -1, s = log2 < 0 ? 0 : log2;
+    return (sb_split_by){_mm256_set1_epi32((int)n), _mm_cvtsi32_si128(32 - s), _mm_cvtsi32_si128(s), log2};
 }
 
 static inline void sb_split(const sb_split_by *by, __m256i x, __m256i *hi, __m256i *lo) {
-    if (by->pow2) {
+    if (by->log2 >= 0) {
         *hi = _mm256_srl_epi32(x, by->hi_shift), *lo = _mm256_sll_epi32(x, by->lo_shift);
     } else {
         sb_mul_split_avx2(x, by->n, hi, lo);
@@ -207,7 +207,7 @@ static inline int sb_flat_pairs_avx2(const sb_alias_slot *tab, uint32_t kk, int 
     const sb_split_by by_kk = sb_split_by_make(kk); /* k a power of two: shifts */
     const __m256i sign = _mm256_set1_epi32((int)0x80000000u), zero = _mm256_setzero_si256();
     const __m256 invk = _mm256_set1_ps(1.0f / (float)k), vscale = _mm256_set1_ps(scale);
-    const int log2k = (k & (k - 1)) == 0 ? __builtin_ctz((unsigned)k) : -1;
+    const int log2k = by_kk.log2 < 0 ? -1 : by_kk.log2 / 2; /* k² = 2^s exactly when k = 2^(s/2) */
     const __m128i vlog2k = _mm_cvtsi32_si128(log2k < 0 ? 0 : log2k);
     for (int i = 0; i + 16 <= nw; i += 16) {
         /* words 2t (the pair) and 2t+1 (the acceptance) of tries t = 0..7, split
