@@ -38,21 +38,22 @@ typedef struct {
     sb_alias_slot *tab;     /* [k*k] the pair table */
     float *qi, scale;       /* [k] a flat row's memberships, its acceptance scale */
     uint16_t *q16;          /* [nr + 2] a flat cluster's 16-bit acceptance table */
-    int32_t *real;          /* [nr] real positions (every third one padded out) */
+    int32_t *real;          /* [nr] real positions (3j/2: a third of the positions padded out) */
     uint16_t *pairs;        /* [WORDS + 16] pair output */
     int32_t *keys;          /* [WORDS + 8] key output */
-    int64_t got;            /* accepted tries of the last pass */
-    uint32_t sink;
 } kernels;
 
+static volatile uint32_t philox_sink; /* keeps the Philox words live */
+
 static void philox_pass(void *arg) {
-    kernels *K = arg;
     const sb_rng_stream s = sb_rng_make(11, SB_RNG_ATTN, 0, 0, 0, 0);
-    uint32_t buf[64];
+    (void)arg;
+    uint32_t buf[64], sink = 0;
     for (uint32_t b = 0; b < WORDS / 64; b++) {
         sb_philox16_fill(&s, 16 * b, buf);
-        K->sink ^= buf[b & 63];
+        sink ^= buf[b & 63];
     }
+    philox_sink = sink;
 }
 
 #ifdef __AVX2__
@@ -60,7 +61,6 @@ static void flat_pairs_pass(void *arg) {
     kernels *K = arg;
     int64_t e = 0;
     sb_flat_pairs_avx2(K->tab, (uint32_t)(K->k * K->k), K->k, K->qi, K->scale, K->words, WORDS, K->pairs, &e, WORDS);
-    K->got = e;
 }
 
 /* Key tries over the whole word array; a step with a tie goes one word at a
@@ -73,7 +73,6 @@ static void keys_pass(kernels *K, const int32_t *real) {
                                     &e, WORDS);
         if (used + 8 <= WORDS) used++; /* a tie: skip a word (the pass accepts fewer than WORDS keys) */
     }
-    K->got = e;
 }
 static void keys_identity_pass(void *arg) { keys_pass(arg, NULL); }
 static void keys_gather_pass(void *arg) {
@@ -136,7 +135,6 @@ int main(int argc, char **argv) {
         printf("%6d %14.3f\n", round, 1e9 * tp);
 #endif
     }
-    if (K.sink == 0x5eed5eedu) printf("\n"); /* keeps the Philox words live */
     free(K.words), free(K.tab), free(K.qi), free(K.q16), free(K.real), free(K.pairs), free(K.keys), free(w), free(work);
     return 0;
 }
