@@ -15,6 +15,9 @@
 #include <math.h>
 #include <omp.h>
 #include <string.h>
+#if defined(__FMA__)
+#include <immintrin.h>
+#endif
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"
 
@@ -129,6 +132,29 @@ static inline __attribute__((always_inline)) void scatter_edges(float *restrict 
     }
 }
 
+/* The 8 partial sums of a . b over w floats (w a multiple of 8), a[0..8) b[0..8)
+ * first. The multiply-adds are explicit fused ones where the CPU has them
+ * (and plain ones where it has none, which no compiler fuses): left to the
+ * compiler's contraction, a build with other flags (the sanitizers at -O3)
+ * fused the two SDDMM paths below differently, and an edge's score came to
+ * depend on whether it was scored in a batch of 8 or alone. */
+static inline __attribute__((always_inline)) v8f dot_partial(const float *a, const float *b, int w) {
+    if (w == 8) return ld8(a) * ld8(b);
+#if defined(__FMA__)
+    v8f acc = (v8f)_mm256_fmadd_ps((__m256)ld8(a), (__m256)ld8(b), (__m256)(ld8(a + 8) * ld8(b + 8)));
+#else
+    v8f acc = ld8(a) * ld8(b) + ld8(a + 8) * ld8(b + 8);
+#endif
+    for (int q = 2; q < w / 8; q++) {
+#if defined(__FMA__)
+        acc = (v8f)_mm256_fmadd_ps((__m256)ld8(a + 8 * q), (__m256)ld8(b + 8 * q), (__m256)acc);
+#else
+        acc = ld8(a + 8 * q) * ld8(b + 8 * q) + acc;
+#endif
+    }
+    return acc;
+}
+
 static inline __attribute__((always_inline)) void sddmm_edges(float *restrict out, const float *restrict a,
                                                               const float *restrict B,
                                                               const int32_t *restrict col, int64_t e0,
@@ -148,19 +174,14 @@ static inline __attribute__((always_inline)) void sddmm_edges(float *restrict ou
     for (; e + 8 <= e1; e += 8) {
         v8f acc[8];
         for (int l = 0; l < 8; l++) {
-            const float *b = B + (size_t)col[e + l] * w;
             prefetch_ahead(B, col, e + l, e1, w, 0, w, 0);
-            acc[l] = ld8(a) * ld8(b);
-            for (int q = 1; q < w / 8; q++) acc[l] += ld8(a + 8 * q) * ld8(b + 8 * q);
+            acc[l] = dot_partial(a, B + (size_t)col[e + l] * w, w);
         }
         st8(out + e, hsum8x8(acc));
     }
     for (; e < e1; e++) {
-        const float *b = B + (size_t)col[e] * w;
         prefetch_ahead(B, col, e, e1, w, 0, w, 0);
-        v8f acc = ld8(a) * ld8(b);
-        for (int q = 1; q < w / 8; q++) acc += ld8(a + 8 * q) * ld8(b + 8 * q);
-        out[e] = hsum8(acc);
+        out[e] = hsum8(dot_partial(a, B + (size_t)col[e] * w, w));
     }
 }
 
