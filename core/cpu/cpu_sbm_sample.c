@@ -138,6 +138,15 @@ static inline uint32_t row_word(row_words *r) {
     return r->buf[r->pos++];
 }
 
+/* A uniform position in [0, nr): one word's multiply-shift (bias below
+ * nr / 2^32 of each position's probability), two words' past SB_ONE_WORD_MAX
+ * (see core/sbm_sampling.h). */
+static inline uint32_t position_below(row_words *r, uint32_t nr) {
+    if (nr <= SB_ONE_WORD_MAX) return sb_u32_below(row_word(r), nr);
+    const uint32_t x = row_word(r), y = row_word(r);
+    return (uint32_t)(sb_mul_shift2(x, y, nr) >> 32);
+}
+
 /* What every row of one graph draws from: the key side per cluster b and the
  * block tables per query cluster a. */
 typedef struct {
@@ -258,8 +267,9 @@ static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
 
 /* Draws count key endpoints j ~ K̂_jb over the real positions into out. A
  * rejection try takes one word: its multiply-shift by nr gives the slot, the
- * low 32 bits of the product (uniform given the slot, as in sb_alias_draw)
- * the acceptance uniform u. Its top 16 bits r16 decide against the 16-bit
+ * low 32 bits of the product the acceptance uniform u (as in sb_alias_draw:
+ * exact to within nr / 2^32, so past SB_ONE_WORD_MAX positions a try takes
+ * two words, as sb_alias_draw2). Its top 16 bits r16 decide against the 16-bit
  * table alone unless r16 == q16 (1 try in 65536), where u is compared with
  * K̂_jb / max itself: r16 < q16 means u < q16/65536 <= K̂/max, accept;
  * r16 > q16 means u >= (q16+1)/65536 > K̂/max, reject; so the test is exact
@@ -278,8 +288,13 @@ static int keys_scalar(const graph_tables *t, int b, const uint32_t *words, int 
     const uint16_t *q16b = t->kq16 + (size_t)b * t->nr;
     int64_t at = *e;
     int i = 0;
-    for (; i < nw && at < want; i++) {
-        const uint64_t p = (uint64_t)words[i] * (uint32_t)t->nr;
+    /* past SB_ONE_WORD_MAX positions a try takes two words (the range's
+     * words come in pairs: a pool starts at a refill, and refills hold an
+     * even number) */
+    const int two = t->nr > SB_ONE_WORD_MAX;
+    for (; i + two < nw && at < want; i += 1 + two) {
+        const uint64_t p = two ? sb_mul_shift2(words[i], words[i + 1], (uint32_t)t->nr)
+                               : (uint64_t)words[i] * (uint32_t)t->nr;
         const uint32_t slot = (uint32_t)(p >> 32), low = (uint32_t)p;
         const uint32_t r16 = low >> 16, q16 = q16b[slot];
         const int32_t j = t->real[slot];
@@ -296,7 +311,14 @@ static int keys_scalar(const graph_tables *t, int b, const uint32_t *words, int 
 static void draw_keys(const graph_tables *t, int b, row_words *w, int32_t *out, int64_t count) {
     if (!(t->kmax[b] > 0.0f)) {
         const sb_alias_slot *tk = t->tk + (size_t)t->kslot[b] * t->nr;
-        for (int64_t e = 0; e < count; e++) out[e] = t->real[sb_alias_draw(tk, (uint32_t)t->nr, row_word(w))];
+        for (int64_t e = 0; e < count; e++) {
+            if (t->nr <= SB_ONE_WORD_MAX) {
+                out[e] = t->real[sb_alias_draw(tk, (uint32_t)t->nr, row_word(w))];
+            } else {
+                const uint32_t x = row_word(w), y = row_word(w);
+                out[e] = t->real[sb_alias_draw2(tk, (uint32_t)t->nr, x, y)];
+            }
+        }
         return;
     }
 #ifdef __AVX2__
@@ -307,10 +329,15 @@ static void draw_keys(const graph_tables *t, int b, row_words *w, int32_t *out, 
         const uint32_t *words = w->buf + w->pos;
         const int nw = 4 * ROW_BLOCKS - w->pos;
 #ifdef __AVX2__
-        /* 8 tries a step; a step with a tie (or a tail) goes one by one */
-        int used = sb_reject_keys_avx2(t->kq16 + (size_t)b * t->nr, real, (uint32_t)t->nr, words, nw & ~7, out, &e,
-                                       count);
-        if (e < count) used += keys_scalar(t, b, words + used, nw - used < 8 ? nw - used : 8, out, &e, count);
+        /* 8 tries a step; a step with a tie (or a tail) goes one by one; two-word tries only one by one */
+        int used;
+        if (t->nr <= SB_ONE_WORD_MAX) {
+            used = sb_reject_keys_avx2(t->kq16 + (size_t)b * t->nr, real, (uint32_t)t->nr, words, nw & ~7, out,
+                                       &e, count);
+            if (e < count) used += keys_scalar(t, b, words + used, nw - used < 8 ? nw - used : 8, out, &e, count);
+        } else {
+            used = keys_scalar(t, b, words, nw, out, &e, count);
+        }
 #else
         const int used = keys_scalar(t, b, words, nw, out, &e, count);
 #endif
@@ -428,18 +455,26 @@ static void row_pairs(graph_draws *d, chunk_draws *cd, const graph_tables *t, in
              * table, accept with Q̂_ia / max_a Q̂_ia: O(k) per row, 2 words a
              * try; each try writes b and advances by its verdict (no branch) */
             const float scale = qmax * (1.0f / 16777216.0f);
-            for (int64_t e = 0; e < ne;) {
+            const uint32_t kk = (uint32_t)(k * k);
+            /* a pair table past SB_ONE_WORD_MAX (k > 256): 3 words a try,
+             * the pair from two (sb_alias_draw2), then the acceptance */
+            for (int64_t e = 0; kk > SB_ONE_WORD_MAX && e < ne;) {
+                const uint32_t x = row_word(&w), y = row_word(&w);
+                const int32_t ab = sb_alias_draw2(t->tab, kk, x, y);
+                out[e] = (uint16_t)(ab % k);
+                e += (float)(row_word(&w) >> 8) * scale < qi[ab / k];
+            }
+            for (int64_t e = 0; kk <= SB_ONE_WORD_MAX && e < ne;) {
                 row_words_ready(&w);
                 const uint32_t *words = w.buf + w.pos;
                 const int nw = 4 * ROW_BLOCKS - w.pos;
                 int used = 0;
 #ifdef __AVX2__
                 /* 8 tries a step, the same draws (cpu_sbm_reject_avx2.h) */
-                if (k <= 4096)
-                    used = sb_flat_pairs_avx2(t->tab, (uint32_t)(k * k), k, qi, scale, words, nw & ~15, out, &e, ne);
+                used = sb_flat_pairs_avx2(t->tab, kk, k, qi, scale, words, nw & ~15, out, &e, ne);
 #endif
                 for (; used + 2 <= nw && e < ne; used += 2) {
-                    const int32_t ab = sb_alias_draw(t->tab, (uint32_t)(k * k), words[used]);
+                    const int32_t ab = sb_alias_draw(t->tab, kk, words[used]);
                     out[e] = (uint16_t)(ab % k);
                     e += (float)(words[used + 1] >> 8) * scale < qi[ab / k];
                 }
@@ -469,8 +504,7 @@ static void row_pairs(graph_draws *d, chunk_draws *cd, const graph_tables *t, in
     }
     if (nd > 0) {
         cd->dkeys = grow(mem, cd->dkeys, sizeof(int32_t), cd->dk_len, &cd->dk_cap, cd->dk_len + nd);
-        for (int64_t e = 0; e < nd; e++)
-            cd->dkeys[cd->dk_len + e] = t->real[sb_u32_below(row_word(&w), (uint32_t)t->nr)];
+        for (int64_t e = 0; e < nd; e++) cd->dkeys[cd->dk_len + e] = t->real[position_below(&w, (uint32_t)t->nr)];
         cd->dk_len += nd;
     }
     cd->words += w.generated;
@@ -545,7 +579,7 @@ static void chunk_pass1(graph_draws *d, int c, const float *qhat, int n, float d
 #pragma omp simd reduction(+ : l) reduction(max : mx)
         for (int a = 0; a < k; a++) l += qi[a] * t->u[a], mx = qi[a] > mx ? qi[a] : mx;
         lam[r - r0] = l, qmax[r - r0] = mx;
-        expect += l;
+        expect += l > 0.0f ? l : 0.0f; /* a NaN rate (NaN memberships) draws no edges (sb_poisson) */
     }
     cd->bsel_cap = (int64_t)(expect * 1.05) + 64;
     cd->bsel = sb_cpu_scratch_alloc(mem, sizeof(uint16_t) * (size_t)cd->bsel_cap);
@@ -623,7 +657,12 @@ static void graph_end(graph_draws *d, sb_mem_tracker *mem) {
     FREE_ALL(mem, d->real, d->ne, d->ndl, d->ck, d->kmax, d->ch);
 }
 
-/* Dense Bernoulli for one graph: P = Q̂ (K̂ Sᵀ)ᵀ row block by row block. */
+/* Dense Bernoulli for one graph: P = Q̂ (K̂ Sᵀ)ᵀ row block by row block.
+ * Row i reads Philox blocks [i ceil(n/4), (i+1) ceil(n/4)), all inside the
+ * 32-bit block counter while n <= SB_BERNOULLI_MAX_N (2^17: n ceil(n/4) =
+ * 2^32); past it rows would reuse earlier rows' words, so the entry point
+ * refuses such n (its O(n² k) cost rules them out anyway). */
+#define SB_BERNOULLI_MAX_N (1 << 17)
 static graph_edges sample_bernoulli(const float *qhat, const float *khat, const float *S, const float *key_mask,
                                     int n, int k, float delta, int self_loops, sb_rng_stream s,
                                     int64_t *row_len, sb_mem_tracker *mem) {
@@ -809,6 +848,11 @@ void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const flo
     }
     if (k < 1 || k > 4096) { /* the manifests' bound; the pair index (k² slots) stays well inside 32 bits */
         fprintf(stderr, "sbmbench: SBM sampling supports 1 to 4096 clusters (got k = %d)\n", k);
+        exit(2);
+    }
+    if (sampler == SB_SAMPLER_BERNOULLI && n > SB_BERNOULLI_MAX_N) {
+        fprintf(stderr, "sbmbench: the dense Bernoulli sampler supports sequences of up to %d tokens (got %d); "
+                        "use the fastRG sampler\n", SB_BERNOULLI_MAX_N, n);
         exit(2);
     }
     if (sampler == SB_SAMPLER_BERNOULLI)

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "core/backend.h"
 #include "core/cpu/cpu_sbm_reject_avx2.h"
 #include "core/sbm_sampling.h"
@@ -114,20 +116,22 @@ static void make_small(small_sbm *m, float hi) {
         }
 }
 
-/* Draw COPIES*CALLS graphs; count edges per (i,j); check CSR invariants. */
-static int draw_counts(sb_backend *be, const small_sbm *m, int sampler, float delta, int self_loops, long *count) {
-    float *qh = tu_alloc((size_t)COPIES * N * K), *kh = tu_alloc((size_t)COPIES * N * K);
+/* Draw COPIES*CALLS graphs of memberships qhat, khat [N, k] and block
+ * matrix S [k, k]; count edges per (i,j); check CSR invariants. */
+static int draw_counts_k(sb_backend *be, const float *qhat, const float *khat, const float *S, const float *m_mask,
+                         int k, int sampler, float delta, int self_loops, long *count) {
+    float *qh = tu_alloc((size_t)COPIES * N * k), *kh = tu_alloc((size_t)COPIES * N * k);
     float *mask = tu_alloc((size_t)COPIES * N);
     for (int c = 0; c < COPIES; c++) {
-        memcpy(qh + (size_t)c * N * K, m->qhat, sizeof(float) * N * K);
-        memcpy(kh + (size_t)c * N * K, m->khat, sizeof(float) * N * K);
-        memcpy(mask + (size_t)c * N, m->mask, sizeof(float) * N);
+        memcpy(qh + (size_t)c * N * k, qhat, sizeof(float) * N * k);
+        memcpy(kh + (size_t)c * N * k, khat, sizeof(float) * N * k);
+        memcpy(mask + (size_t)c * N, m_mask, sizeof(float) * N);
     }
     memset(count, 0, sizeof(long) * (size_t)N * N);
     sb_csr g = {0};
     int ok = 1;
     for (int call = 0; call < CALLS; call++) {
-        be->sbm_sample(be, &g, qh, kh, m->S, mask, COPIES, 1, N, K, delta, self_loops, sampler,
+        be->sbm_sample(be, &g, qh, kh, S, mask, COPIES, 1, N, k, delta, self_loops, sampler,
                        sb_rng_make(77, SB_RNG_ATTN, (uint32_t)call, 0, 0, 0));
         ok &= g.row_ptr[0] == 0 && g.row_ptr[(size_t)COPIES * N] == g.nnz;
         for (size_t r = 0; r < (size_t)COPIES * N; r++) {
@@ -151,6 +155,10 @@ static int draw_counts(sb_backend *be, const small_sbm *m, int sampler, float de
     sb_csr_free(be, &g);
     free(qh), free(kh), free(mask);
     return ok;
+}
+
+static int draw_counts(sb_backend *be, const small_sbm *m, int sampler, float delta, int self_loops, long *count) {
+    return draw_counts_k(be, m->qhat, m->khat, m->S, m->mask, K, sampler, delta, self_loops, count);
 }
 
 /* chi-square over the real pairs against the per-edge probability prob(p) */
@@ -398,8 +406,141 @@ static void test_word_count(sb_backend *be) {
     free(qh), free(S);
 }
 
+/* Tables past SB_ONE_WORD_MAX slots draw from two words as one 64-bit
+ * uniform X = x 2^32 + y: sb_mul_shift2 must be the top 64 bits of X n / 2^32
+ * exactly, so the slot is floor(X n / 2^64) and the alias decision reads the
+ * fraction's next 32 bits. Checked against 128-bit arithmetic. */
+static void test_two_word_draws(void) {
+    sb_rng_reader r = tu_rng(31);
+    const uint32_t sizes[] = {1, 3, 65536, 65537, 90000, 1000003, 1u << 24, (1u << 24) - 1, 4294967295u};
+    long bad = 0, bad_pick = 0;
+    for (int t = 0; t < 200000; t++) {
+        const uint32_t x = sb_rng_next_u32(&r), y = sb_rng_next_u32(&r);
+        const uint32_t n = t < 9 * 1000 ? sizes[t % 9] : 1 + sb_rng_next_u32(&r) % (1u << 24);
+        const unsigned __int128 X = ((unsigned __int128)x << 32) | y;
+        const uint64_t exact = (uint64_t)((X * n) >> 32), got = sb_mul_shift2(x, y, n);
+        bad += got != exact;
+    }
+    /* the alias decision, on a 2-slot table whose slots keep below th (else take the other) */
+    for (int t = 0; t < 20000; t++) {
+        const uint32_t x = sb_rng_next_u32(&r), y = sb_rng_next_u32(&r), th = sb_rng_next_u32(&r);
+        const unsigned __int128 X = ((unsigned __int128)x << 32) | y, P = X * 2;
+        const int slot = (int)(P >> 64), keep = (uint32_t)(P >> 32) < th;
+        const sb_alias_slot tab[2] = {{th, 1}, {th, 0}};
+        bad_pick += sb_alias_draw2(tab, 2, x, y) != (keep ? slot : 1 - slot);
+    }
+    tu_check(bad == 0, "two-word draws: sb_mul_shift2 is the top of the 96-bit product (%ld wrong of 200000)", bad);
+    tu_check(bad_pick == 0, "two-word draws: the alias decision reads the fraction's next 32 bits (%ld wrong)",
+             bad_pick);
+}
+
+/* k = 300: the pair table has k² = 90000 slots, past SB_ONE_WORD_MAX, so
+ * flat rows try pairs with three words (sb_alias_draw2 and the acceptance).
+ * Edge frequencies against 1 - exp(-p) as in test_sampler. */
+static void test_large_pair_table(sb_backend *be) {
+    enum { KB = 300 };
+    N = 6, COPIES = 500, CALLS = 4;
+    static small_sbm m; /* its p and mask; the memberships live below */
+    float *qh = tu_alloc((size_t)N * KB), *kh = tu_alloc((size_t)N * KB), *S = tu_alloc((size_t)KB * KB);
+    tu_fill_uniform(qh, (size_t)N * KB, 0.05f, 0.95f, 40);
+    tu_fill_uniform(kh, (size_t)N * KB, 0.05f, 0.95f, 41);
+    tu_fill_normal(S, (size_t)KB * KB, 1.0f, 42);
+    double z = 0.0;
+    for (int i = 0; i < KB * KB; i++) z += exp(S[i]);
+    for (int i = 0; i < KB * KB; i++) S[i] = (float)(exp(S[i]) / z);
+    for (int i = 0; i < N; i++) m.mask[i] = i == 2 ? 0.0f : 1.0f;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            double acc = 0.0;
+            for (int a = 0; a < KB; a++)
+                for (int b = 0; b < KB; b++) acc += (double)qh[i * KB + a] * S[a * KB + b] * kh[j * KB + b];
+            m.p[i * N + j] = acc;
+        }
+    long *count = calloc((size_t)N * N, sizeof(long));
+    const int ok = draw_counts_k(be, qh, kh, S, m.mask, KB, SB_SAMPLER_FASTRG, 0.0f, 0, count);
+    int dof;
+    long pads, loops;
+    const double chi2 = edge_chi2(&m, count, prob_poisson, 0.0, 0, &dof, &pads, &loops);
+    tu_report("fastRG, k 300 (pair table past one word): edge frequencies chi2/bound", chi2 / chi2_bound(dof), 1.0);
+    tu_check(ok && pads == 0, "fastRG, k 300: CSR sorted and unique, no edge at a padded position (%ld)", pads);
+    free(count), free(qh), free(kh), free(S);
+}
+
+/* n = 70003 with 3 padded positions: 70000 real keys, past SB_ONE_WORD_MAX,
+ * so key tries, key alias tables and δ keys draw from two words. Two key
+ * clusters: 0 peaked (ten keys 200 times heavier: an alias table), 1 flat
+ * (rejection); every row the same, so key j's in-degree is Binomial(rows,
+ * 1 - exp(-(p_j + δ))): a chi-square over all real keys. */
+static void test_large_key_range(sb_backend *be) {
+    enum { NL = 70003, KL = 2 };
+    float *qh = tu_alloc((size_t)NL * KL), *kh = tu_alloc((size_t)NL * KL), *mask = tu_alloc(NL);
+    const float S[KL * KL] = {0.5f, 0.0f, 0.0f, 0.5f}, delta = 1e-4f;
+    for (int i = 0; i < NL; i++) {
+        mask[i] = (i == 5 || i == 40000 || i == NL - 1) ? 0.0f : 1.0f;
+        qh[i * KL] = qh[i * KL + 1] = 1.0f;
+        kh[i * KL] = (i % 7001 == 3 ? 200.0f : 1.0f) * 2e-4f; /* keys 3, 7004, ..., 63012: ten heavy ones */
+        kh[i * KL + 1] = 4e-4f;
+    }
+    sb_csr g = {0};
+    be->sbm_sample(be, &g, qh, kh, S, mask, 1, 1, NL, KL, delta, 0, SB_SAMPLER_FASTRG,
+                   sb_rng_make(12, SB_RNG_ATTN, 0, 0, 0, 0));
+    long *indeg = calloc(NL, sizeof(long));
+    int ok = 1;
+    long rows = 0;
+    for (int i = 0; i < NL; i++) {
+        rows += mask[i] > 0.0f;
+        ok &= mask[i] > 0.0f || g.row_ptr[i + 1] == g.row_ptr[i];
+        for (int64_t e = g.row_ptr[i]; e < g.row_ptr[i + 1]; e++) {
+            ok &= g.col[e] >= 0 && g.col[e] < NL && (e == g.row_ptr[i] || g.col[e - 1] < g.col[e]);
+            if (g.col[e] >= 0 && g.col[e] < NL) indeg[g.col[e]]++;
+        }
+    }
+    double chi2 = 0.0, heavy = 0.0, heavy_expect = 0.0;
+    int dof = 0;
+    long pads = 0;
+    for (int j = 0; j < NL; j++) {
+        if (mask[j] == 0.0f) {
+            pads += indeg[j];
+            continue;
+        }
+        const double p = 0.5 * kh[j * KL] + 0.5 * kh[j * KL + 1] + delta, pi = 1.0 - exp(-p);
+        chi2 += (indeg[j] - rows * pi) * (indeg[j] - rows * pi) / (rows * pi * (1.0 - pi));
+        dof++;
+        if (kh[j * KL] > 1e-3f) heavy += indeg[j], heavy_expect += rows * pi;
+    }
+    tu_report("fastRG, 70000 real keys (two-word key draws): key in-degrees chi2/bound", chi2 / chi2_bound(dof), 1.0);
+    tu_check(fabs(heavy - heavy_expect) < 5.0 * sqrt(heavy_expect),
+             "fastRG, 70000 real keys: the ten heavy keys get %.0f edges (expected %.0f)", heavy, heavy_expect);
+    tu_check(ok && pads == 0, "fastRG, 70000 real keys: CSR sorted and unique, no padded row or key (%ld)", pads);
+    sb_csr_free(be, &g);
+    free(indeg), free(qh), free(kh), free(mask);
+}
+
+/* The sampler refuses what it cannot draw correctly, with exit status 2 and
+ * a message: k outside 1..4096, and the Bernoulli sampler past n = 2^17,
+ * where its rows' Philox ranges would wrap. Each call runs in a child. */
+static void expect_refusal(sb_backend *be, int n, int k, int sampler, const char *what) {
+    fflush(NULL);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stderr)) _exit(1);
+        float *q = calloc((size_t)n * k, sizeof(float)), *S = calloc((size_t)k * k + 1, sizeof(float));
+        sb_csr g = {0};
+        be->sbm_sample(be, &g, q, q, S, NULL, 1, 1, n, k, 0.0f, 0, sampler, sb_rng_make(1, SB_RNG_ATTN, 0, 0, 0, 0));
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    tu_check(WIFEXITED(status) && WEXITSTATUS(status) == 2, "the sampler refuses %s (exit status %d)", what,
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
+    test_two_word_draws();
+    expect_refusal(be, 8, 0, SB_SAMPLER_FASTRG, "k = 0");
+    expect_refusal(be, 8, 4097, SB_SAMPLER_FASTRG, "k = 4097");
+    expect_refusal(be, (1 << 17) + 1, 1, SB_SAMPLER_BERNOULLI, "the Bernoulli sampler at n = 2^17 + 1");
     test_reject_kernels();
     test_alias();
     test_poisson();
@@ -461,6 +602,8 @@ int main(void) {
         test_chunk_independence(be);
     }
     test_word_count(be);
+    test_large_pair_table(be);
+    test_large_key_range(be);
     sb_backend_destroy(be);
     return tu_finish();
 }
