@@ -240,34 +240,50 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     be->sparse_attention_backward(be, gr->dq, gr->dk, gr->dv, ds, pk, gr->dout, s->probs, c->q, c->k, c->v, g, D,
                                   pd, c->rng, H);
     lap(SB_SBM_PART_ATTENTION, &t);
-    if (!cfg->sbm_ste) return;
-    /* STE: G_e = clip(dL/dA_e + r). The reference regulariser differentiates
-     * lambda * mean density through each sampled entry: r = weight / (H B N²). */
-    const float r = cfg->sbm_reg_kind == SB_SBM_REG_SAMPLED
-                        ? gr->density_weight / ((float)H * (float)B * (float)N * (float)N)
-                        : 0.0f;
-    const float clip = cfg->sbm_ste_clip;
-#pragma omp parallel for schedule(static)
-    for (size_t e = 0; e < m; e++) {
-        float v = ds[e] + r;
-        if (clip > 0.0f) v = v > clip ? clip : v < -clip ? -clip : v;
-        ds[e] = v;
-    }
-    be->flops.total += 2LL * (int64_t)m;
+    /* Gradients reach the SBM's parameters through the straight-through
+     * estimator and through the expected-density regulariser, which needs no
+     * estimator (it is a smooth function of Q̂, Ŝ, K̂): with sbm_ste off it
+     * still trains them. */
+    const int expected = cfg->sbm_reg_kind == SB_SBM_REG_EXPECTED && gr->density_weight != 0.0f;
+    if (!cfg->sbm_ste && !expected) return;
     float *Y = s->Y, *U = s->U, *dqhat = s->dqhat, *dkhat = s->dkhat, *dS = s->dS, *dD = s->dD;
-    be->zero(be, Y, sizeof(float) * nk);
     be->zero(be, dkhat, sizeof(float) * nk);
     be->zero(be, dS, sizeof(float) * (size_t)H * k * k);
     be->zero(be, dD, sizeof(float) * (size_t)H * k * k);
-    be->spmm_rows(be, Y, g, ds, s->khat, k);                                  /* Y = G K̂ */
-    per_head_gemm_nt(be, dqhat, Y, s->S, B, H, N, k, k, 0.0f);                /* dQ̂ = Y Ŝᵀ */
-    for (int b = 0; b < B; b++)                                               /* dŜ += Q̂ᵀ Y */
-        be->gemm_batched(be, 1, 0, k, k, N, 1.0f, s->qhat + (size_t)b * H * N * k, k, (size_t)N * k,
-                         Y + (size_t)b * H * N * k, k, (size_t)N * k, 1.0f, dS, k, (size_t)k * k, H);
-    /* U = Q̂ Ŝ: per head, Q̂ [N,k] times Ŝ [k,k]; Ŝ is symmetric, so Ŝᵀ = Ŝ */
-    per_head_gemm_nt(be, U, s->qhat, s->S, B, H, N, k, k, 0.0f);
-    be->spmm_cols(be, dkhat, g, ds, U, k);                                     /* dK̂ = Gᵀ U */
-    if (cfg->sbm_reg_kind == SB_SBM_REG_EXPECTED && gr->density_weight != 0.0f) {
+    if (cfg->sbm_ste) {
+        /* STE: G_e = clip(dL/dA_e + r). The reference regulariser differentiates
+         * lambda * mean density through each sampled entry: r = weight / (H B N²).
+         * A forced self-loop (sbm_self_loops) is present whatever p_ii, so no
+         * gradient reaches p_ii through it: its G_e is 0. */
+        const float r = cfg->sbm_reg_kind == SB_SBM_REG_SAMPLED
+                            ? gr->density_weight / ((float)H * (float)B * (float)N * (float)N)
+                            : 0.0f;
+        const float clip = cfg->sbm_ste_clip;
+        const int loops = cfg->sbm_self_loops;
+        const size_t grows = (size_t)g->n_graphs * g->n;
+#pragma omp parallel for schedule(static)
+        for (size_t row = 0; row < grows; row++) {
+            const int32_t i = (int32_t)(row % (size_t)g->n);
+            for (int64_t e = g->row_ptr[row]; e < g->row_ptr[row + 1]; e++) {
+                float v = ds[e] + r;
+                if (clip > 0.0f) v = v > clip ? clip : v < -clip ? -clip : v;
+                ds[e] = loops && g->col[e] == i ? 0.0f : v;
+            }
+        }
+        be->flops.total += 2LL * (int64_t)m;
+        be->zero(be, Y, sizeof(float) * nk);
+        be->spmm_rows(be, Y, g, ds, s->khat, k);                                  /* Y = G K̂ */
+        per_head_gemm_nt(be, dqhat, Y, s->S, B, H, N, k, k, 0.0f);                /* dQ̂ = Y Ŝᵀ */
+        for (int b = 0; b < B; b++)                                               /* dŜ += Q̂ᵀ Y */
+            be->gemm_batched(be, 1, 0, k, k, N, 1.0f, s->qhat + (size_t)b * H * N * k, k, (size_t)N * k,
+                             Y + (size_t)b * H * N * k, k, (size_t)N * k, 1.0f, dS, k, (size_t)k * k, H);
+        /* U = Q̂ Ŝ: per head, Q̂ [N,k] times Ŝ [k,k]; Ŝ is symmetric, so Ŝᵀ = Ŝ */
+        per_head_gemm_nt(be, U, s->qhat, s->S, B, H, N, k, k, 0.0f);
+        be->spmm_cols(be, dkhat, g, ds, U, k);                                     /* dK̂ = Gᵀ U */
+    } else {
+        be->zero(be, dqhat, sizeof(float) * nk);
+    }
+    if (expected) {
         /* rho_h = (1/(B N²)) Σ_b (1ᵀQ̂_b) Ŝ_h (K̂_bᵀ1) over real positions; d/dQ̂_i = w Ŝ (K̂ᵀ1), etc. */
         const float w = gr->density_weight / ((float)H * (float)B * (float)N * (float)N);
         float *sq = malloc(sizeof(float) * k), *sk = malloc(sizeof(float) * k);
@@ -333,7 +349,8 @@ static void sbm_density(void *state, float *out) {
 static void sbm_key_indegree(void *state, float *out) {
     sbm_state *s = state;
     const sb_csr *g = s->used;
-    const size_t G = (size_t)s->last_B * s->H, N = (size_t)s->N;
+    /* the last call's shape, which the graph carries (a call may be shorter than the state) */
+    const size_t G = (size_t)g->n_graphs, N = (size_t)g->n;
     memset(out, 0, sizeof(float) * G * N);
     /* column counts straight from the row lists: O(edges), no transpose needed */
     for (size_t gi = 0; gi < G; gi++)

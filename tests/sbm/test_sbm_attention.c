@@ -128,7 +128,8 @@ static double reference(ctx_t *c, float *out, int want_G) {
                     if (clip > 0) G_e = G_e > clip ? clip : G_e < -clip ? -clip : G_e;
                     c->Gfix[e] = G_e;
                 }
-                L += c->Gfix[e] * edge_p(qh[i], S, kh[j]);
+                /* no estimator without sbm_ste, and none through a forced self-loop */
+                if (c->cfg.sbm_ste && !(c->cfg.sbm_self_loops && j == i)) L += c->Gfix[e] * edge_p(qh[i], S, kh[j]);
             }
         }
         if (c->cfg.sbm_reg_kind == SB_SBM_REG_EXPECTED) /* (weight/H) * Σ_real p / (B N²) */
@@ -227,6 +228,26 @@ int main(void) {
     c.cfg.sbm_ste_clip = 0.01f;
     check_gradients(be, &c, "STE clipped at 0.01");
     c.cfg.sbm_ste_clip = 0.0f;
+    /* self-loops forced: the graph's diagonal edges carry no estimator gradient */
+    c.weight = 3.0;
+    c.cfg.sbm_self_loops = 1;
+    check_gradients(be, &c, "STE + sampled regulariser, self-loops forced");
+    c.cfg.sbm_self_loops = 0;
+    /* without the estimator the expected-density regulariser still trains C and the MLP */
+    c.cfg.sbm_ste = 0;
+    c.cfg.sbm_reg_kind = SB_SBM_REG_EXPECTED;
+    check_gradients(be, &c, "no STE, expected-density regulariser");
+    { /* and without either, nothing reaches them */
+        float out[SZ], dq[SZ], dk[SZ], dv[SZ], *dp = tu_alloc(c.np);
+        c.weight = 0.0;
+        run_backward(be, sbm, &c, out, dq, dk, dv, dp);
+        double worst = 0.0;
+        for (size_t i = 0; i < c.np; i++) worst = fmax(worst, fabs(dp[i]));
+        tu_report("no STE, no regulariser: the SBM parameters get no gradient", worst, 0.0);
+        free(dp);
+    }
+    c.cfg.sbm_ste = 1;
+    c.cfg.sbm_reg_kind = SB_SBM_REG_SAMPLED;
 
     { /* the empty row outputs exactly zero; pads' rows too */
         float out[SZ], dq[SZ], dk[SZ], dv[SZ], *dp = tu_alloc(c.np);
