@@ -198,6 +198,70 @@ static void check_gradients(sb_backend *be, ctx_t *c, const char *label) {
     free(dp);
 }
 
+/* The layer hands the sampler the query memberships as rows and the key
+ * memberships as keys, and δ only in training. The MLP is x -> -ReLU(x) and
+ * every C entry is 0.5, so a token of all +20 gets memberships σ(-40) ≈ 0
+ * (no edges), a token of zeros 0.5 (p = 0.25 with every key of zeros). Queries
+ * 0-2 and keys 4-5 are +20: rows 0-2 must output exactly 0 and keys 4-5 get
+ * no edge, while the rest attend (all but a few: a row misses all 14 keys
+ * with probability e^-3.5) and are attended, over 6 examples. Swapped
+ * memberships would empty rows 4-5 and keys 0-2 instead. With δ = 0.5,
+ * evaluation samples without it; training adds it, and rows 0-2 attend. */
+static void check_sampler_wiring(sb_backend *be) {
+    enum { BW = 6, NW = 16, DW = 4, KW = 3 };
+    const sb_attention_ops *sbm = sb_attention_find("sbm");
+    sb_attn_config cfg = {.n_heads = 1, .d_head = DW, .max_len = NW, .sbm_k = KW, .sbm_delta = 0.5f,
+                          .sbm_sampler = SB_SAMPLER_FASTRG, .sbm_ste = 1};
+    const size_t np = sbm->param_count(&cfg), sz = (size_t)BW * NW * DW;
+    float *p = tu_alloc(np), *q = tu_alloc(sz), *k = tu_alloc(sz), *v = tu_alloc(sz), *out = tu_alloc(sz);
+    float *indeg = tu_alloc((size_t)BW * NW);
+    memset(p, 0, sizeof(float) * np);
+    for (int i = 0; i < KW * DW; i++) p[i] = 0.5f;                  /* C */
+    for (int d = 0; d < DW; d++) p[KW * DW + d * DW + d] = 1.0f;    /* w1 = I, b1 = 0 */
+    for (int d = 0; d < DW; d++) p[KW * DW + DW * DW + DW + d * DW + d] = -1.0f; /* w2 = -I, b2 = 0 */
+    for (int b = 0; b < BW; b++)
+        for (int i = 0; i < NW; i++)
+            for (int d = 0; d < DW; d++) {
+                const size_t x = ((size_t)b * NW + i) * DW + d;
+                q[x] = i <= 2 ? 20.0f : 0.0f;
+                k[x] = i == 4 || i == 5 ? 20.0f : 0.0f;
+            }
+    tu_fill_normal(v, sz, 1.0f, 60);
+    for (int training = 0; training < 2; training++) {
+        void *st = sbm->state_create(be, &cfg, BW, NW, training);
+        sb_attn_call call = {.B = BW, .H = 1, .N = NW, .D = DW, .q = q, .k = k, .v = v, .out = out,
+                             .training = training, .rng = sb_rng_make(4, SB_RNG_ATTN_DROPOUT, 0, 0, 0, 0),
+                             .rng_attn = sb_rng_make(4, SB_RNG_ATTN, 0, 0, 0, 0)};
+        sbm->forward(be, st, &cfg, p, &call);
+        sbm->key_indegree(st, indeg);
+        long empty_rows_out = 0, other_rows_silent = 0;
+        double keys45 = 0.0, other_keys = 0.0;
+        for (int b = 0; b < BW; b++)
+            for (int i = 0; i < NW; i++) {
+                int nonzero = 0;
+                for (int d = 0; d < DW; d++) nonzero |= out[((size_t)b * NW + i) * DW + d] != 0.0f;
+                if (i <= 2) empty_rows_out += nonzero;
+                else other_rows_silent += !nonzero;
+                if (i == 4 || i == 5) keys45 += indeg[b * NW + i];
+                else other_keys += indeg[b * NW + i];
+            }
+        if (!training) {
+            tu_check(empty_rows_out == 0 && other_rows_silent <= (NW - 3) * BW / 10,
+                     "evaluation: queries with zero memberships attend to nothing (%ld rows output), the others "
+                     "attend (%ld silent); delta is left out",
+                     empty_rows_out, other_rows_silent);
+            tu_check(keys45 == 0.0 && other_keys > 0.0,
+                     "evaluation: keys with zero memberships get no edge (%.0f), the others %.0f", keys45, other_keys);
+        } else {
+            tu_check(empty_rows_out == 3 * BW && keys45 > 0.0,
+                     "training: delta 0.5 reaches every row (%ld of %d zero-membership rows attend) and key (%.0f)",
+                     empty_rows_out, 3 * BW, keys45);
+        }
+        sbm->state_destroy(be, st);
+    }
+    free(p), free(q), free(k), free(v), free(out), free(indeg);
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     static ctx_t c;
@@ -309,6 +373,7 @@ int main(void) {
         tu_report("all edges: dK = full attention's", tu_max_rel_err(dk1r, dk2r, n), 1e-4);
         tu_report("all edges: dV = full attention's", tu_max_rel_err(dv1r, dv2r, n), 1e-4);
     }
+    check_sampler_wiring(be);
     free(c.params);
     sb_backend_destroy(be);
     return tu_finish();
