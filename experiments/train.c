@@ -86,6 +86,7 @@ static void evaluate(run_ctx *r, sb_split split, int n_batches, double *loss, do
     const int B = r->cfg->micro_batch;
     for (int i = 0; i < n_batches; i++) {
         r->task->batch(r->task, split, (uint64_t)i, B, r->ids, r->mask, r->labels);
+        if (r->task->error[0]) break; /* the caller fails the run */
         /* evaluation draws (SBM graphs) are keyed by batch, distinct from training steps */
         sb_forward_result f = sb_model_forward(r->model, r->ids, r->mask, r->labels, 0, (uint64_t)r->cfg->seed,
                                                0x80000000u + (uint32_t)split * 0x10000000u + (uint32_t)i);
@@ -186,6 +187,10 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
         for (int micro = 0; micro < accum; micro++) {
             uint64_t call = (uint64_t)step * accum + micro;
             task->batch(task, SB_SPLIT_TRAIN, call, B, r.ids, r.mask, r.labels);
+            if (task->error[0]) {
+                snprintf(err, errlen, "run %s: %s", spec->id, task->error);
+                goto done;
+            }
             sb_forward_result f = sb_model_forward(r.model, r.ids, r.mask, r.labels, 1, (uint64_t)c->seed, (uint32_t)call);
             /* reference: loss = mean over the micro-batch / accumulation steps */
             if (f.counted) sb_model_backward(r.model, 1.0f / ((float)f.counted * (float)accum));
@@ -220,6 +225,10 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
         if ((step + 1) % c->eval_every == 0 || step + 1 == c->steps) {
             double dl, da;
             evaluate(&r, SB_SPLIT_DEV, c->eval_batches, &dl, &da, NULL);
+            if (task->error[0]) {
+                snprintf(err, errlen, "run %s: %s", spec->id, task->error);
+                goto done;
+            }
             mt.dev_step[mt.n_dev] = step;
             mt.dev_loss[mt.n_dev] = (float)dl;
             mt.dev_acc[mt.n_dev] = (float)da;
@@ -266,6 +275,10 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
         double test_loss, test_acc;
         if (r.dw) mt.test_density = calloc((size_t)n_test * B * r.dw, sizeof(float));
         evaluate(&r, SB_SPLIT_TEST, n_test, &test_loss, &test_acc, mt.test_density);
+        if (task->error[0]) {
+            snprintf(err, errlen, "run %s: %s", spec->id, task->error);
+            goto done;
+        }
         if (r.dw) mt.n_test = (int)test_examples; /* the padding rows come last and are not counted */
         sb_inference_cost cost; /* per example, pair tasks' two sequences together */
         sb_measure_inference(&mc, task, c->task, params, n_test, B, (uint64_t)c->seed, &cost);

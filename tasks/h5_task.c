@@ -46,17 +46,31 @@ static void shuffle_epoch(h5_task *t, int64_t epoch) {
     t->perm_epoch = epoch;
 }
 
-/* One sequence of one row into ids/mask [T]; row < 0: all padding. */
+/* One sequence of one row into ids/mask [T]; row < 0: all padding. A row
+ * that cannot be read, or holds a token id outside 0..vocab_size-1 (which
+ * would index past the embedding table), is padding and sets the task's
+ * error. */
 static void fill_row(h5_task *t, int split, int seq, int64_t row, int32_t *ids, float *mask) {
     const int T = t->base.seq_len, L = t->r.L, n = L < T ? L : T;
     memset(ids, 0, sizeof(int32_t) * (size_t)T);
     if (row >= 0) {
         if (sb_h5ds_read_row(&t->r, split, seq, row, t->row)) {
-            fprintf(stderr, "sbmbench: %s: cannot read row %lld of /%s\n", t->path, (long long)row,
-                    sb_h5ds_split_names[split]);
-            exit(1);
+            if (!t->base.error[0])
+                snprintf(t->base.error, sizeof t->base.error, "%s: cannot read row %lld of /%s", t->path,
+                         (long long)row, sb_h5ds_split_names[split]);
+        } else {
+            int bad = -1;
+            for (int i = 0; i < L && bad < 0; i++)
+                if (t->row[i] < 0 || t->row[i] >= t->r.vocab_size) bad = i;
+            if (bad < 0) {
+                for (int i = 0; i < n; i++) ids[i] = t->row[i] + t->shift;
+            } else if (!t->base.error[0]) {
+                snprintf(t->base.error, sizeof t->base.error,
+                         "%s: /%s row %lld, position %d: token id %d is outside the vocabulary 0..%d "
+                         "(attribute vocab_size)", t->path, sb_h5ds_split_names[split], (long long)row, bad,
+                         t->row[bad], t->r.vocab_size - 1);
+            }
         }
-        for (int i = 0; i < n; i++) ids[i] = t->row[i] + t->shift;
     }
     for (int i = 0; i < T; i++) mask[i] = ids[i] != 0 ? 1.0f : 0.0f;
 }

@@ -36,6 +36,11 @@ struct sb_task {
      * counted) and an all-padding sequence, so the last batch may be partial. */
     void (*batch)(sb_task *t, sb_split split, uint64_t index, int B, int32_t *ids, float *mask,
                   int32_t *labels);
+    /* Empty until batch() meets data it cannot use (an unreadable row, a
+     * token id outside the vocabulary): then the first such problem, naming
+     * the file, split and row, and the rows concerned come back as padding.
+     * Callers check it after every batch and fail the run (not the process). */
+    char error[1024];
 };
 
 const sb_task_ops *sb_task_find(const char *name);
