@@ -143,6 +143,7 @@ int sb_h5_read_floats(const char *path, const char *name, float **data, int *ran
         hsize_t d[4];
         H5Sget_simple_extent_dims(space, d, NULL);
         size_t count = 1;
+        for (int i = 0; i < 4; i++) dims[i] = 1; /* dimensions past the rank read as 1 */
         for (int i = 0; i < r; i++) dims[i] = (size_t)d[i], count *= (size_t)d[i];
         *data = malloc(sizeof(float) * (count ? count : 1));
         if (!count || H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) >= 0) {

@@ -32,7 +32,7 @@ int sb_metrics_write(const sb_metrics *m, const char *path, const char *run_id, 
                      const char *model, char *err, size_t errlen);
 
 /* Read one dataset of an HDF5 file as float32 (HDF5 converts ints and
- * doubles), rank <= 4: *data malloc'd, dims[0..rank-1] filled. 0 on success;
+ * doubles), rank <= 4: *data malloc'd, dims[0..rank-1] filled (the rest 1). 0 on success;
  * else a message naming the file and dataset in err. */
 int sb_h5_read_floats(const char *path, const char *name, float **data, int *rank, size_t dims[4], char *err,
                       size_t errlen);

@@ -34,7 +34,16 @@ static curve group_curve(const sb_results *r, const sb_group *g, FILE *log, int 
             continue;
         }
         int S = (int)(ds[0] < dl[0] ? ds[0] : dl[0]);
-        if (sb_h5_read_floats(path, "/train/density", &dens, &rank, dd, err, sizeof err) == 0 && (int)dd[0] < S) S = (int)dd[0];
+        if (sb_h5_read_floats(path, "/train/density", &dens, &rank, dd, err, sizeof err) == 0) {
+            if (rank != 2) { /* [steps, layers x heads] */
+                fprintf(log, "sbmbench report: run %s: %s: /train/density has rank %d, not 2; left out of its "
+                             "density curve\n", a->id, path, rank);
+                free(dens), dens = NULL;
+                *skipped = 1;
+            } else if ((int)dd[0] < S) {
+                S = (int)dd[0];
+            }
+        }
         if (n == 0 || S < c.S) c.S = S; /* seeds of one variant share their steps */
         if (n == 0) {
             c.step = calloc((size_t)S + 1, sizeof(double));

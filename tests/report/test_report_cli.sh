@@ -34,6 +34,17 @@ grep -q "summary.json: unreadable; reporting the run directories found" err.txt 
     grep -q "sbm-sbm_lambda=0.1,image,sbm,2," fx/tables/accuracy.csv &&
     pass "corrupt summary.json: named, tables from the run directories" || fail "corrupt summary: $(cat err.txt)"
 
+# a metrics file whose /train/density has the wrong rank: named, left out of its
+# density curve, everything else drawn (it was read as [S, garbage]: a heap overrun)
+if command -v gnuplot >/dev/null; then
+    "$FIX" --make fr || fail "fixture fr"
+    run1=$(ls -d fr/synthetic-sbm-*-s1 | head -1)
+    "$FIX" --rank1-density "$run1/metrics.h5" || fail "rewrite $run1/metrics.h5"
+    "$SBM" report fr >out.txt 2>err.txt
+    grep -q "/train/density has rank 1, not 2" err.txt && [ -s fr/figures/training-synthetic.png ] &&
+        pass "a rank-1 /train/density: named, the figure still drawn" || fail "rank-1 density: $(cat err.txt)"
+fi
+
 expect_error "no directory" 2 "no such directory" -- "$SBM" report does-not-exist
 expect_error "no argument" 2 "usage: sbmbench report" -- "$SBM" report
 "$SBM" report --help | grep -q "tables/{accuracy,runs,lambda,cost}" && pass "report --help" || fail "report --help"
