@@ -21,6 +21,15 @@ grep -q '"status":.*"interrupted"' b/summary.json && pass "summary marks the run
 
 expect_error "interrupted run needs --resume" 2 'pass --resume' -- "$SBM" run m.json --out b --threads 2
 
+# a checkpoint whose sections have the right sizes but whose counters do not
+# fit them (n_train = 1e8: it segfaulted) fails the run, naming the file
+cp -r b bc
+off=$(grep -obUaP 'state\x00{27}' bc/$run/checkpoint.bin | head -1 | cut -d: -f1)
+# the section: name[32], size (8 bytes), then next_step, best_dev_step, n_train (int32 each)
+printf '\x00\xe1\xf5\x05' | dd of=bc/$run/checkpoint.bin bs=1 seek=$((off + 48)) conv=notrunc 2>/dev/null
+expect_error "corrupt checkpoint counters" 1 "checkpoint.bin: section 'state' is corrupt \\(next step 45, 100000000 training" \
+    -- "$SBM" run m.json --out bc --threads 2 --resume
+
 "$SBM" run m.json --out b --threads 2 --resume >/dev/null 2>b2.err || fail "resume failed: $(cat b2.err)"
 grep -q 'resuming at step 45' b2.err && pass "resumed at step 45" || fail "resume message: $(cat b2.err)"
 cmp -s a/$run/best.bin b/$run/best.bin && pass "best parameters identical" || fail "best.bin differs"
