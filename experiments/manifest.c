@@ -1,5 +1,6 @@
 #include "experiments/manifest.h"
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,11 +76,18 @@ fail:
     return -1;
 }
 
+/* A swept value into the run id, which names the run's directory: a string's
+ * characters other than letters, digits and "._+-" become '_' (a path such
+ * as "data/a.h5" must not nest the directory, nor "../x" leave --out); values
+ * that then read the same are caught as duplicate runs. */
 static void append_value(char *id, size_t len, const cJSON *v) {
     size_t n = strlen(id);
     if (cJSON_IsBool(v)) snprintf(id + n, len - n, "%s", cJSON_IsTrue(v) ? "true" : "false");
     else if (cJSON_IsString(v)) snprintf(id + n, len - n, "%s", v->valuestring);
     else snprintf(id + n, len - n, "%g", v->valuedouble);
+    if (cJSON_IsString(v))
+        for (char *c = id + n; *c; c++)
+            if (!isalnum((unsigned char)*c) && !strchr("._+-", *c)) *c = '_';
 }
 
 int sb_manifest_parse(const char *name, const char *text, sb_manifest *m, char *err, size_t errlen) {
@@ -103,6 +111,8 @@ int sb_manifest_parse(const char *name, const char *text, sb_manifest *m, char *
         if (!(*c == '-' || *c == '_' || *c == '.' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
               (*c >= 'A' && *c <= 'Z')))
             FAIL("experiment: '%s' may use only letters, digits, '-', '_' and '.'", exp->valuestring);
+    if (exp->valuestring[0] == '.') /* ".", ".." or a hidden folder under results/ */
+        FAIL("experiment: '%s' may not start with '.'", exp->valuestring);
     if (strlen(exp->valuestring) >= sizeof m->experiment) FAIL("experiment: name too long");
     snprintf(m->experiment, sizeof m->experiment, "%s", exp->valuestring);
     const cJSON *desc = cJSON_GetObjectItemCaseSensitive(root, "description");

@@ -58,6 +58,9 @@ expect_error "missing file" 2 'nosuch.json: cannot open' -- "$SBM" run nosuch.js
 expect_error "unknown option" 2 "unknown option '--frobnicate'" -- "$SBM" run --frobnicate
 expect_error "bad --threads" 2 'threads: expected a positive integer' -- "$SBM" run --threads zero
 
+write dots.json '{"experiment": "..", "tasks": ["synthetic"], "models": ["full"]}'
+expect_error "experiment name '..'" 2 "dots.json: experiment: '..' may not start with '.'" -- "$SBM" run dots.json --out o18
+
 write nys.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["nystrom"], "seeds": [1], "config": {"seq_len": 48, "nystrom_landmarks": 32}}'
 expect_error "variant setting that does not fit the length" 2 'nys.json: run .*nystrom.*: nystrom: the sequence length 48 must be a multiple of nystrom_landmarks 32' -- "$SBM" run nys.json --out o9n
 

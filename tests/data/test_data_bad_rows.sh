@@ -1,28 +1,31 @@
 # Data a run cannot use fails that run, with a message naming the file, split,
 # row and value, and the manifest's other runs still run: a token id past the
 # vocabulary (which indexed past the embedding table: a segfault) and a row
-# HDF5 cannot read (which ended the whole process).
+# HDF5 cannot read (which ended the whole process). The swept data_file is a
+# path: its '/' must not nest the run's directory.
 # Usage: bash test_data_bad_rows.sh PATH/TO/sbmbench PATH/TO/make_bad_rows
 MAKE_BAD=${2:?usage: $0 SBMBENCH MAKE_BAD_ROWS}
 . "$(dirname "$0")/../cli/lib.sh"
 "$MAKE_BAD" bad.h5 || fail "make_bad_rows"
-"$SBM" gen listops --out good.h5 --train 16 --dev 4 --test 4 --min-length 8 --max-length 24 >/dev/null || fail "gen listops"
+mkdir -p sub && "$SBM" gen listops --out sub/good.h5 --train 16 --dev 4 --test 4 --min-length 8 --max-length 24 >/dev/null || fail "gen listops"
 cat > m.json <<'J'
 {"experiment": "bad-rows", "tasks": ["listops"], "models": ["full"],
- "config": {"data_file": ["bad.h5", "good.h5"], "seq_len": 32, "steps": 3, "warmup_steps": 1, "batch_size": 4,
+ "config": {"data_file": ["bad.h5", "sub/good.h5"], "seq_len": 32, "steps": 3, "warmup_steps": 1, "batch_size": 4,
             "eval_every": 2, "eval_batches": 1, "d_model": 8, "d_head": 4, "n_heads": 2, "d_ffn": 8}}
 J
 expect_error "token id past the vocabulary" 1 'bad\.h5: /train row 3, position 5: token id 17 is outside the vocabulary 0\.\.16' \
     -- "$SBM" run m.json --out r --threads 1
-good=$(ls -d r/*good.h5* 2>/dev/null | head -1)
-[ -n "$good" ] && [ -f "$good/final.json" ] && pass "the manifest's next run completed ($good)" ||
+good=r/listops-full-data_file=sub_good.h5-s1 # a swept path's '/' becomes '_' in the run id: no nesting
+[ -f "$good/final.json" ] && pass "the manifest's next run completed ($good)" ||
     fail "the run after the failed one did not complete: $(ls r)"
+[ ! -e r/listops-full-data_file=sub ] && pass "a swept path does not nest the run directory" ||
+    fail "a swept path nested the run directory: $(ls r)"
 grep -q '"failed"' r/summary.json && pass "summary.json marks the bad run failed" || fail "summary.json: $(cat r/summary.json)"
 # a row HDF5 cannot read: overwrite the middle of a generated file's data
 "$SBM" gen listops --out big.h5 --train 2000 --dev 4 --test 4 --min-length 400 --max-length 500 >/dev/null || fail "gen big"
 size=$(stat -c %s big.h5)
 dd if=/dev/urandom of=big.h5 bs=1 seek=$((size * 3 / 10)) count=4096 conv=notrunc 2>/dev/null
-sed -e 's/"bad.h5", "good.h5"/"big.h5", "good.h5"/' -e 's/"seq_len": 32, "steps": 3/"seq_len": 512, "steps": 300/' m.json > m2.json
+sed -e 's|"bad.h5", "sub/good.h5"|"big.h5", "sub/good.h5"|' -e 's/"seq_len": 32, "steps": 3/"seq_len": 512, "steps": 300/' m.json > m2.json
 expect_error "unreadable row" 1 'big\.h5: cannot read row [0-9]+ of /train' -- "$SBM" run m2.json --out r2 --threads 1
 good=$(ls -d r2/*good.h5* 2>/dev/null | head -1)
 [ -n "$good" ] && [ -f "$good/final.json" ] && pass "after the unreadable row, the next run completed" ||
