@@ -49,8 +49,9 @@ int sb_cmd_report(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (!sb_file_exists(argv[0])) {
-        fprintf(stderr, "sbmbench report: %s: no such directory\n", argv[0]);
+    if (!sb_is_dir(argv[0])) {
+        fprintf(stderr, "sbmbench report: %s: %s\n", argv[0],
+                sb_file_exists(argv[0]) ? "not a directory (pass a results directory)" : "no such directory");
         return 2;
     }
     int rc = sb_report_render(argv[0], NULL, stderr);

@@ -20,10 +20,19 @@ int sb_mkdir_p(const char *path, char *err, size_t errlen) {
         *p = '/';
     }
     if (mkdir(buf, 0777) != 0 && errno != EEXIST) goto fail;
+    if (!sb_is_dir(buf)) { /* EEXIST from a file of that name */
+        snprintf(err, errlen, "%s: exists and is not a directory", buf);
+        return -1;
+    }
     return 0;
 fail:
     snprintf(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
     return -1;
+}
+
+int sb_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 int sb_file_exists(const char *path) {

@@ -8,6 +8,8 @@ struct cJSON;
 /* mkdir -p; 0 on success, else message in err. */
 int sb_mkdir_p(const char *path, char *err, size_t errlen);
 int sb_file_exists(const char *path);
+/* Whether path exists and is a directory. */
+int sb_is_dir(const char *path);
 /* Whole file into a NUL-terminated malloc'd buffer; NULL + message on error. */
 char *sb_read_file(const char *path, size_t *len, char *err, size_t errlen);
 /* Write text to path.tmp, fsync, rename to path. */

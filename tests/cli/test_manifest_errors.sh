@@ -64,6 +64,11 @@ expect_error "experiment name '..'" 2 "dots.json: experiment: '..' may not start
 write nys.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["nystrom"], "seeds": [1], "config": {"seq_len": 48, "nystrom_landmarks": 32}}'
 expect_error "variant setting that does not fit the length" 2 'nys.json: run .*nystrom.*: nystrom: the sequence length 48 must be a multiple of nystrom_landmarks 32' -- "$SBM" run nys.json --out o9n
 
+echo hi > afile
+write okm.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["full"]}'
+expect_error "--out is a file" 2 'afile: exists and is not a directory' -- "$SBM" run okm.json --out afile
+expect_error "report on a file" 2 'okm.json: not a directory' -- "$SBM" report okm.json
+
 # none of the failures above created its output directory
 made=$(ls -d o[0-9]* 2>/dev/null | wc -l)
 if [ "$made" -eq 0 ]; then pass "no output directory created by a rejected manifest"; else fail "rejected manifests created: $(ls -d o[0-9]*)"; fi
