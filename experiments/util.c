@@ -83,6 +83,30 @@ int sb_write_json_atomic(const char *path, const cJSON *json, char *err, size_t 
     return rc;
 }
 
+/* The first key that an object of j (at any depth) holds twice, as a path
+ * into path[len] ("config.lr", "runs[2].id"); 0 if none. cJSON keeps every
+ * copy and its lookups find the first, so a repeated key would be silently
+ * ignored, or not, depending on who reads it. */
+static int duplicate_key(const cJSON *j, char *path, size_t len) {
+    const size_t n = strlen(path);
+    int i = 0;
+    for (const cJSON *c = j->child; c; c = c->next, i++) {
+        if (cJSON_IsObject(j))
+            for (const cJSON *d = j->child; d != c; d = d->next)
+                if (!strcmp(d->string, c->string)) {
+                    snprintf(path + n, len - n, "%s%s", n ? "." : "", c->string);
+                    return 1;
+                }
+        if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+            if (cJSON_IsObject(j)) snprintf(path + n, len - n, "%s%s", n ? "." : "", c->string);
+            else snprintf(path + n, len - n, "[%d]", i);
+            if (duplicate_key(c, path, len)) return 1;
+            path[n] = 0;
+        }
+    }
+    return 0;
+}
+
 cJSON *sb_parse_json_text(const char *name, const char *text, char *err, size_t errlen) {
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
@@ -94,6 +118,13 @@ cJSON *sb_parse_json_text(const char *name, const char *text, char *err, size_t 
             else col++;
         }
         snprintf(err, errlen, "%s:%d:%d: JSON syntax error", name, line, col);
+        return NULL;
+    }
+    char path[512] = "";
+    if (duplicate_key(j, path, sizeof path)) {
+        snprintf(err, errlen, "%s: %s: the key appears more than once", name, path);
+        cJSON_Delete(j);
+        return NULL;
     }
     return j;
 }

@@ -64,6 +64,11 @@ expect_error "experiment name '..'" 2 "dots.json: experiment: '..' may not start
 write nys.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["nystrom"], "seeds": [1], "config": {"seq_len": 48, "nystrom_landmarks": 32}}'
 expect_error "variant setting that does not fit the length" 2 'nys.json: run .*nystrom.*: nystrom: the sequence length 48 must be a multiple of nystrom_landmarks 32' -- "$SBM" run nys.json --out o9n
 
+write dupkey.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["full"], "config": {"lr": 0.1, "steps": 5, "lr": 0.2}}'
+expect_error "repeated key" 2 'dupkey.json: config.lr: the key appears more than once' -- "$SBM" run dupkey.json --out o19
+write dupkey2.json '{"experiment": "t", "models": ["full"], "tasks": ["synthetic"], "models": ["sbm"]}'
+expect_error "repeated top-level key" 2 'dupkey2.json: models: the key appears more than once' -- "$SBM" run dupkey2.json --out o20
+
 echo hi > afile
 write okm.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["full"]}'
 expect_error "--out is a file" 2 'afile: exists and is not a directory' -- "$SBM" run okm.json --out afile
