@@ -202,6 +202,15 @@ void sb_h5ds_read_attr_str(sb_h5ds_reader *r, const char *name, char *buf, size_
     if (a >= 0) H5Aclose(a);
 }
 
+/* Whether dataset ds stores integers (HDF5 would convert floats to int32
+ * silently, truncating them). */
+static int is_integer(hid_t ds) {
+    const hid_t t = H5Dget_type(ds);
+    const int ok = t >= 0 && H5Tget_class(t) == H5T_INTEGER;
+    if (t >= 0) H5Tclose(t);
+    return ok;
+}
+
 int sb_h5ds_open(sb_h5ds_reader *r, const char *path, char *err, size_t errlen) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     memset(r, 0, sizeof *r);
@@ -225,6 +234,14 @@ int sb_h5ds_open(sb_h5ds_reader *r, const char *path, char *err, size_t errlen) 
         snprintf(err, errlen, "%s: missing or bad attributes (task, max_len, vocab_size, n_classes, n_seqs)", path);
         goto fail;
     }
+    /* bounds far past any real task (RoBERTa's vocabulary is 50265 tokens), so
+     * that a corrupt attribute is named here rather than met as a huge allocation */
+    if (r->vocab_size > SB_H5DS_MAX_VOCAB || r->n_classes > SB_H5DS_MAX_CLASSES || r->L > SB_H5DS_MAX_LEN) {
+        snprintf(err, errlen, "%s: attribute out of range: vocab_size %d (at most %d), n_classes %d (at most %d), "
+                 "max_len %d (at most %d)", path, r->vocab_size, SB_H5DS_MAX_VOCAB, r->n_classes, SB_H5DS_MAX_CLASSES,
+                 r->L, SB_H5DS_MAX_LEN);
+        goto fail;
+    }
     for (int s = 0; s < SB_H5DS_SPLITS; s++) {
         char name[64];
         for (int q = 0; q < r->n_seqs; q++) {
@@ -233,7 +250,7 @@ int sb_h5ds_open(sb_h5ds_reader *r, const char *path, char *err, size_t errlen) 
             hsize_t dims[2] = {0, 0};
             hid_t sp = r->ids[s][q] >= 0 ? H5Dget_space(r->ids[s][q]) : -1;
             int ok = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 2 && H5Sget_simple_extent_dims(sp, dims, NULL) == 2 &&
-                     dims[1] == (hsize_t)r->L && (q == 0 || (int64_t)dims[0] == r->n[s]);
+                     dims[1] == (hsize_t)r->L && (q == 0 || (int64_t)dims[0] == r->n[s]) && is_integer(r->ids[s][q]);
             if (sp >= 0) H5Sclose(sp);
             if (!ok) {
                 snprintf(err, errlen, "%s: dataset %s missing or not int32 [N, %d]", path, name, r->L);
@@ -246,7 +263,7 @@ int sb_h5ds_open(sb_h5ds_reader *r, const char *path, char *err, size_t errlen) 
         hsize_t n = 0;
         hid_t sp = r->label[s] >= 0 ? H5Dget_space(r->label[s]) : -1;
         int ok = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, &n, NULL) == 1 &&
-                 (int64_t)n == r->n[s];
+                 (int64_t)n == r->n[s] && is_integer(r->label[s]);
         if (sp >= 0) H5Sclose(sp);
         if (!ok) {
             snprintf(err, errlen, "%s: dataset %s missing or not int32 [%lld]", path, name, (long long)r->n[s]);

@@ -18,6 +18,10 @@
 #include <stdint.h>
 
 #define SB_H5DS_SPLITS 3
+/* what a reader accepts in the attributes (sb_h5ds_open) */
+#define SB_H5DS_MAX_VOCAB (1 << 24)
+#define SB_H5DS_MAX_CLASSES (1 << 16)
+#define SB_H5DS_MAX_LEN (1 << 20)
 extern const char *const sb_h5ds_split_names[SB_H5DS_SPLITS]; /* "train", "dev", "test" */
 
 typedef struct sb_h5ds_writer sb_h5ds_writer;

@@ -111,8 +111,12 @@ sb_task *sb_h5_task_open(const sb_task_ops *ops, const sb_run_config *c, sb_toke
         return NULL;
     }
     const int B = c->micro_batch;
+    const int pair = !strcmp(ops->name, "retrieval"); /* two documents per example */
     if (strcmp(t->r.task, ops->name) != 0) {
         snprintf(err, errlen, "%s: holds task '%s', not '%s'", t->path, t->r.task, ops->name);
+    } else if (t->r.n_seqs != (pair ? 2 : 1)) {
+        snprintf(err, errlen, "%s: attribute n_seqs is %d; task %s has %d sequence%s per example", t->path,
+                 t->r.n_seqs, ops->name, pair ? 2 : 1, pair ? "s" : "");
     } else if (t->r.n[SB_SPLIT_TRAIN] < B || t->r.n[SB_SPLIT_DEV] < 1 || t->r.n[SB_SPLIT_TEST] < 1) {
         snprintf(err, errlen, "%s: splits train %lld, dev %lld, test %lld: need train >= micro_batch (%d) and "
                  "non-empty dev and test", t->path, (long long)t->r.n[0], (long long)t->r.n[1], (long long)t->r.n[2], B);

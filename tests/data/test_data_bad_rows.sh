@@ -3,10 +3,11 @@
 # vocabulary (which indexed past the embedding table: a segfault) and a row
 # HDF5 cannot read (which ended the whole process). The swept data_file is a
 # path: its '/' must not nest the run's directory.
+# Files whose attributes or types are wrong are refused when the run opens them.
 # Usage: bash test_data_bad_rows.sh PATH/TO/sbmbench PATH/TO/make_bad_rows
 MAKE_BAD=${2:?usage: $0 SBMBENCH MAKE_BAD_ROWS}
 . "$(dirname "$0")/../cli/lib.sh"
-"$MAKE_BAD" bad.h5 || fail "make_bad_rows"
+"$MAKE_BAD" ids bad.h5 || fail "make_bad_rows"
 mkdir -p sub && "$SBM" gen listops --out sub/good.h5 --train 16 --dev 4 --test 4 --min-length 8 --max-length 24 >/dev/null || fail "gen listops"
 cat > m.json <<'J'
 {"experiment": "bad-rows", "tasks": ["listops"], "models": ["full"],
@@ -30,4 +31,15 @@ expect_error "unreadable row" 1 'big\.h5: cannot read row [0-9]+ of /train' -- "
 good=$(ls -d r2/*good.h5* 2>/dev/null | head -1)
 [ -n "$good" ] && [ -f "$good/final.json" ] && pass "after the unreadable row, the next run completed" ||
     fail "after the unreadable row the next run did not complete: $(ls r2)"
+# files the schema check refuses when the run opens them: a vocab_size that
+# asked for 64 GB, a pair task stored with one sequence, labels stored as
+# doubles (HDF5 converted 0.6 to 0 silently)
+for c in "vocab:attribute out of range: vocab_size 2000000000" "pair:attribute n_seqs is 1; task retrieval has 2 sequences" \
+         "labels:dataset /train/label missing or not int32"; do
+    mode=${c%%:*}
+    "$MAKE_BAD" "$mode" "$mode.h5" || fail "make_bad_rows $mode"
+    task=$([ "$mode" = pair ] && echo retrieval || echo listops)
+    sed -e "s|\"bad.h5\", \"sub/good.h5\"|\"$mode.h5\"|" -e "s|\"listops\"|\"$task\"|" m.json > m_$mode.json
+    expect_error "$mode" 1 "$mode\.h5: ${c#*:}" -- "$SBM" run m_$mode.json --out r_$mode --threads 1
+done
 finish
