@@ -86,6 +86,7 @@ sb_h5ds_writer *sb_h5ds_create(const char *path, const char *task, int n_seqs, i
 }
 
 void sb_h5ds_set_limit(sb_h5ds_writer *w, int split, int64_t limit) { w->limit[split] = limit; }
+int64_t sb_h5ds_limit(const sb_h5ds_writer *w, int split) { return w->limit[split]; }
 
 static int append_rows(hid_t ds, int rank, hsize_t at, hsize_t rows, hsize_t L, const int32_t *data) {
     hsize_t dims[2] = {at + rows, L}, start[2] = {at, 0}, count[2] = {rows, L};

@@ -31,6 +31,7 @@ typedef struct sb_h5ds_writer sb_h5ds_writer;
 sb_h5ds_writer *sb_h5ds_create(const char *path, const char *task, int n_seqs, int L, char *err, size_t errlen);
 /* Keep at most `limit` rows of a split (later appends are dropped); -1 = all. */
 void sb_h5ds_set_limit(sb_h5ds_writer *w, int split, int64_t limit);
+int64_t sb_h5ds_limit(const sb_h5ds_writer *w, int split);
 /* Append one example (ids1 only for pair tasks). 0 ok, -1 on an HDF5 error. */
 int sb_h5ds_append(sb_h5ds_writer *w, int split, const int32_t *ids0, const int32_t *ids1, int32_t label);
 int64_t sb_h5ds_count(const sb_h5ds_writer *w, int split);

@@ -53,6 +53,17 @@ int sb_prep_commit(sb_h5ds_writer *w, int ok, const char *path) {
     long long n[3];
     for (int s = 0; s < 3; s++) n[s] = (long long)sb_h5ds_count(w, s);
     char err[4400];
+    /* a split left empty that was not asked to be (--train 0 etc.) means the
+     * input gave nothing for it: an empty or wrong file or folder, which a run
+     * would only report later as an unusable data file */
+    for (int s = 0; ok && s < 3; s++)
+        if (n[s] == 0 && sb_h5ds_limit(w, s) != 0) {
+            fprintf(stderr, "sbmbench: %s: the input gave no %s examples (train %lld, dev %lld, test %lld); "
+                            "check the input files, or ask for none with --%s 0; nothing written\n",
+                    path, sb_h5ds_split_names[s], n[0], n[1], n[2], sb_h5ds_split_names[s]);
+            sb_h5ds_finish(w, 0, err, sizeof err);
+            return 1;
+        }
     if (sb_h5ds_finish(w, ok, err, sizeof err)) {
         if (ok) fprintf(stderr, "sbmbench: %s\n", err);
         return 1;

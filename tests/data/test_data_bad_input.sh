@@ -27,6 +27,14 @@ no_output f.h5
 expect_error "wrong-size png" 1 "sample_4.png: image is [0-9]+x[0-9]+, expected 32x32" -- "$SBM" prep pathfinder --in p2 --out g.h5
 no_output g.h5
 expect_error "missing metadata folder" 1 "nowhere/metadata: cannot open folder" -- "$SBM" prep pathfinder --in nowhere --out h.h5
+make_listops_tsv le; : > le/basic_train.tsv # empty: no training examples
+expect_error "empty listops file" 1 "k.h5: the input gave no train examples" -- "$SBM" prep listops --in le --out k.h5
+no_output k.h5
+make_imdb ie; rm -f ie/test/pos/* ie/test/neg/* # empty folders: no test (nor dev) examples
+expect_error "empty imdb folders" 1 "l.h5: the input gave no dev examples" -- "$SBM" prep text --in ie --out l.h5
+no_output l.h5
+"$SBM" prep listops --in le --out m0.h5 --train 0 >/dev/null 2>err.txt && [ -f m0.h5 ] &&
+    pass "an empty split asked for (--train 0) is no error" || fail "--train 0 refused: $(cat err.txt)"
 expect_error "unknown option" 2 "unknown option '--bogus'" -- "$SBM" prep image --bogus 1
 expect_error "missing data file in a run" 1 "missing.h5: cannot read data file" -- "$SBM" run /dev/stdin <<<'{"experiment":"x","tasks":["image"],"models":["full"],"config":{"data_file":"missing.h5","steps":2,"warmup_steps":1}}'
 finish
