@@ -1,6 +1,7 @@
 #include "data_prep/h5_dataset.h"
 #include "experiments/util.h"
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,28 @@ struct sb_h5ds_writer {
     int64_t buffered[SB_H5DS_SPLITS];
     char path[4096], tmp[4200];
 };
+
+/* The temporary file being written, for the signal handler to remove: a
+ * prep or gen interrupted by Ctrl-C (or killed by SIGTERM, SIGHUP) leaves
+ * nothing behind. One writer at a time: the commands write one file. */
+static char pending_tmp[4200];
+static volatile sig_atomic_t pending_set;
+
+static void remove_pending(int sig) {
+    if (pending_set) unlink(pending_tmp); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void sb_h5ds_remove_on_signal(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = remove_pending;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
 
 static hid_t create_extendible(hid_t group, const char *name, int rank, hsize_t L, hsize_t chunk) {
     hsize_t dims[2] = {0, L}, maxdims[2] = {H5S_UNLIMITED, L}, cdims[2] = {chunk, L};
@@ -65,6 +88,8 @@ sb_h5ds_writer *sb_h5ds_create(const char *path, const char *task, int n_seqs, i
         free(w);
         return NULL;
     }
+    snprintf(pending_tmp, sizeof pending_tmp, "%s", w->tmp);
+    pending_set = 1;
     for (int s = 0; s < SB_H5DS_SPLITS; s++) {
         hid_t g = H5Gcreate2(w->file, sb_h5ds_split_names[s], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         for (int q = 0; q < n_seqs; q++) {
@@ -164,6 +189,7 @@ int sb_h5ds_finish(sb_h5ds_writer *w, int ok, char *err, size_t errlen) {
     }
     int good = ok && !w->failed;
     if (H5Fclose(w->file) < 0) good = 0;
+    pending_set = 0; /* renamed or removed below */
     int rc = 0;
     if (good && rename(w->tmp, w->path) != 0) {
         snprintf(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(errno));

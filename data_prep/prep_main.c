@@ -33,6 +33,7 @@ static int dispatch(const char *cmd, const subcommand *t, int n, int argc, char 
                     printf("usage: sbmbench %s %s %s\n", cmd, t[i].task, t[i].usage);
                     return 0;
                 }
+                sb_h5ds_remove_on_signal(); /* Ctrl-C leaves no NAME.tmp */
                 return t[i].fn(argc - 1, argv + 1);
             }
     int help = argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"));

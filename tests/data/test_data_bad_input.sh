@@ -35,6 +35,11 @@ expect_error "empty imdb folders" 1 "l.h5: the input gave no dev examples" -- "$
 no_output l.h5
 "$SBM" prep listops --in le --out m0.h5 --train 0 >/dev/null 2>err.txt && [ -f m0.h5 ] &&
     pass "an empty split asked for (--train 0) is no error" || fail "--train 0 refused: $(cat err.txt)"
+# Ctrl-C (SIGINT) or SIGTERM in the middle of writing: neither the file nor its temporary is left
+for sig in INT TERM; do
+    timeout -s $sig 2 "$SBM" gen listops --out int_$sig.h5 --train 1000000 --dev 10 --test 10 >/dev/null 2>&1
+    no_output int_$sig.h5
+done
 expect_error "unknown option" 2 "unknown option '--bogus'" -- "$SBM" prep image --bogus 1
 expect_error "missing data file in a run" 1 "missing.h5: cannot read data file" -- "$SBM" run /dev/stdin <<<'{"experiment":"x","tasks":["image"],"models":["full"],"config":{"data_file":"missing.h5","steps":2,"warmup_steps":1}}'
 finish
