@@ -34,6 +34,28 @@ static cJSON *run_entry(const sb_run_spec *r, const char *out_dir, const char *s
     return e;
 }
 
+/* The entries of the folder's earlier summary.json for runs this manifest
+ * does not have (another manifest run into the same --out), appended to runs:
+ * rewriting the summary must not drop them from the folder's results. An
+ * unreadable earlier summary adds nothing (report falls back to the run
+ * folders). Returns how many. */
+static int keep_earlier_runs(cJSON *runs, const sb_manifest *m, const char *path) {
+    char err[512];
+    cJSON *old = sb_file_exists(path) ? sb_read_json(path, err, sizeof err) : NULL;
+    const cJSON *list = old ? cJSON_GetObjectItemCaseSensitive(old, "runs") : NULL;
+    int kept = 0;
+    if (cJSON_IsArray(list))
+        for (const cJSON *e = list->child; e; e = e->next) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+            if (!cJSON_IsString(id)) continue;
+            int ours = 0;
+            for (int i = 0; i < m->n_runs && !ours; i++) ours = !strcmp(m->runs[i].id, id->valuestring);
+            if (!ours) cJSON_AddItemToArray(runs, cJSON_Duplicate(e, 1)), kept++;
+        }
+    cJSON_Delete(old);
+    return kept;
+}
+
 int sb_summary_write(const sb_manifest *m, const char *out_dir, const char *const *statuses, char *err,
                      size_t errlen) {
     cJSON *root = cJSON_CreateObject();
@@ -44,6 +66,10 @@ int sb_summary_write(const sb_manifest *m, const char *out_dir, const char *cons
         cJSON_AddItemToArray(runs, run_entry(&m->runs[i], out_dir, statuses ? statuses[i] : NULL));
     char path[4096];
     sb_path(path, sizeof path, "%s/summary.json", out_dir);
+    const int kept = keep_earlier_runs(runs, m, path);
+    if (kept && statuses) /* once, at the end */
+        fprintf(stderr, "sbmbench: %s keeps %d run%s of an earlier manifest in this folder\n", path, kept,
+                kept == 1 ? "" : "s");
     int rc = sb_write_json_atomic(path, root, err, errlen);
     /* tables and figures: the same code as `sbmbench report` */
     if (!rc && sb_report_render(out_dir, root, stderr) < 0) {

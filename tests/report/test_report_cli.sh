@@ -68,6 +68,14 @@ if command -v h5dump >/dev/null; then
     h5dump -H -d /test/flops r/synthetic-sbm-s1/metrics.h5 | grep -q 'DATASPACE  SIMPLE { ( 32 )' &&
         pass "metrics.h5: /test/flops per test example" || fail "metrics.h5 /test/flops"
 fi
+# another manifest run into the same folder adds its runs to the results, and keeps the first one's
+sed -e 's/"models": \["full", "sbm"\]/"models": ["linear"]/' m.json > m_lin.json
+"$SBM" run m_lin.json --out r --threads 1 >/dev/null 2>err.txt || fail "second manifest: $(cat err.txt)"
+grep -q '"synthetic-full-s1"' r/summary.json && grep -q '"synthetic-sbm-s1"' r/summary.json &&
+    grep -q '"synthetic-linear-s1"' r/summary.json && grep -q "^| linear |" r/tables/accuracy.md &&
+    grep -q "^| sbm |" r/tables/accuracy.md && grep -q "keeps 2 runs of an earlier manifest" err.txt &&
+    pass "a second manifest into the same folder keeps the first one's runs in summary and tables" ||
+    fail "second manifest dropped earlier runs: $(cat err.txt) $(grep -o '"id":[^,]*' r/summary.json)"
 cp -r r r2
 "$SBM" report r2 >/dev/null 2>&1
 cmp -s r/tables/accuracy.csv r2/tables/accuracy.csv && cmp -s r/tables/cost.md r2/tables/cost.md &&
