@@ -108,6 +108,9 @@ static int cmd_run(int argc, char **argv) {
             threads = (int)t;
         } else if (!strcmp(a, "--resume")) {
             resume = 1;
+        } else if (!strcmp(a, "--out") || !strcmp(a, "--threads")) { /* the last argument */
+            fprintf(stderr, "sbmbench run: %s needs a value (see 'sbmbench run --help')\n", a);
+            return 2;
         } else if (a[0] == '-') {
             fprintf(stderr, "sbmbench run: unknown option '%s' (see 'sbmbench run --help')\n", a);
             return 2;

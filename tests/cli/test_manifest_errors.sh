@@ -57,6 +57,7 @@ expect_error "override for an unlisted model" 2 'other.json: model_config.sbm: n
 expect_error "missing file" 2 'nosuch.json: cannot open' -- "$SBM" run nosuch.json --out o17
 expect_error "unknown option" 2 "unknown option '--frobnicate'" -- "$SBM" run --frobnicate
 expect_error "bad --threads" 2 'threads: expected a positive integer' -- "$SBM" run --threads zero
+expect_error "--out without a value" 2 'run: --out needs a value' -- "$SBM" run m.json --out
 
 write dots.json '{"experiment": "..", "tasks": ["synthetic"], "models": ["full"]}'
 expect_error "experiment name '..'" 2 "dots.json: experiment: '..' may not start with '.'" -- "$SBM" run dots.json --out o18
