@@ -9,9 +9,17 @@
  * parallel loop: OpenBLAS threads them poorly (measured at 16384 x 32 x 32:
  * 0.82 ms on 2 threads against 0.51 by blocks). The blocks are fixed, so the
  * result does not depend on the thread count, inside a parallel region or
- * not. */
+ * not.
+ *
+ * Reductions (a small C, at most THIN_COLS on each side, over a long inner
+ * dimension: the weight gradients Xᵀ dY) go by fixed slices of the inner
+ * dimension, one single-threaded partial product each, summed in slice
+ * order: left to OpenBLAS's threading (or to the batch's per-thread split)
+ * their sums depended on the thread count. */
 #include <cblas.h>
 #include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include "core/cpu/cpu_ops.h"
 
 #define GEMM_ROWS 256
@@ -24,6 +32,49 @@ void sb_cpu_gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const 
 }
 
 static int is_thin(int M, int N, int K) { return M >= 2 * GEMM_ROWS && N <= THIN_COLS && K <= THIN_COLS; }
+static int is_reduction(int M, int N, int K) { return M <= THIN_COLS && N <= THIN_COLS && K >= 2 * GEMM_ROWS; }
+
+#define MAX_SLICES 64 /* a reduction's partial products: at most this many (bounds their memory) */
+
+/* The slice length of a reduction over K: GEMM_ROWS, or longer so that at
+ * most MAX_SLICES slices cover K. A function of K alone. */
+static int slice_len(int K) {
+    const int per = (K + MAX_SLICES - 1) / MAX_SLICES;
+    return per > GEMM_ROWS ? per : GEMM_ROWS;
+}
+
+/* `batch` reductions (operands offset by their strides), C = alpha op(A)
+ * op(B) + beta C, each as the sum over fixed K slices of single-threaded
+ * partial products, added in slice order. */
+static void gemm_reduce_slices(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                               size_t sa, const float *B, int ldb, size_t sb, float beta, float *C, int ldc,
+                               size_t sc, int batch) {
+    const int len = slice_len(K), slices = (K + len - 1) / len;
+    const size_t mn = (size_t)M * N;
+    float *part = malloc(sizeof(float) * mn * (size_t)slices * (size_t)batch);
+    if (!part) {
+        fprintf(stderr, "sbmbench: out of memory in a matrix product\n");
+        exit(3);
+    }
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (int t = 0; t < batch * slices; t++) {
+        const size_t i = (size_t)(t / slices), k0 = (size_t)(t % slices) * len;
+        const int kb = K - (int)k0 < len ? K - (int)k0 : len;
+        sb_cpu_gemm_serial(ta, tb, M, N, kb, alpha, A + i * sa + (ta ? k0 * (size_t)lda : k0), lda,
+                           B + i * sb + (tb ? k0 : k0 * (size_t)ldb), ldb, 0.0f, part + (size_t)t * mn, N);
+    }
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (int r = 0; r < batch * M; r++) {
+        const int i = r / M, m = r % M;
+        float *c = C + (size_t)i * sc + (size_t)m * ldc;
+        for (int n = 0; n < N; n++) {
+            float acc = 0.0f;
+            for (int q = 0; q < slices; q++) acc += part[((size_t)i * slices + q) * mn + (size_t)m * N + n];
+            c[n] = beta == 0.0f ? acc : beta * c[n] + acc; /* beta 0: C may hold anything */
+        }
+    }
+    free(part);
+}
 
 /* `batch` thin products (operands offset by their strides), every (product,
  * row block of GEMM_ROWS rows of C) a single-threaded task; A's rows (or
@@ -47,6 +98,7 @@ void sb_cpu_gemm(sb_backend *be, int ta, int tb, int M, int N, int K, float alph
     be->flops.total += 2LL * M * N * K;
     be->flops.gemm += 2LL * M * N * K;
     if (is_thin(M, N, K)) gemm_thin_blocks(ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
+    else if (is_reduction(M, N, K)) gemm_reduce_slices(ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
     else sb_cpu_gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -64,6 +116,8 @@ void sb_cpu_gemm_batched(sb_backend *be, int ta, int tb, int M, int N, int K, fl
     be->flops.gemm += f;
     if (is_thin(M, N, K)) {
         gemm_thin_blocks(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
+    } else if (is_reduction(M, N, K)) {
+        gemm_reduce_slices(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
     } else if (batch >= omp_get_max_threads()) {
         /* many small products: one per thread, each single-threaded */
 #pragma omp parallel for schedule(static)

@@ -262,6 +262,49 @@ static void check_sampler_wiring(sb_backend *be) {
     free(p), free(q), free(k), free(v), free(out), free(indeg);
 }
 
+/* On a sampled graph, forward and backward are the same bit for bit on 2
+ * threads and on 1: the graph, the output and every gradient, the SBM
+ * parameters' included. 1200 rows, so the MLP's weight products are
+ * reductions over a long inner dimension (they sum by fixed slices; left to
+ * OpenBLAS's threading, they changed with the thread count). */
+static void check_thread_invariance(sb_backend *be) {
+    enum { BT = 2, HT = 2, NT = 300, DT = 32, KT = 16 };
+    const size_t sz = (size_t)BT * HT * NT * DT;
+    const sb_attention_ops *sbm = sb_attention_find("sbm");
+    sb_attn_config cfg = {.n_heads = HT, .d_head = DT, .max_len = NT, .sbm_k = KT, .sbm_delta = 0.05f,
+                          .sbm_sampler = SB_SAMPLER_FASTRG, .sbm_ste = 1, .sbm_reg_kind = SB_SBM_REG_SAMPLED};
+    const size_t np = sbm->param_count(&cfg);
+    float *p = tu_alloc(np), *q = tu_alloc(sz), *k = tu_alloc(sz), *v = tu_alloc(sz), *R = tu_alloc(sz);
+    sb_rng_reader r = tu_rng(70);
+    sbm->init_params(&cfg, p, &r);
+    tu_fill_normal(q, sz, 1.0f, 71), tu_fill_normal(k, sz, 1.0f, 72), tu_fill_normal(v, sz, 1.0f, 73);
+    tu_fill_normal(R, sz, 1.0f, 74);
+    float *out[2], *dq[2], *dk[2], *dv[2], *dp[2];
+    for (int t = 0; t < 2; t++) {
+        out[t] = tu_alloc(sz), dq[t] = tu_alloc(sz), dk[t] = tu_alloc(sz), dv[t] = tu_alloc(sz), dp[t] = tu_alloc(np);
+        memset(dq[t], 0, sizeof(float) * sz), memset(dk[t], 0, sizeof(float) * sz);
+        memset(dv[t], 0, sizeof(float) * sz), memset(dp[t], 0, sizeof(float) * np);
+        sb_cpu_set_threads(t ? 1 : 2);
+        void *st = sbm->state_create(be, &cfg, BT, NT, 1);
+        sb_attn_call call = {.B = BT, .H = HT, .N = NT, .D = DT, .q = q, .k = k, .v = v, .out = out[t], .training = 1,
+                             .rng = sb_rng_make(8, SB_RNG_ATTN_DROPOUT, 0, 0, 0, 0),
+                             .rng_attn = sb_rng_make(8, SB_RNG_ATTN, 0, 0, 0, 0)};
+        sbm->forward(be, st, &cfg, p, &call);
+        sb_attn_grads gr = {.dq = dq[t], .dk = dk[t], .dv = dv[t], .dout = R, .density_weight = 3.0f};
+        sbm->backward(be, st, &cfg, p, dp[t], &call, &gr);
+        sbm->state_destroy(be, st);
+    }
+    sb_cpu_set_threads(2);
+    const size_t b = sizeof(float) * sz;
+    tu_check(!memcmp(out[0], out[1], b) && !memcmp(dq[0], dq[1], b) && !memcmp(dk[0], dk[1], b) &&
+                 !memcmp(dv[0], dv[1], b),
+             "sampled graph, 1200 rows: output, dQ, dK and dV the same on 2 threads and on 1");
+    tu_check(!memcmp(dp[0], dp[1], sizeof(float) * np),
+             "sampled graph, 1200 rows: the SBM parameters' gradients the same on 2 threads and on 1");
+    for (int t = 0; t < 2; t++) free(out[t]), free(dq[t]), free(dk[t]), free(dv[t]), free(dp[t]);
+    free(p), free(q), free(k), free(v), free(R);
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     static ctx_t c;
@@ -374,6 +417,7 @@ int main(void) {
         tu_report("all edges: dV = full attention's", tu_max_rel_err(dv1r, dv2r, n), 1e-4);
     }
     check_sampler_wiring(be);
+    check_thread_invariance(be);
     free(c.params);
     sb_backend_destroy(be);
     return tu_finish();
