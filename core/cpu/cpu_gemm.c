@@ -34,13 +34,14 @@ void sb_cpu_gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const 
 static int is_thin(int M, int N, int K) { return M >= 2 * GEMM_ROWS && N <= THIN_COLS && K <= THIN_COLS; }
 static int is_reduction(int M, int N, int K) { return M <= THIN_COLS && N <= THIN_COLS && K >= 2 * GEMM_ROWS; }
 
-#define MAX_SLICES 64 /* a reduction's partial products: at most this many (bounds their memory) */
+#define MAX_SLICES 64    /* a reduction's partial products: at most this many (bounds their memory) */
+#define SLICE_MIN 1024   /* inner length of a slice, at least (256 made k x k x 4096 25% slower) */
 
-/* The slice length of a reduction over K: GEMM_ROWS, or longer so that at
+/* The slice length of a reduction over K: SLICE_MIN, or longer so that at
  * most MAX_SLICES slices cover K. A function of K alone. */
 static int slice_len(int K) {
     const int per = (K + MAX_SLICES - 1) / MAX_SLICES;
-    return per > GEMM_ROWS ? per : GEMM_ROWS;
+    return per > SLICE_MIN ? per : SLICE_MIN;
 }
 
 /* `batch` reductions (operands offset by their strides), C = alpha op(A)
