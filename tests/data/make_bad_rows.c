@@ -6,26 +6,12 @@
  *   pair    a retrieval file with one sequence per example (n_seqs 1)
  *   labels  a ListOps file whose /train/label holds doubles (HDF5 would truncate them)
  * Usage: make_bad_rows MODE OUT.h5 */
-#include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
 #include "data_prep/h5_dataset.h"
+#include "tests/h5_replace.h"
 
 enum { L = 16 };
-
-/* /train/label of path replaced by n doubles */
-static int float_labels(const char *path, int n) {
-    const hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    if (f < 0 || H5Ldelete(f, "/train/label", H5P_DEFAULT) < 0) return 1;
-    const hsize_t d[1] = {(hsize_t)n};
-    double x[64];
-    for (int i = 0; i < n; i++) x[i] = 0.6 + i % 10;
-    const hid_t sp = H5Screate_simple(1, d, NULL);
-    const hid_t ds = H5Dcreate2(f, "/train/label", H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    const int bad = ds < 0 || H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0;
-    H5Dclose(ds), H5Sclose(sp), H5Fclose(f);
-    return bad;
-}
 
 int main(int argc, char **argv) {
     if (argc != 3) {
@@ -54,5 +40,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    return strcmp(mode, "labels") ? 0 : float_labels(path, rows[0]);
+    if (strcmp(mode, "labels")) return 0;
+    double labels[8];
+    for (int i = 0; i < rows[0]; i++) labels[i] = 0.6 + i % 10; /* HDF5 would truncate them to ints */
+    return tu_h5_replace_1d(path, "/train/label", H5T_NATIVE_DOUBLE, labels, (hsize_t)rows[0]);
 }

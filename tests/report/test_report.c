@@ -10,13 +10,13 @@
  * `test_report --rank1-density FILE` rewrites FILE's /train/density as a
  * rank-1 dataset (a malformed metrics file, for report_cli). */
 #include <cjson/cJSON.h>
-#include <hdf5.h>
 #include <math.h>
 #include <sys/stat.h>
 #include "experiments/measure.h"
 #include "experiments/metrics_h5.h"
 #include "experiments/report.h"
 #include "experiments/util.h"
+#include "tests/h5_replace.h"
 #include "tests/test_util.h"
 
 enum { STEPS = 120, X = 32, L = 2, H = 2, T = 16, MAPS = 4 };
@@ -189,26 +189,16 @@ static void mean_std2(double a, double b, double *m, double *s) {
     *s = fabs(a - b) / sqrt(2.0);
 }
 
-/* /train/density of metrics file `path` replaced by a rank-1 dataset of 40 values. */
-static int rank1_density(const char *path) {
-    const hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    if (f < 0 || H5Ldelete(f, "/train/density", H5P_DEFAULT) < 0) return 1;
-    const hsize_t d[1] = {40};
-    float x[40];
-    for (int i = 0; i < 40; i++) x[i] = 0.1f;
-    const hid_t sp = H5Screate_simple(1, d, NULL);
-    const hid_t ds = H5Dcreate2(f, "/train/density", H5T_NATIVE_FLOAT, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    const int bad = ds < 0 || H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0;
-    H5Dclose(ds), H5Sclose(sp), H5Fclose(f);
-    return bad;
-}
-
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "--make")) {
         make_fixture(argv[2]);
         return 0;
     }
-    if (argc == 3 && !strcmp(argv[1], "--rank1-density")) return rank1_density(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "--rank1-density")) { /* [40] where [steps, L H] belongs */
+        float d[40];
+        for (int i = 0; i < 40; i++) d[i] = 0.1f;
+        return tu_h5_replace_1d(argv[2], "/train/density", H5T_NATIVE_FLOAT, d, 40);
+    }
     char root[] = "/tmp/sbm_report_XXXXXX", p[4200];
     if (!mkdtemp(root)) return 3;
     make_fixture(root);
