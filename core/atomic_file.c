@@ -1,16 +1,58 @@
 #include "core/atomic_file.h"
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
+
+/* slot states: 0 free, 1 being filled, 2 holds a path the handler may remove */
+static char temp_path[SB_TEMP_SLOTS][4200];
+static volatile sig_atomic_t temp_state[SB_TEMP_SLOTS];
+
+int sb_temp_register(const char *tmp) {
+    for (int i = 0; i < SB_TEMP_SLOTS; i++) {
+        sig_atomic_t expect = 0;
+        if (__atomic_compare_exchange_n(&temp_state[i], &expect, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+            snprintf(temp_path[i], sizeof temp_path[i], "%s", tmp);
+            __atomic_store_n(&temp_state[i], 2, __ATOMIC_SEQ_CST);
+            return i;
+        }
+    }
+    return -1;
+}
+
+void sb_temp_release(int slot) {
+    if (slot >= 0 && slot < SB_TEMP_SLOTS) __atomic_store_n(&temp_state[slot], 0, __ATOMIC_SEQ_CST);
+}
+
+static void remove_temps(int sig) {
+    for (int i = 0; i < SB_TEMP_SLOTS; i++)
+        if (temp_state[i] == 2) unlink(temp_path[i]); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void sb_temp_remove_on_signal(void) {
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        struct sigaction old, sa;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue; /* nohup, `cmd &` */
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = remove_temps;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
 
 int sb_atomic_open(sb_atomic_file *a, const char *path, char *err, size_t errlen) {
     a->path = path;
     snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path);
+    a->slot = -1;
     a->f = fopen(a->tmp, "wb");
     if (!a->f) {
         snprintf(err, errlen, "%s: cannot create: %s", a->tmp, strerror(errno));
         return -1;
     }
+    a->slot = sb_temp_register(a->tmp);
     return 0;
 }
 
@@ -18,6 +60,8 @@ int sb_atomic_close(sb_atomic_file *a, int ok, char *err, size_t errlen) {
     ok = ok && fflush(a->f) == 0 && fsync(fileno(a->f)) == 0;
     if (fclose(a->f) != 0) ok = 0;
     a->f = NULL;
+    sb_temp_release(a->slot); /* renamed or removed below */
+    a->slot = -1;
     if (!ok || rename(a->tmp, a->path) != 0) {
         snprintf(err, errlen, "%s: write failed: %s", a->path, errno ? strerror(errno) : "short write");
         unlink(a->tmp);

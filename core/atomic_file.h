@@ -10,11 +10,25 @@ typedef struct {
     FILE *f;
     char tmp[4096];
     const char *path;
+    int slot; /* its entry among the temporaries in progress (sb_temp_register) */
 } sb_atomic_file;
 
 /* 0 on success; else a message naming the temporary file in err. */
 int sb_atomic_open(sb_atomic_file *a, const char *path, char *err, size_t errlen);
 /* ok: whether every write succeeded. Commits (rename) when ok, else discards. */
 int sb_atomic_close(sb_atomic_file *a, int ok, char *err, size_t errlen);
+
+/* The temporaries in progress (atomic files, the HDF5 dataset writer), so
+ * that an interrupted command can remove them: register one as it is
+ * created (returns its slot, or -1 when all SB_TEMP_SLOTS are taken: it is
+ * then not removed on a signal), release it once renamed or removed. */
+#define SB_TEMP_SLOTS 8
+int sb_temp_register(const char *tmp);
+void sb_temp_release(int slot);
+/* Handlers for SIGINT, SIGTERM and SIGHUP that remove the registered
+ * temporaries, then die of the signal as before; a signal the process
+ * ignores (nohup, a background job) stays ignored. For prep and gen; `run`
+ * has its own handlers, which stop at a step boundary. */
+void sb_temp_remove_on_signal(void);
 
 #endif

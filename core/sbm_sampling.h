@@ -5,12 +5,16 @@
  * An alias table over w[0..n) stores for each slot a 32-bit acceptance
  * threshold and an alias; one uniform 32-bit word x draws a slot: the slot is
  * (x*n) >> 32 and the low 32 bits of x*n decide between the slot and its
- * alias. Given the slot those bits take about 2^32/n values, n apart, so the
- * keep probability is exact only to within n/2^32: each outcome's
- * probability is then off by at most about n/2^31 of itself (3e-5 at
- * n = 2^16, but 1.7% at 2^24). Tables of more than SB_ONE_WORD_MAX slots
- * therefore draw from two words, x and y, as the 64-bit uniform x 2^32 + y
- * (sb_mul_shift2), which leaves errors of n/2^63. */
+ * alias. Given the slot those bits take about 2^32/n values, n apart, so a
+ * slot's keep probability is exact only to within n/2^32, and an outcome's
+ * probability (1/n per slot that leads to it, scaled by the keep or alias
+ * share) to within about 2^-32 per such slot: n/2^31 of an average outcome's
+ * probability, more of a lighter one's (n/(2^32 f) for f times the average).
+ * That is 3e-5 of an average outcome at n = 2^16, but 0.8% at 2^24 (and a
+ * reviewer's enumeration of all 2^32 words found 1.7% for a lighter one).
+ * Tables of more than SB_ONE_WORD_MAX slots therefore draw from two words, x
+ * and y, as the 64-bit uniform x 2^32 + y (sb_mul_shift2), which leaves
+ * errors of about 2^-64 per slot. */
 #ifndef SB_SBM_SAMPLING_H
 #define SB_SBM_SAMPLING_H
 

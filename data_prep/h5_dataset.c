@@ -1,7 +1,7 @@
 #include "data_prep/h5_dataset.h"
+#include "core/atomic_file.h"
 #include "experiments/util.h"
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,29 +26,8 @@ struct sb_h5ds_writer {
     int32_t *buf_ids[SB_H5DS_SPLITS][2], *buf_label[SB_H5DS_SPLITS];
     int64_t buffered[SB_H5DS_SPLITS];
     char path[4096], tmp[4200];
+    int temp_slot;
 };
-
-/* The temporary file being written, for the signal handler to remove: a
- * prep or gen interrupted by Ctrl-C (or killed by SIGTERM, SIGHUP) leaves
- * nothing behind. One writer at a time: the commands write one file. */
-static char pending_tmp[4200];
-static volatile sig_atomic_t pending_set;
-
-static void remove_pending(int sig) {
-    if (pending_set) unlink(pending_tmp); /* async-signal-safe */
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-void sb_h5ds_remove_on_signal(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = remove_pending;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
 
 static hid_t create_extendible(hid_t group, const char *name, int rank, hsize_t L, hsize_t chunk) {
     hsize_t dims[2] = {0, L}, maxdims[2] = {H5S_UNLIMITED, L}, cdims[2] = {chunk, L};
@@ -88,8 +67,7 @@ sb_h5ds_writer *sb_h5ds_create(const char *path, const char *task, int n_seqs, i
         free(w);
         return NULL;
     }
-    snprintf(pending_tmp, sizeof pending_tmp, "%s", w->tmp);
-    pending_set = 1;
+    w->temp_slot = sb_temp_register(w->tmp); /* removed if the command is interrupted */
     for (int s = 0; s < SB_H5DS_SPLITS; s++) {
         hid_t g = H5Gcreate2(w->file, sb_h5ds_split_names[s], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         for (int q = 0; q < n_seqs; q++) {
@@ -189,7 +167,7 @@ int sb_h5ds_finish(sb_h5ds_writer *w, int ok, char *err, size_t errlen) {
     }
     int good = ok && !w->failed;
     if (H5Fclose(w->file) < 0) good = 0;
-    pending_set = 0; /* renamed or removed below */
+    sb_temp_release(w->temp_slot); /* renamed or removed below */
     int rc = 0;
     if (good && rename(w->tmp, w->path) != 0) {
         snprintf(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(errno));
@@ -253,22 +231,22 @@ int sb_h5ds_open(sb_h5ds_reader *r, const char *path, char *err, size_t errlen) 
         return -1;
     }
     sb_h5ds_read_attr_str(r, "task", r->task, sizeof r->task);
-    r->L = (int)read_int_attr(r->file, "max_len", 0);
-    r->n_seqs = (int)read_int_attr(r->file, "n_seqs", 1);
-    r->vocab_size = (int)read_int_attr(r->file, "vocab_size", 0);
-    r->n_classes = (int)read_int_attr(r->file, "n_classes", 0);
-    if (!r->task[0] || r->L < 1 || r->vocab_size < 2 || r->n_classes < 2 || r->n_seqs < 1 || r->n_seqs > 2) {
+    const int64_t L = read_int_attr(r->file, "max_len", 0), n_seqs = read_int_attr(r->file, "n_seqs", 1);
+    const int64_t vocab = read_int_attr(r->file, "vocab_size", 0), classes = read_int_attr(r->file, "n_classes", 0);
+    if (!r->task[0] || L < 1 || vocab < 2 || classes < 2 || n_seqs < 1 || n_seqs > 2) {
         snprintf(err, errlen, "%s: missing or bad attributes (task, max_len, vocab_size, n_classes, n_seqs)", path);
         goto fail;
     }
-    /* bounds far past any real task (RoBERTa's vocabulary is 50265 tokens), so
-     * that a corrupt attribute is named here rather than met as a huge allocation */
-    if (r->vocab_size > SB_H5DS_MAX_VOCAB || r->n_classes > SB_H5DS_MAX_CLASSES || r->L > SB_H5DS_MAX_LEN) {
-        snprintf(err, errlen, "%s: attribute out of range: vocab_size %d (at most %d), n_classes %d (at most %d), "
-                 "max_len %d (at most %d)", path, r->vocab_size, SB_H5DS_MAX_VOCAB, r->n_classes, SB_H5DS_MAX_CLASSES,
-                 r->L, SB_H5DS_MAX_LEN);
+    /* bounds far past any real task (RoBERTa's vocabulary is 50265 tokens),
+     * checked before narrowing to int, so that a corrupt attribute is named
+     * here rather than met as a huge allocation or a wrapped value */
+    if (vocab > SB_H5DS_MAX_VOCAB || classes > SB_H5DS_MAX_CLASSES || L > SB_H5DS_MAX_LEN) {
+        snprintf(err, errlen, "%s: attribute out of range: vocab_size %lld (at most %d), n_classes %lld (at most %d), "
+                 "max_len %lld (at most %d)", path, (long long)vocab, SB_H5DS_MAX_VOCAB, (long long)classes,
+                 SB_H5DS_MAX_CLASSES, (long long)L, SB_H5DS_MAX_LEN);
         goto fail;
     }
+    r->L = (int)L, r->n_seqs = (int)n_seqs, r->vocab_size = (int)vocab, r->n_classes = (int)classes;
     for (int s = 0; s < SB_H5DS_SPLITS; s++) {
         char name[64];
         for (int q = 0; q < r->n_seqs; q++) {

@@ -41,9 +41,6 @@ void sb_h5ds_attr_double(sb_h5ds_writer *w, const char *name, double value);
 /* ok = 0 discards the file (the temporary is removed). Commits when ok and
  * every write succeeded; returns 0 then, else -1 and a message. Frees w. */
 int sb_h5ds_finish(sb_h5ds_writer *w, int ok, char *err, size_t errlen);
-/* Install handlers for SIGINT, SIGTERM and SIGHUP that remove the temporary
- * file of the writer in progress, then die of the signal as before. */
-void sb_h5ds_remove_on_signal(void);
 
 typedef struct {
     hid_t file;

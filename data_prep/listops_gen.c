@@ -110,8 +110,8 @@ int sb_gen_listops(int argc, char **argv) {
         fprintf(stderr, "sbmbench gen listops: %s\n", !out ? "give --out FILE.h5" : "need min-length + 1 < max-length");
         return 2;
     }
-    int64_t no_limits[3] = {-1, -1, -1};
-    sb_h5ds_writer *w = sb_prep_create(out, "listops", 1, max_len, no_limits);
+    /* the sizes as limits too: a split asked to be empty (--train 0) is then no error at the commit */
+    sb_h5ds_writer *w = sb_prep_create(out, "listops", 1, max_len, sizes);
     if (!w) return 1;
     sb_h5ds_attr_int(w, "vocab_size", SB_LISTOPS_VOCAB);
     sb_h5ds_attr_int(w, "n_classes", 10);

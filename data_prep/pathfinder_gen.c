@@ -105,8 +105,8 @@ int sb_gen_pathfinder(int argc, char **argv) {
     const int64_t total = sizes[0] + sizes[1] + sizes[2];
     sb_h5ds_writer *w = NULL;
     if (out) {
-        int64_t no_limits[3] = {-1, -1, -1};
-        if (!(w = sb_prep_create(out, "pathfinder", 1, hpx, no_limits))) return 1;
+        /* the sizes as limits too: a split asked to be empty (--dev 0) is then no error at the commit */
+        if (!(w = sb_prep_create(out, "pathfinder", 1, hpx, sizes))) return 1;
         sb_h5ds_attr_int(w, "vocab_size", 256);
         sb_h5ds_attr_int(w, "n_classes", 2);
         sb_h5ds_attr_int(w, "image_side", hside);

@@ -2,6 +2,7 @@
  * converter or generator (data_prep/prep.h), plus the helpers they share. */
 #include <stdio.h>
 #include <string.h>
+#include "core/atomic_file.h"
 #include "data_prep/prep.h"
 #include "experiments/commands.h"
 
@@ -33,7 +34,7 @@ static int dispatch(const char *cmd, const subcommand *t, int n, int argc, char 
                     printf("usage: sbmbench %s %s %s\n", cmd, t[i].task, t[i].usage);
                     return 0;
                 }
-                sb_h5ds_remove_on_signal(); /* Ctrl-C leaves no NAME.tmp */
+                sb_temp_remove_on_signal(); /* Ctrl-C leaves no NAME.tmp */
                 return t[i].fn(argc - 1, argv + 1);
             }
     int help = argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"));

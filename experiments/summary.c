@@ -1,5 +1,6 @@
 #include "experiments/summary.h"
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,25 +35,45 @@ static cJSON *run_entry(const sb_run_spec *r, const char *out_dir, const char *s
     return e;
 }
 
-/* The entries of the folder's earlier summary.json for runs this manifest
- * does not have (another manifest run into the same --out), appended to runs:
- * rewriting the summary must not drop them from the folder's results. An
- * unreadable earlier summary adds nothing (report falls back to the run
- * folders). Returns how many. */
-static int keep_earlier_runs(cJSON *runs, const sb_manifest *m, const char *path) {
+static int by_id(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* Whether id is among the sorted ids[n]. */
+static int has_id(const char *const *ids, int n, const char *id) {
+    return bsearch(&id, ids, (size_t)n, sizeof *ids, by_id) != NULL;
+}
+
+/* Runs another manifest left in this folder, appended to runs: rewriting the
+ * summary must not drop them from the folder's results. They come from the
+ * earlier summary.json (its entries for ids this manifest does not have) or,
+ * when that is missing or unreadable, from the run folders holding a
+ * final.json. Returns how many. */
+static int keep_earlier_runs(cJSON *runs, const sb_manifest *m, const char *out_dir, const char *path) {
+    const char **ids = malloc(sizeof(char *) * (size_t)(m->n_runs + 1));
+    for (int i = 0; i < m->n_runs; i++) ids[i] = m->runs[i].id;
+    qsort(ids, (size_t)m->n_runs, sizeof *ids, by_id);
     char err[512];
     cJSON *old = sb_file_exists(path) ? sb_read_json(path, err, sizeof err) : NULL;
     const cJSON *list = old ? cJSON_GetObjectItemCaseSensitive(old, "runs") : NULL;
     int kept = 0;
-    if (cJSON_IsArray(list))
+    if (cJSON_IsArray(list)) {
         for (const cJSON *e = list->child; e; e = e->next) {
             const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
-            if (!cJSON_IsString(id)) continue;
-            int ours = 0;
-            for (int i = 0; i < m->n_runs && !ours; i++) ours = !strcmp(m->runs[i].id, id->valuestring);
-            if (!ours) cJSON_AddItemToArray(runs, cJSON_Duplicate(e, 1)), kept++;
+            if (cJSON_IsString(id) && !has_id(ids, m->n_runs, id->valuestring))
+                cJSON_AddItemToArray(runs, cJSON_Duplicate(e, 1)), kept++;
         }
+    } else {
+        DIR *d = opendir(out_dir);
+        for (struct dirent *de; d && (de = readdir(d));) {
+            if (de->d_name[0] == '.' || has_id(ids, m->n_runs, de->d_name)) continue;
+            char f[4400];
+            snprintf(f, sizeof f, "%s/%s/final.json", out_dir, de->d_name);
+            cJSON *e = sb_file_exists(f) ? sb_read_json(f, err, sizeof err) : NULL;
+            if (e) cJSON_AddItemToArray(runs, e), kept++;
+        }
+        if (d) closedir(d);
+    }
     cJSON_Delete(old);
+    free(ids);
     return kept;
 }
 
@@ -66,10 +87,13 @@ int sb_summary_write(const sb_manifest *m, const char *out_dir, const char *cons
         cJSON_AddItemToArray(runs, run_entry(&m->runs[i], out_dir, statuses ? statuses[i] : NULL));
     char path[4096];
     sb_path(path, sizeof path, "%s/summary.json", out_dir);
-    const int kept = keep_earlier_runs(runs, m, path);
-    if (kept && statuses) /* once, at the end */
+    static int announced; /* the summary is rewritten after every run: say it once */
+    const int kept = keep_earlier_runs(runs, m, out_dir, path);
+    if (kept && !announced) {
         fprintf(stderr, "sbmbench: %s keeps %d run%s of an earlier manifest in this folder\n", path, kept,
                 kept == 1 ? "" : "s");
+        announced = 1;
+    }
     int rc = sb_write_json_atomic(path, root, err, errlen);
     /* tables and figures: the same code as `sbmbench report` */
     if (!rc && sb_report_render(out_dir, root, stderr) < 0) {

@@ -165,9 +165,12 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
 
     if (o->resume && sb_file_exists(path_ckpt)) {
         if (sb_checkpoint_read(path_ckpt, sec, CKPT_NSECTIONS, err, errlen)) goto done;
-        /* the sections have the right sizes; their counters must fit them too */
-        if (st.next_step < 0 || st.next_step > c->steps || st.n_train < 0 || st.n_train > mt.cap_train ||
-            st.n_dev < 0 || st.n_dev > mt.cap_dev || st.best_dev_step < -1 || st.best_dev_step >= c->steps) {
+        /* the sections have the right sizes; their counters must be the ones a
+         * run writes: a checkpoint comes between steps (never after the last),
+         * with one training point per step done and one dev point per
+         * evaluation (every eval_every steps) */
+        if (st.next_step < 1 || st.next_step >= c->steps || st.n_train != st.next_step ||
+            st.n_dev != st.next_step / c->eval_every || st.best_dev_step < -1 || st.best_dev_step >= st.next_step) {
             snprintf(err, errlen,
                      "%s: section 'state' is corrupt (next step %d, %d training and %d dev points, best dev step "
                      "%d, for a run of %d steps); delete the file to start the run afresh",

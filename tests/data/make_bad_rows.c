@@ -2,7 +2,7 @@
  * that a run must refuse with a clear message, for test_data_bad_rows.sh:
  *   ids     a ListOps file whose train row 3 holds token id 17 with vocab_size 17
  *           (one past the table; the schema check cannot see it, the row read must)
- *   vocab   a ListOps file whose vocab_size attribute is 2e9
+ *   vocab   a ListOps file whose vocab_size attribute is 2^32 + 17 (17 if narrowed to int first)
  *   pair    a retrieval file with one sequence per example (n_seqs 1)
  *   labels  a ListOps file whose /train/label holds doubles (HDF5 would truncate them)
  * Usage: make_bad_rows MODE OUT.h5 */
@@ -25,7 +25,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    sb_h5ds_attr_int(w, "vocab_size", strcmp(mode, "vocab") ? 17 : 2000000000);
+    sb_h5ds_attr_int(w, "vocab_size", strcmp(mode, "vocab") ? 17 : ((int64_t)1 << 32) + 17);
     sb_h5ds_attr_int(w, "n_classes", 10);
     const int rows[3] = {8, 2, 2};
     int ok = 1;

@@ -35,11 +35,25 @@ expect_error "empty imdb folders" 1 "l.h5: the input gave no dev examples" -- "$
 no_output l.h5
 "$SBM" prep listops --in le --out m0.h5 --train 0 >/dev/null 2>err.txt && [ -f m0.h5 ] &&
     pass "an empty split asked for (--train 0) is no error" || fail "--train 0 refused: $(cat err.txt)"
-# Ctrl-C (SIGINT) or SIGTERM in the middle of writing: neither the file nor its temporary is left
+"$SBM" gen pathfinder --out pz.h5 --train 4 --dev 0 --test 1 >/dev/null 2>err.txt && [ -f pz.h5 ] &&
+    pass "a generator asked for no dev examples (--dev 0) is no error" || fail "gen --dev 0 refused: $(cat err.txt)"
+# Ctrl-C (SIGINT) or SIGTERM in the middle of writing: neither the file nor its
+# temporary is left, nor the temporaries of the TSV copy (--tsv)
 for sig in INT TERM; do
-    timeout -s $sig 2 "$SBM" gen listops --out int_$sig.h5 --train 1000000 --dev 10 --test 10 >/dev/null 2>&1
+    mkdir -p tsv_$sig
+    timeout -s $sig 2 "$SBM" gen listops --out int_$sig.h5 --tsv tsv_$sig --train 1000000 --dev 10 --test 10 >/dev/null 2>&1
     no_output int_$sig.h5
+    [ -z "$(ls tsv_$sig)" ] && pass "no TSV temporary left after SIG$sig" || fail "left in tsv_$sig: $(ls tsv_$sig)"
 done
+# ...but a signal the command was started to ignore (nohup) stays ignored: it completes
+nohup "$SBM" gen listops --out hup.h5 --train 20000 --dev 10 --test 10 >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -HUP $pid 2>/dev/null
+wait $pid
+rc=$?
+[ $rc -eq 0 ] && [ -f hup.h5 ] && pass "under nohup, SIGHUP is ignored and the file completes" ||
+    fail "under nohup, SIGHUP: exit $rc, $(ls hup.h5* 2>&1)"
 expect_error "unknown option" 2 "unknown option '--bogus'" -- "$SBM" prep image --bogus 1
 expect_error "missing data file in a run" 1 "missing.h5: cannot read data file" -- "$SBM" run /dev/stdin <<<'{"experiment":"x","tasks":["image"],"models":["full"],"config":{"data_file":"missing.h5","steps":2,"warmup_steps":1}}'
 finish

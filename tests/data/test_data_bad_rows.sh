@@ -31,10 +31,10 @@ expect_error "unreadable row" 1 'big\.h5: cannot read row [0-9]+ of /train' -- "
 good=$(ls -d r2/*good.h5* 2>/dev/null | head -1)
 [ -n "$good" ] && [ -f "$good/final.json" ] && pass "after the unreadable row, the next run completed" ||
     fail "after the unreadable row the next run did not complete: $(ls r2)"
-# files the schema check refuses when the run opens them: a vocab_size that
-# asked for 64 GB, a pair task stored with one sequence, labels stored as
+# files the schema check refuses when the run opens them: a vocab_size past
+# 2^32 (read as 17 once narrowed to int; 2e9 asked for 64 GB), a pair task stored with one sequence, labels stored as
 # doubles (HDF5 converted 0.6 to 0 silently)
-for c in "vocab:attribute out of range: vocab_size 2000000000" "pair:attribute n_seqs is 1; task retrieval has 2 sequences" \
+for c in "vocab:attribute out of range: vocab_size 4294967313" "pair:attribute n_seqs is 1; task retrieval has 2 sequences" \
          "labels:dataset /train/label missing or not int32"; do
     mode=${c%%:*}
     "$MAKE_BAD" "$mode" "$mode.h5" || fail "make_bad_rows $mode"

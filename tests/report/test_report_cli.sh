@@ -76,6 +76,15 @@ grep -q '"synthetic-full-s1"' r/summary.json && grep -q '"synthetic-sbm-s1"' r/s
     grep -q "^| sbm |" r/tables/accuracy.md && grep -q "keeps 2 runs of an earlier manifest" err.txt &&
     pass "a second manifest into the same folder keeps the first one's runs in summary and tables" ||
     fail "second manifest dropped earlier runs: $(cat err.txt) $(grep -o '"id":[^,]*' r/summary.json)"
+[ "$(grep -c "keeps 2 runs" err.txt)" -eq 1 ] && pass "said once" || fail "said $(grep -c "keeps 2 runs" err.txt) times"
+# with the folder's summary.json unreadable, the other manifest's runs come from their folders
+sed -e 's/"models": \["full", "sbm"\]/"models": ["performer"]/' m.json > m_perf.json
+printf '{"runs": [' > r/summary.json
+"$SBM" run m_perf.json --out r --threads 1 >/dev/null 2>err.txt || fail "third manifest: $(cat err.txt)"
+grep -q '"synthetic-full-s1"' r/summary.json && grep -q '"synthetic-linear-s1"' r/summary.json &&
+    grep -q '"synthetic-performer-s1"' r/summary.json &&
+    pass "an unreadable summary.json: the other runs are kept from their folders" ||
+    fail "unreadable summary.json: $(grep -o '"id":[^,]*' r/summary.json)"
 cp -r r r2
 "$SBM" report r2 >/dev/null 2>&1
 cmp -s r/tables/accuracy.csv r2/tables/accuracy.csv && cmp -s r/tables/cost.md r2/tables/cost.md &&
