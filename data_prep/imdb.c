@@ -55,7 +55,7 @@ static int convert_split(sb_h5ds_writer *w, const char *root, const char *name, 
     snprintf(d, sizeof d, "%s/%s/pos", root, name);
     if (!rc && list_dir(d, 1, &r, &n)) rc = -1;
     if (!rc) {
-        qsort(r, (size_t)n, sizeof(review), by_path); /* readdir order is arbitrary */
+        if (n) qsort(r, (size_t)n, sizeof(review), by_path); /* readdir order is arbitrary; r is NULL when empty */
         sb_rng_reader rd;
         sb_rng_reader_init(&rd, sb_rng_make(seed, SB_RNG_DATA_TRAIN, 0, 0, 0, 0x494Du + (uint32_t)splits[0]));
         for (int64_t i = n - 1; i > 0; i--) {

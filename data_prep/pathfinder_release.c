@@ -106,7 +106,7 @@ int sb_prep_pathfinder(int argc, char **argv) {
             names[n_names++] = strdup(de->d_name);
         }
     closedir(d);
-    qsort(names, (size_t)n_names, sizeof(char *), by_number);
+    if (n_names) qsort(names, (size_t)n_names, sizeof(char *), by_number); /* names is NULL when there are none */
     entry_list l = {0};
     int ok = n_names > 0;
     if (!ok) fprintf(stderr, "sbmbench prep pathfinder: %s: no metadata files\n", mdir);

@@ -177,7 +177,7 @@ void sb_results_load(const char *dir, sb_results *out) {
         }
     }
     if (d) closedir(d);
-    qsort(names, (size_t)n, sizeof *names, by_name);
+    if (n) qsort(names, (size_t)n, sizeof *names, by_name); /* names is NULL when there are none */
     out->runs = calloc((size_t)n + 1, sizeof *out->runs);
     for (int i = 0; i < n; i++) {
         sb_report_run *run = &out->runs[out->n++];
