@@ -43,16 +43,19 @@ void sb_temp_remove_on_signal(void) {
     }
 }
 
+/* The temporary is registered before it is created and released after it is
+ * renamed or removed, so a signal at any moment finds it (unlinking a name
+ * not yet or no longer there is harmless). */
 int sb_atomic_open(sb_atomic_file *a, const char *path, char *err, size_t errlen) {
     a->path = path;
     snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path);
-    a->slot = -1;
+    a->slot = sb_temp_register(a->tmp);
     a->f = fopen(a->tmp, "wb");
     if (!a->f) {
         snprintf(err, errlen, "%s: cannot create: %s", a->tmp, strerror(errno));
+        sb_temp_release(a->slot), a->slot = -1;
         return -1;
     }
-    a->slot = sb_temp_register(a->tmp);
     return 0;
 }
 
@@ -60,12 +63,12 @@ int sb_atomic_close(sb_atomic_file *a, int ok, char *err, size_t errlen) {
     ok = ok && fflush(a->f) == 0 && fsync(fileno(a->f)) == 0;
     if (fclose(a->f) != 0) ok = 0;
     a->f = NULL;
-    sb_temp_release(a->slot); /* renamed or removed below */
-    a->slot = -1;
+    int rc = 0;
     if (!ok || rename(a->tmp, a->path) != 0) {
         snprintf(err, errlen, "%s: write failed: %s", a->path, errno ? strerror(errno) : "short write");
         unlink(a->tmp);
-        return -1;
+        rc = -1;
     }
-    return 0;
+    sb_temp_release(a->slot), a->slot = -1;
+    return rc;
 }

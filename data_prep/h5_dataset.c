@@ -61,13 +61,16 @@ sb_h5ds_writer *sb_h5ds_create(const char *path, const char *task, int n_seqs, i
             return NULL;
         }
     }
+    /* registered before it exists and released once renamed or removed, so an
+     * interrupted command removes it whenever the signal comes */
+    w->temp_slot = sb_temp_register(w->tmp);
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (w->file < 0) {
         snprintf(err, errlen, "%s: cannot create HDF5 file", w->tmp);
+        sb_temp_release(w->temp_slot);
         free(w);
         return NULL;
     }
-    w->temp_slot = sb_temp_register(w->tmp); /* removed if the command is interrupted */
     for (int s = 0; s < SB_H5DS_SPLITS; s++) {
         hid_t g = H5Gcreate2(w->file, sb_h5ds_split_names[s], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         for (int q = 0; q < n_seqs; q++) {
@@ -167,7 +170,6 @@ int sb_h5ds_finish(sb_h5ds_writer *w, int ok, char *err, size_t errlen) {
     }
     int good = ok && !w->failed;
     if (H5Fclose(w->file) < 0) good = 0;
-    sb_temp_release(w->temp_slot); /* renamed or removed below */
     int rc = 0;
     if (good && rename(w->tmp, w->path) != 0) {
         snprintf(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(errno));
@@ -177,6 +179,7 @@ int sb_h5ds_finish(sb_h5ds_writer *w, int ok, char *err, size_t errlen) {
         rc = -1;
     }
     if (rc) unlink(w->tmp);
+    sb_temp_release(w->temp_slot);
     free(w);
     return rc;
 }

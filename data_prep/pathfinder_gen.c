@@ -52,8 +52,11 @@ static int write_release_image(const char *dir, int64_t i, int per_folder, const
     char err[4400], path[4200];
     int batch = (int)(i / per_folder);
     if (batch != *meta_batch) {
-        if (*meta && sb_atomic_close(mf, !ferror(*meta), err, sizeof err)) goto fail;
-        *meta = NULL;
+        if (*meta) { /* closed (committed or discarded) either way: the caller must not close it again */
+            const int bad = sb_atomic_close(mf, !ferror(*meta), err, sizeof err);
+            *meta = NULL;
+            if (bad) goto fail;
+        }
         snprintf(path, sizeof path, "%s/imgs/%d", dir, batch);
         if (sb_mkdir_p(path, err, sizeof err)) goto fail;
         snprintf(path, sizeof path, "%s/metadata", dir);

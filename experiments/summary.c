@@ -12,6 +12,39 @@ static const char *const summary_fields[] = {
     "dev_accuracy", "test_accuracy", "density", "density_per_layer_head", "flops_per_example",
     "flops_per_example_std", "peak_memory_bytes", "peak_memory_bytes_max"};
 
+/* e with every summary field, null where it has none. */
+static cJSON *with_all_fields(cJSON *e) {
+    for (size_t i = 0; i < sizeof summary_fields / sizeof summary_fields[0]; i++)
+        if (!cJSON_GetObjectItemCaseSensitive(e, summary_fields[i])) cJSON_AddNullToObject(e, summary_fields[i]);
+    return e;
+}
+
+/* The entry of a run folder no manifest here describes (the folder scan
+ * below): its final.json when complete, else a stub from its config.json;
+ * NULL if it has neither. Its id is the folder's name, which names it. */
+static cJSON *folder_entry(const char *out_dir, const char *name) {
+    char f[4400], err[512];
+    snprintf(f, sizeof f, "%s/%s/final.json", out_dir, name);
+    cJSON *e = sb_file_exists(f) ? sb_read_json(f, err, sizeof err) : NULL;
+    if (!e) {
+        snprintf(f, sizeof f, "%s/%s/config.json", out_dir, name);
+        cJSON *cfg = sb_file_exists(f) ? sb_read_json(f, err, sizeof err) : NULL;
+        if (!cfg) return NULL;
+        e = cJSON_CreateObject();
+        const char *keys[] = {"task", "model", "seed", "steps"};
+        for (int i = 0; i < 4; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, keys[i]);
+            if (v) cJSON_AddItemToObject(e, keys[i], cJSON_Duplicate(v, 1));
+        }
+        cJSON_Delete(cfg);
+        snprintf(f, sizeof f, "%s/%s/checkpoint.bin", out_dir, name);
+        cJSON_AddStringToObject(e, "status", sb_file_exists(f) ? "interrupted" : "not_run");
+    }
+    if (cJSON_GetObjectItemCaseSensitive(e, "id")) cJSON_ReplaceItemInObjectCaseSensitive(e, "id", cJSON_CreateString(name));
+    else cJSON_AddStringToObject(e, "id", name);
+    return with_all_fields(e);
+}
+
 /* A run's summary entry: its final.json when complete, else a stub with nulls. */
 static cJSON *run_entry(const sb_run_spec *r, const char *out_dir, const char *status_override) {
     char path[4096], err[512];
@@ -30,9 +63,7 @@ static cJSON *run_entry(const sb_run_spec *r, const char *out_dir, const char *s
         cJSON_AddNumberToObject(e, "steps", r->cfg.steps);
     }
     if (status_override) cJSON_ReplaceItemInObjectCaseSensitive(e, "status", cJSON_CreateString(status_override));
-    for (size_t i = 0; i < sizeof summary_fields / sizeof summary_fields[0]; i++)
-        if (!cJSON_GetObjectItemCaseSensitive(e, summary_fields[i])) cJSON_AddNullToObject(e, summary_fields[i]);
-    return e;
+    return with_all_fields(e);
 }
 
 static int by_id(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
@@ -45,8 +76,8 @@ static int has_id(const char *const *ids, int n, const char *id) {
 /* Runs another manifest left in this folder, appended to runs: rewriting the
  * summary must not drop them from the folder's results. They come from the
  * earlier summary.json (its entries for ids this manifest does not have) or,
- * when that is missing or unreadable, from the run folders holding a
- * final.json. Returns how many. */
+ * when that is missing or unreadable, from the run folders (holding a
+ * final.json or a config.json, as report's own fallback). Returns how many. */
 static int keep_earlier_runs(cJSON *runs, const sb_manifest *m, const char *out_dir, const char *path) {
     const char **ids = malloc(sizeof(char *) * (size_t)(m->n_runs + 1));
     for (int i = 0; i < m->n_runs; i++) ids[i] = m->runs[i].id;
@@ -65,9 +96,7 @@ static int keep_earlier_runs(cJSON *runs, const sb_manifest *m, const char *out_
         DIR *d = opendir(out_dir);
         for (struct dirent *de; d && (de = readdir(d));) {
             if (de->d_name[0] == '.' || has_id(ids, m->n_runs, de->d_name)) continue;
-            char f[4400];
-            snprintf(f, sizeof f, "%s/%s/final.json", out_dir, de->d_name);
-            cJSON *e = sb_file_exists(f) ? sb_read_json(f, err, sizeof err) : NULL;
+            cJSON *e = folder_entry(out_dir, de->d_name);
             if (e) cJSON_AddItemToArray(runs, e), kept++;
         }
         if (d) closedir(d);

@@ -29,11 +29,12 @@ off=$(grep -obUaP 'state\x00{27}' bc/$run/checkpoint.bin | head -1 | cut -d: -f1
 printf '\x00\xe1\xf5\x05' | dd of=bc/$run/checkpoint.bin bs=1 seek=$((off + 48)) conv=notrunc 2>/dev/null
 expect_error "corrupt checkpoint counters" 1 "checkpoint.bin: section 'state' is corrupt \\(next step 45, 100000000 training" \
     -- "$SBM" run m.json --out bc --threads 2 --resume
-# counters within the arrays but not the ones 45 steps write (3 dev points where
-# evaluations every 20 steps made 2): the run would write past them later
+# counters within the arrays but not the ones 45 steps write: 6 dev points (the
+# arrays hold 6) where evaluations every 20 steps made 2, so the next
+# evaluation would write past them
 rm -rf bc && cp -r b bc
-printf '\x03\x00\x00\x00' | dd of=bc/$run/checkpoint.bin bs=1 seek=$((off + 52)) conv=notrunc 2>/dev/null
-expect_error "checkpoint counters out of step" 1 "section 'state' is corrupt \\(next step 45, 45 training and 3 dev points" \
+printf '\x06\x00\x00\x00' | dd of=bc/$run/checkpoint.bin bs=1 seek=$((off + 52)) conv=notrunc 2>/dev/null
+expect_error "checkpoint counters out of step" 1 "section 'state' is corrupt \\(next step 45, 45 training and 6 dev points" \
     -- "$SBM" run m.json --out bc --threads 2 --resume
 
 "$SBM" run m.json --out b --threads 2 --resume >/dev/null 2>b2.err || fail "resume failed: $(cat b2.err)"

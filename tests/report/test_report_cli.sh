@@ -80,11 +80,15 @@ grep -q '"synthetic-full-s1"' r/summary.json && grep -q '"synthetic-sbm-s1"' r/s
 # with the folder's summary.json unreadable, the other manifest's runs come from their folders
 sed -e 's/"models": \["full", "sbm"\]/"models": ["performer"]/' m.json > m_perf.json
 printf '{"runs": [' > r/summary.json
+mkdir -p r/synthetic-other-s9 && cp r/synthetic-full-s1/config.json r/synthetic-other-s9/ # a run never finished
 "$SBM" run m_perf.json --out r --threads 1 >/dev/null 2>err.txt || fail "third manifest: $(cat err.txt)"
 grep -q '"synthetic-full-s1"' r/summary.json && grep -q '"synthetic-linear-s1"' r/summary.json &&
     grep -q '"synthetic-performer-s1"' r/summary.json &&
     pass "an unreadable summary.json: the other runs are kept from their folders" ||
     fail "unreadable summary.json: $(grep -o '"id":[^,]*' r/summary.json)"
+tr -d ' \n\t' < r/summary.json | grep -q '"status":"not_run","id":"synthetic-other-s9"' &&
+    pass "...and an unfinished run's folder (config.json only) as not run" || fail "unfinished run folder: $(cat r/summary.json | head -50)"
+rm -r r/synthetic-other-s9
 cp -r r r2
 "$SBM" report r2 >/dev/null 2>&1
 cmp -s r/tables/accuracy.csv r2/tables/accuracy.csv && cmp -s r/tables/cost.md r2/tables/cost.md &&
