@@ -56,6 +56,11 @@ if kill -0 $pid 2>/dev/null; then pass "under nohup, SIGHUP is ignored"; else fa
 kill -TERM $pid 2>/dev/null
 wait $pid 2>/dev/null
 no_output hup.h5
+# a release copy that cannot be written (a folder where a metadata file goes): an error, not a crash
+mkdir -p relc/metadata/0.npy/x
+expect_error "unwritable release copy" 1 "relc/metadata/0.npy: write failed" \
+    -- "$SBM" gen pathfinder --out pc.h5 --release relc --train 3 --dev 1 --test 1 --per-folder 1
+no_output pc.h5
 expect_error "unknown option" 2 "unknown option '--bogus'" -- "$SBM" prep image --bogus 1
 expect_error "missing data file in a run" 1 "missing.h5: cannot read data file" -- "$SBM" run /dev/stdin <<<'{"experiment":"x","tasks":["image"],"models":["full"],"config":{"data_file":"missing.h5","steps":2,"warmup_steps":1}}'
 finish
