@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "core/atomic_file.h"
 #include "experiments/util.h"
 #include "plots/plot_util.h"
 
@@ -77,12 +78,13 @@ int sb_gnuplot_render(const char *fig_dir, const char *name, const char *templat
              "# %s: drawn by `sbmbench report` from plots/%s.gp; rerun in this folder with\n"
              "#   gnuplot %s.gp              (PNG)   or   gnuplot -e 'term=\"svg\"' %s.gp\n"
              "if (!exists(\"term\")) term = \"png\"\n"
+             "if (!exists(\"suffix\")) suffix = \"\"\n"
              "if (term eq \"svg\") {\n"
              "    set terminal svg size %d,%d dynamic enhanced font \"Helvetica,13\" background rgb \"white\"\n"
-             "    set output \"%s.svg\"\n"
+             "    set output \"%s.svg\".suffix\n"
              "} else {\n"
              "    set terminal pngcairo size %d,%d enhanced font \"Helvetica,13\" background rgb \"white\"\n"
-             "    set output \"%s.png\"\n"
+             "    set output \"%s.png\".suffix\n"
              "}\n%s\n# ---- this figure's data\n%s\n# ---- plots/%s.gp\n%s",
              name, template_name, name, name, width, height, name, width, height, name, style, vars, template_name, tmpl);
     sb_path(script, sizeof script, "%s/%s.gp", fig_dir, name);
@@ -92,19 +94,26 @@ int sb_gnuplot_render(const char *fig_dir, const char *name, const char *templat
     char log_path[4096], gp[4096];
     sb_path(log_path, sizeof log_path, "%s/%s.log", fig_dir, name);
     sb_path(gp, sizeof gp, "%s.gp", name);
-    const char *terms[2] = {"term=\"png\"", "term=\"svg\""}, *ext[2] = {"png", "svg"};
+    /* gnuplot draws NAME.EXT.tmp, renamed once it is whole: a failed or
+     * interrupted drawing never leaves a partial figure under the final name */
+    const char *terms[2] = {"term=\"png\"; suffix=\".tmp\"", "term=\"svg\"; suffix=\".tmp\""}, *ext[2] = {"png", "svg"};
     for (int i = 0; i < 2; i++) {
         char *argv[] = {"gnuplot", "-e", (char *)terms[i], gp, NULL};
-        int st = run_in(fig_dir, argv, log_path);
-        char out[4096];
+        char out[4096], tmp[4200];
         sb_path(out, sizeof out, "%s/%s.%s", fig_dir, name, ext[i]);
+        snprintf(tmp, sizeof tmp, "%s.tmp", out);
+        const int slot = sb_temp_register(tmp);
+        int st = run_in(fig_dir, argv, log_path);
         struct stat sbuf;
-        if (st != 0 || stat(out, &sbuf) != 0 || sbuf.st_size == 0) {
+        if (st != 0 || stat(tmp, &sbuf) != 0 || sbuf.st_size == 0 || rename(tmp, out) != 0) {
             char why[512];
             last_line(log_path, why, sizeof why);
             snprintf(err, errlen, "figure %s: gnuplot failed (%s): %s", name, ext[i], why[0] ? why : "no output");
+            unlink(tmp);
+            sb_temp_release(slot);
             return -1;
         }
+        sb_temp_release(slot);
     }
     unlink(log_path);
     return 0;

@@ -26,6 +26,8 @@ if command -v gnuplot >/dev/null; then
         pass "with gnuplot: figures drawn" || fail "with gnuplot: figures missing: $(cat err.txt)"
     (cd fx/figures && gnuplot -e 'term="png"' layer-density.gp) && pass "a figure's script reruns in its folder" ||
         fail "figure script does not rerun"
+    [ -z "$(ls fx/figures/*.tmp 2>/dev/null)" ] && pass "figures drawn to temporaries and renamed: none left" ||
+        fail "figure temporaries left: $(ls fx/figures/*.tmp)"
 fi
 
 printf '{"experiment": "fixture", "runs": [' >fx/summary.json # cut off mid-write
