@@ -2,6 +2,7 @@
 #include "experiments/report.h"
 #include <stdio.h>
 #include <string.h>
+#include "core/atomic_file.h"
 #include "experiments/commands.h"
 #include "experiments/report_data.h"
 #include "experiments/report_tables.h"
@@ -54,6 +55,7 @@ int sb_cmd_report(int argc, char **argv) {
                 sb_file_exists(argv[0]) ? "not a directory (pass a results directory)" : "no such directory");
         return 2;
     }
+    sb_temp_remove_on_signal(); /* Ctrl-C leaves no table or figure temporary */
     int rc = sb_report_render(argv[0], NULL, stderr);
     if (rc >= 0) fprintf(stderr, "sbmbench report: tables in %s/tables/, figures in %s/figures/\n", argv[0], argv[0]);
     return rc < 0 ? 1 : rc;
