@@ -47,14 +47,10 @@ SB_HD static inline int32_t sb_alias_pick(const sb_alias_slot *t, uint64_t p) {
     return ((int32_t)slot & keep) | (t[slot].alias & ~keep);
 }
 
-/* One word, for tables of at most SB_ONE_WORD_MAX slots. */
+/* One word, for tables of at most SB_ONE_WORD_MAX slots (larger ones:
+ * sb_alias_pick(t, sb_mul_shift2(x, y, n)), two words). */
 SB_HD static inline int32_t sb_alias_draw(const sb_alias_slot *t, uint32_t n, uint32_t x) {
     return sb_alias_pick(t, (uint64_t)x * n);
-}
-
-/* Two words, x then y, for larger tables. */
-SB_HD static inline int32_t sb_alias_draw2(const sb_alias_slot *t, uint32_t n, uint32_t x, uint32_t y) {
-    return sb_alias_pick(t, sb_mul_shift2(x, y, n));
 }
 
 /* Build the table for weights w (non-negative) in O(n); work holds

@@ -138,13 +138,13 @@ static inline uint32_t row_word(row_words *r) {
     return r->buf[r->pos++];
 }
 
-/* A uniform position in [0, nr): one word's multiply-shift (bias below
- * nr / 2^32 of each position's probability), two words' past SB_ONE_WORD_MAX
- * (see core/sbm_sampling.h). */
-static inline uint32_t position_below(row_words *r, uint32_t nr) {
-    if (nr <= SB_ONE_WORD_MAX) return sb_u32_below(row_word(r), nr);
+/* For a table or range of n entries, slot << 32 | the 32 bits after it (an
+ * alias table's keep-or-alias decision): one word's multiply-shift up to
+ * SB_ONE_WORD_MAX entries, two words' past it (see core/sbm_sampling.h). */
+static inline uint64_t row_product(row_words *r, uint32_t n) {
+    if (n <= SB_ONE_WORD_MAX) return (uint64_t)row_word(r) * n;
     const uint32_t x = row_word(r), y = row_word(r);
-    return (uint32_t)(sb_mul_shift2(x, y, nr) >> 32);
+    return sb_mul_shift2(x, y, n);
 }
 
 /* What every row of one graph draws from: the key side per cluster b and the
@@ -269,7 +269,7 @@ static void key_tables_free(graph_tables *t, sb_mem_tracker *mem) {
  * rejection try takes one word: its multiply-shift by nr gives the slot, the
  * low 32 bits of the product the acceptance uniform u (as in sb_alias_draw:
  * exact to within nr / 2^32, so past SB_ONE_WORD_MAX positions a try takes
- * two words, as sb_alias_draw2). Its top 16 bits r16 decide against the 16-bit
+ * two words, as row_product). Its top 16 bits r16 decide against the 16-bit
  * table alone unless r16 == q16 (1 try in 65536), where u is compared with
  * K̂_jb / max itself: r16 < q16 means u < q16/65536 <= K̂/max, accept;
  * r16 > q16 means u >= (q16+1)/65536 > K̂/max, reject; so the test is exact
@@ -311,14 +311,7 @@ static int keys_scalar(const graph_tables *t, int b, const uint32_t *words, int 
 static void draw_keys(const graph_tables *t, int b, row_words *w, int32_t *out, int64_t count) {
     if (!(t->kmax[b] > 0.0f)) {
         const sb_alias_slot *tk = t->tk + (size_t)t->kslot[b] * t->nr;
-        for (int64_t e = 0; e < count; e++) {
-            if (t->nr <= SB_ONE_WORD_MAX) {
-                out[e] = t->real[sb_alias_draw(tk, (uint32_t)t->nr, row_word(w))];
-            } else {
-                const uint32_t x = row_word(w), y = row_word(w);
-                out[e] = t->real[sb_alias_draw2(tk, (uint32_t)t->nr, x, y)];
-            }
-        }
+        for (int64_t e = 0; e < count; e++) out[e] = t->real[sb_alias_pick(tk, row_product(w, (uint32_t)t->nr))];
         return;
     }
 #ifdef __AVX2__
@@ -457,10 +450,9 @@ static void row_pairs(graph_draws *d, chunk_draws *cd, const graph_tables *t, in
             const float scale = qmax * (1.0f / 16777216.0f);
             const uint32_t kk = (uint32_t)(k * k);
             /* a pair table past SB_ONE_WORD_MAX (k > 256): 3 words a try,
-             * the pair from two (sb_alias_draw2), then the acceptance */
+             * the pair from two (row_product), then the acceptance */
             for (int64_t e = 0; kk > SB_ONE_WORD_MAX && e < ne;) {
-                const uint32_t x = row_word(&w), y = row_word(&w);
-                const int32_t ab = sb_alias_draw2(t->tab, kk, x, y);
+                const int32_t ab = sb_alias_pick(t->tab, row_product(&w, kk));
                 out[e] = (uint16_t)(ab % k);
                 e += (float)(row_word(&w) >> 8) * scale < qi[ab / k];
             }
@@ -504,7 +496,7 @@ static void row_pairs(graph_draws *d, chunk_draws *cd, const graph_tables *t, in
     }
     if (nd > 0) {
         cd->dkeys = grow(mem, cd->dkeys, sizeof(int32_t), cd->dk_len, &cd->dk_cap, cd->dk_len + nd);
-        for (int64_t e = 0; e < nd; e++) cd->dkeys[cd->dk_len + e] = t->real[position_below(&w, (uint32_t)t->nr)];
+        for (int64_t e = 0; e < nd; e++) cd->dkeys[cd->dk_len + e] = t->real[row_product(&w, (uint32_t)t->nr) >> 32];
         cd->dk_len += nd;
     }
     cd->words += w.generated;

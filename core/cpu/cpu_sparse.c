@@ -132,26 +132,25 @@ static inline __attribute__((always_inline)) void scatter_edges(float *restrict 
     }
 }
 
+/* x y + c: one fused multiply-add where the CPU has them, else a multiply
+ * and an add (which no compiler fuses without FMA hardware). */
+static inline v8f fma8(v8f x, v8f y, v8f c) {
+#if defined(__FMA__)
+    return (v8f)_mm256_fmadd_ps((__m256)x, (__m256)y, (__m256)c);
+#else
+    return x * y + c;
+#endif
+}
+
 /* The 8 partial sums of a . b over w floats (w a multiple of 8), a[0..8) b[0..8)
- * first. The multiply-adds are explicit fused ones where the CPU has them
- * (and plain ones where it has none, which no compiler fuses): left to the
- * compiler's contraction, a build with other flags (the sanitizers at -O3)
- * fused the two SDDMM paths below differently, and an edge's score came to
- * depend on whether it was scored in a batch of 8 or alone. */
+ * first. The multiply-adds are explicit (fma8): left to the compiler's
+ * contraction, a build with other flags (the sanitizers at -O3) fused the
+ * two SDDMM paths below differently, and an edge's score came to depend on
+ * whether it was scored in a batch of 8 or alone. */
 static inline __attribute__((always_inline)) v8f dot_partial(const float *a, const float *b, int w) {
     if (w == 8) return ld8(a) * ld8(b);
-#if defined(__FMA__)
-    v8f acc = (v8f)_mm256_fmadd_ps((__m256)ld8(a), (__m256)ld8(b), (__m256)(ld8(a + 8) * ld8(b + 8)));
-#else
-    v8f acc = ld8(a) * ld8(b) + ld8(a + 8) * ld8(b + 8);
-#endif
-    for (int q = 2; q < w / 8; q++) {
-#if defined(__FMA__)
-        acc = (v8f)_mm256_fmadd_ps((__m256)ld8(a + 8 * q), (__m256)ld8(b + 8 * q), (__m256)acc);
-#else
-        acc = ld8(a + 8 * q) * ld8(b + 8 * q) + acc;
-#endif
-    }
+    v8f acc = fma8(ld8(a), ld8(b), ld8(a + 8) * ld8(b + 8));
+    for (int q = 2; q < w / 8; q++) acc = fma8(ld8(a + 8 * q), ld8(b + 8 * q), acc);
     return acc;
 }
 

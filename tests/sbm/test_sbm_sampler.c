@@ -427,7 +427,7 @@ static void test_two_word_draws(void) {
         const unsigned __int128 X = ((unsigned __int128)x << 32) | y, P = X * 2;
         const int slot = (int)(P >> 64), keep = (uint32_t)(P >> 32) < th;
         const sb_alias_slot tab[2] = {{th, 1}, {th, 0}};
-        bad_pick += sb_alias_draw2(tab, 2, x, y) != (keep ? slot : 1 - slot);
+        bad_pick += sb_alias_pick(tab, sb_mul_shift2(x, y, 2)) != (keep ? slot : 1 - slot);
     }
     tu_check(bad == 0, "two-word draws: sb_mul_shift2 is the top of the 96-bit product (%ld wrong of 200000)", bad);
     tu_check(bad_pick == 0, "two-word draws: the alias decision reads the fraction's next 32 bits (%ld wrong)",
@@ -435,7 +435,7 @@ static void test_two_word_draws(void) {
 }
 
 /* k = 300: the pair table has k² = 90000 slots, past SB_ONE_WORD_MAX, so
- * flat rows try pairs with three words (sb_alias_draw2 and the acceptance).
+ * flat rows try pairs with three words (two for the pair, one for the acceptance).
  * Edge frequencies against 1 - exp(-p) as in test_sampler. */
 static void test_large_pair_table(sb_backend *be) {
     enum { KB = 300 };
