@@ -63,8 +63,7 @@ int sb_prep_commit(sb_h5ds_writer *w, int ok, const char *path) {
             fprintf(stderr, "sbmbench: %s: the input gave no %s examples (train %lld, dev %lld, test %lld); "
                             "check the input files, or ask for none with --%s 0; nothing written\n",
                     path, sb_h5ds_split_names[s], n[0], n[1], n[2], sb_h5ds_split_names[s]);
-            sb_h5ds_finish(w, 0, err, sizeof err);
-            return 1;
+            ok = 0; /* discarded below, the message said */
         }
     if (sb_h5ds_finish(w, ok, err, sizeof err)) {
         if (ok) fprintf(stderr, "sbmbench: %s\n", err);

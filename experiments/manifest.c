@@ -1,6 +1,5 @@
 #include "experiments/manifest.h"
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,12 +84,8 @@ static void append_value(char *id, size_t len, const cJSON *v) {
     if (cJSON_IsBool(v)) snprintf(id + n, len - n, "%s", cJSON_IsTrue(v) ? "true" : "false");
     else if (cJSON_IsString(v)) snprintf(id + n, len - n, "%s", v->valuestring);
     else snprintf(id + n, len - n, "%g", v->valuedouble);
-    if (cJSON_IsString(v))
-        for (char *c = id + n; *c; c++)
-            if (!isalnum((unsigned char)*c) && !strchr("._+-", *c)) *c = '_';
+    if (cJSON_IsString(v)) sb_keep_name_chars(id + n, "._+-");
 }
-
-static int cmp_ids(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
 int sb_manifest_parse(const char *name, const char *text, sb_manifest *m, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
@@ -218,7 +213,7 @@ int sb_manifest_parse(const char *name, const char *text, sb_manifest *m, char *
     { /* repeated ids, by sorting: a pairwise check took minutes at 100k runs */
         const char **ids = malloc(sizeof(char *) * (size_t)(m->n_runs + 1));
         for (int i = 0; i < m->n_runs; i++) ids[i] = m->runs[i].id;
-        qsort(ids, (size_t)m->n_runs, sizeof *ids, cmp_ids);
+        qsort(ids, (size_t)m->n_runs, sizeof *ids, sb_cmp_strings);
         const char *dup = NULL;
         for (int i = 1; i < m->n_runs && !dup; i++)
             if (!strcmp(ids[i - 1], ids[i])) dup = ids[i];

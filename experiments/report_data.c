@@ -144,8 +144,6 @@ void sb_results_from_summary(const char *dir, const cJSON *summary, sb_results *
     finish(out);
 }
 
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 void sb_results_load(const char *dir, sb_results *out) {
     char path[4096], err[1024];
     sb_path(path, sizeof path, "%s/summary.json", dir);
@@ -177,7 +175,7 @@ void sb_results_load(const char *dir, sb_results *out) {
         }
     }
     if (d) closedir(d);
-    if (n) qsort(names, (size_t)n, sizeof *names, by_name); /* names is NULL when there are none */
+    if (n) qsort(names, (size_t)n, sizeof *names, sb_cmp_strings); /* names is NULL when there are none */
     out->runs = calloc((size_t)n + 1, sizeof *out->runs);
     for (int i = 0; i < n; i++) {
         sb_report_run *run = &out->runs[out->n++];

@@ -66,11 +66,9 @@ static cJSON *run_entry(const sb_run_spec *r, const char *out_dir, const char *s
     return with_all_fields(e);
 }
 
-static int by_id(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
-
 /* Whether id is among the sorted ids[n]. */
 static int has_id(const char *const *ids, int n, const char *id) {
-    return bsearch(&id, ids, (size_t)n, sizeof *ids, by_id) != NULL;
+    return bsearch(&id, ids, (size_t)n, sizeof *ids, sb_cmp_strings) != NULL;
 }
 
 /* Runs another manifest left in this folder, appended to runs: rewriting the
@@ -81,7 +79,7 @@ static int has_id(const char *const *ids, int n, const char *id) {
 static int keep_earlier_runs(cJSON *runs, const sb_manifest *m, const char *out_dir, const char *path) {
     const char **ids = malloc(sizeof(char *) * (size_t)(m->n_runs + 1));
     for (int i = 0; i < m->n_runs; i++) ids[i] = m->runs[i].id;
-    qsort(ids, (size_t)m->n_runs, sizeof *ids, by_id);
+    qsort(ids, (size_t)m->n_runs, sizeof *ids, sb_cmp_strings);
     char err[512];
     cJSON *old = sb_file_exists(path) ? sb_read_json(path, err, sizeof err) : NULL;
     const cJSON *list = old ? cJSON_GetObjectItemCaseSensitive(old, "runs") : NULL;

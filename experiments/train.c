@@ -76,6 +76,14 @@ static sb_model_config model_config(const sb_run_config *c, const sb_task *t) {
     return mc;
 }
 
+/* Whether the task met data it cannot use in its last batches; then its
+ * message, naming the run, goes to err. */
+static int task_failed(const sb_task *task, const sb_run_spec *spec, char *err, size_t errlen) {
+    if (!task->error[0]) return 0;
+    snprintf(err, errlen, "run %s: %s", spec->id, task->error);
+    return 1;
+}
+
 /* Evaluate n batches of a split without dropout; returns mean loss and accuracy
  * over all labelled rows (equal to the reference's mean of per-batch means
  * when batches have equal label counts, as all of ours do). density, when
@@ -199,10 +207,7 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
         for (int micro = 0; micro < accum; micro++) {
             uint64_t call = (uint64_t)step * accum + micro;
             task->batch(task, SB_SPLIT_TRAIN, call, B, r.ids, r.mask, r.labels);
-            if (task->error[0]) {
-                snprintf(err, errlen, "run %s: %s", spec->id, task->error);
-                goto done;
-            }
+            if (task_failed(task, spec, err, errlen)) goto done;
             sb_forward_result f = sb_model_forward(r.model, r.ids, r.mask, r.labels, 1, (uint64_t)c->seed, (uint32_t)call);
             /* reference: loss = mean over the micro-batch / accumulation steps */
             if (f.counted) sb_model_backward(r.model, 1.0f / ((float)f.counted * (float)accum));
@@ -237,10 +242,7 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
         if ((step + 1) % c->eval_every == 0 || step + 1 == c->steps) {
             double dl, da;
             evaluate(&r, SB_SPLIT_DEV, c->eval_batches, &dl, &da, NULL);
-            if (task->error[0]) {
-                snprintf(err, errlen, "run %s: %s", spec->id, task->error);
-                goto done;
-            }
+            if (task_failed(task, spec, err, errlen)) goto done;
             mt.dev_step[mt.n_dev] = step;
             mt.dev_loss[mt.n_dev] = (float)dl;
             mt.dev_acc[mt.n_dev] = (float)da;
@@ -287,10 +289,7 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
         double test_loss, test_acc;
         if (r.dw) mt.test_density = calloc((size_t)n_test * B * r.dw, sizeof(float));
         evaluate(&r, SB_SPLIT_TEST, n_test, &test_loss, &test_acc, mt.test_density);
-        if (task->error[0]) {
-            snprintf(err, errlen, "run %s: %s", spec->id, task->error);
-            goto done;
-        }
+        if (task_failed(task, spec, err, errlen)) goto done;
         if (r.dw) mt.n_test = (int)test_examples; /* the padding rows come last and are not counted */
         sb_inference_cost cost; /* per example, pair tasks' two sequences together */
         sb_measure_inference(&mc, task, c->task, params, n_test, B, (uint64_t)c->seed, &cost);

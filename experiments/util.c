@@ -1,6 +1,7 @@
 #include "experiments/util.h"
 #include "core/atomic_file.h"
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +34,13 @@ fail:
 int sb_is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int sb_cmp_strings(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+void sb_keep_name_chars(char *s, const char *keep) {
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr(keep, *s)) *s = '_';
 }
 
 int sb_file_exists(const char *path) {

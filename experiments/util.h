@@ -10,6 +10,11 @@ int sb_mkdir_p(const char *path, char *err, size_t errlen);
 int sb_file_exists(const char *path);
 /* Whether path exists and is a directory. */
 int sb_is_dir(const char *path);
+/* qsort/bsearch comparator over an array of C strings (char *), by strcmp. */
+int sb_cmp_strings(const void *a, const void *b);
+/* s[0..] in place: characters other than letters, digits and those in keep
+ * become '_' (names that become file or folder names). */
+void sb_keep_name_chars(char *s, const char *keep);
 /* Whole file into a NUL-terminated malloc'd buffer; NULL + message on error. */
 char *sb_read_file(const char *path, size_t *len, char *err, size_t errlen);
 /* Write text to path.tmp, fsync, rename to path. */

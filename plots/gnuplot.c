@@ -130,12 +130,6 @@ FILE *sb_plot_data_open(const char *fig_dir, const char *name, char *err, size_t
 }
 
 void sb_plot_safe_name(char *out, size_t cap, const char *in) {
-    size_t i = 0;
-    for (; in[i] && i + 1 < cap; i++) {
-        char c = in[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                 c == '=' || c == '-';
-        out[i] = ok ? c : '_';
-    }
-    out[i] = 0;
+    snprintf(out, cap, "%s", in);
+    sb_keep_name_chars(out, "._=-");
 }
