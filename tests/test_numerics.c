@@ -274,14 +274,15 @@ static void test_layernorm(sb_backend *be) {
 
 /* C = alpha op(A) op(B) + beta C against double, for each transposition,
  * with padded leading dimensions; shapes: a thin one (700 x 40 x 50: its rows
- * go by blocks in the CPU backend, the last one partial), a square one
- * (OpenBLAS's own threading) and a reduction (40 x 50 x 1500: by slices of
- * the inner dimension, the last one partial). A batch of 3 likewise. The thin
- * product and the reduction (one, and a batch) are the same bit for bit on 1
- * and on 2 threads. */
+ * go by tiles in the CPU backend, the last one partial), a square one (one
+ * tile of 256 x 256 and partial ones), a wide one (200 x 700 x 64, as
+ * Linformer's dE: tiles along the columns) and a reduction (40 x 50 x 1500:
+ * by slices of the inner dimension, the last one partial). A batch of 3
+ * likewise. Every product (one, and a batch) is the same bit for bit on 1, 2
+ * and 3 threads. */
 static void test_gemm(sb_backend *be) {
-    const int shapes[3][3] = {{700, 40, 50}, {300, 300, 300}, {40, 50, 1500}};
-    for (int sh = 0; sh < 3; sh++)
+    const int shapes[4][3] = {{700, 40, 50}, {300, 300, 300}, {200, 700, 64}, {40, 50, 1500}};
+    for (int sh = 0; sh < 4; sh++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {
                 const int M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2], batch = 3;
@@ -315,22 +316,21 @@ static void test_gemm(sb_backend *be) {
                 tu_report(name, err, 1e-4);
                 snprintf(name, sizeof name, "gemm %dx%dx%d ta %d tb %d: one product vs double", M, N, K, ta, tb);
                 tu_report(name, single, 1e-4);
-                if (sh != 1) {
-                    float *C2 = tu_alloc(sc * batch);
+                float *C2 = tu_alloc(sc * batch);
+                for (int threads = 1; threads <= 3; threads += 2) {
                     memcpy(C2, C0, sizeof(float) * sc);
-                    sb_cpu_set_threads(1);
+                    sb_cpu_set_threads(threads);
                     be->gemm(be, ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.5f, C2, ldc);
-                    sb_cpu_set_threads(2);
                     tu_check(!memcmp(C1, C2, sizeof(float) * sc),
-                             "gemm %dx%dx%d ta %d tb %d: the same on 2 threads and on 1", M, N, K, ta, tb);
+                             "gemm %dx%dx%d ta %d tb %d: the same on 2 threads and on %d", M, N, K, ta, tb, threads);
                     memcpy(C2, C0, sizeof(float) * sc * batch);
-                    sb_cpu_set_threads(1);
                     be->gemm_batched(be, ta, tb, M, N, K, 0.7f, A, lda, sa, B, ldb, sbb, 0.5f, C2, ldc, sc, batch);
                     sb_cpu_set_threads(2);
                     tu_check(!memcmp(C, C2, sizeof(float) * sc * batch),
-                             "gemm %dx%dx%d ta %d tb %d: a batch of 3 the same on 2 threads and on 1", M, N, K, ta, tb);
-                    free(C2);
+                             "gemm %dx%dx%d ta %d tb %d: a batch of 3 the same on 2 threads and on %d", M, N, K, ta,
+                             tb, threads);
                 }
+                free(C2);
                 free(A), free(B), free(C), free(C1), free(C0);
             }
 }

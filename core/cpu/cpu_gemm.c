@@ -1,21 +1,23 @@
-/* Dense products through OpenBLAS. With Debian's OpenMP build of OpenBLAS a
- * cblas call made inside an active OpenMP parallel region runs on one thread, so a
- * parallel loop of small products and one large threaded product share the
- * same thread pool without oversubscription.
+/* Dense products through OpenBLAS, always single-threaded calls in our own
+ * parallel loops: with Debian's OpenMP build of OpenBLAS a cblas call made
+ * inside an active OpenMP parallel region runs on one thread, so the loops
+ * share one thread pool without oversubscription.
  *
- * Tall, thin products (many rows, at most THIN_COLS columns and inner
- * dimension: the per-head projections, the SBM MLP and memberships) go by
- * blocks of GEMM_ROWS rows of C, one single-threaded product per block in a
- * parallel loop: OpenBLAS threads them poorly (measured at 16384 x 32 x 32:
- * 0.82 ms on 2 threads against 0.51 by blocks). The blocks are fixed, so the
- * result does not depend on the thread count, inside a parallel region or
- * not.
+ * Every product but a reduction goes by fixed tiles of C, GEMM_ROWS x
+ * GEMM_COLS, one single-threaded product per tile in a parallel loop (or on
+ * the caller's thread inside its parallel region). The tiles depend on the
+ * shape alone, so the result does not depend on the thread count: left to
+ * OpenBLAS's own threading, products such as Linformer's dE (256 x 1024 x 64)
+ * or Nyström's with fewer heads than threads changed in their last bits
+ * between 1 and 2 threads. Tall, thin products (the per-head projections, the
+ * SBM MLP and memberships) are one column of tiles: OpenBLAS threads them
+ * poorly (measured at 16384 x 32 x 32: 0.82 ms on 2 threads against 0.51 by
+ * blocks).
  *
- * Reductions (a small C, at most THIN_COLS on each side, over a long inner
+ * Reductions (a small C, at most GEMM_COLS on each side, over a long inner
  * dimension: the weight gradients Xᵀ dY) go by fixed slices of the inner
  * dimension, one single-threaded partial product each, summed in slice
- * order: left to OpenBLAS's threading (or to the batch's per-thread split)
- * their sums depended on the thread count. */
+ * order, for the same reason. */
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -23,7 +25,7 @@
 #include "core/cpu/cpu_ops.h"
 
 #define GEMM_ROWS 256
-#define THIN_COLS 256
+#define GEMM_COLS 256
 
 void sb_cpu_gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                         const float *B, int ldb, float beta, float *C, int ldc) {
@@ -31,8 +33,7 @@ void sb_cpu_gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const 
                 N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-static int is_thin(int M, int N, int K) { return M >= 2 * GEMM_ROWS && N <= THIN_COLS && K <= THIN_COLS; }
-static int is_reduction(int M, int N, int K) { return M <= THIN_COLS && N <= THIN_COLS && K >= 2 * GEMM_ROWS; }
+static int is_reduction(int M, int N, int K) { return M <= GEMM_COLS && N <= GEMM_COLS && K >= 2 * GEMM_ROWS; }
 
 #define MAX_SLICES 64    /* a reduction's partial products: at most this many (bounds their memory) */
 #define SLICE_MIN 1024   /* inner length of a slice, at least (256 made k x k x 4096 25% slower) */
@@ -77,36 +78,27 @@ static void gemm_reduce_slices(int ta, int tb, int M, int N, int K, float alpha,
     free(part);
 }
 
-/* `batch` thin products (operands offset by their strides), every (product,
- * row block of GEMM_ROWS rows of C) a single-threaded task; A's rows (or
- * columns, when transposed) follow C's. In a caller's parallel region the
- * blocks run on its thread, in the same order. */
-static void gemm_thin_blocks(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, size_t sa,
-                             const float *B, int ldb, size_t sb, float beta, float *C, int ldc, size_t sc,
-                             int batch) {
-    const int blocks = (M + GEMM_ROWS - 1) / GEMM_ROWS;
+/* `batch` products (operands offset by their strides) by tiles of C,
+ * every (product, tile) a single-threaded task; A's rows (or columns, when
+ * transposed) follow the tile's rows, B's columns (or rows) its columns. */
+static void gemm_tiles(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, size_t sa,
+                       const float *B, int ldb, size_t sb, float beta, float *C, int ldc, size_t sc, int batch) {
+    const int rows = (M + GEMM_ROWS - 1) / GEMM_ROWS, cols = (N + GEMM_COLS - 1) / GEMM_COLS, tiles = rows * cols;
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
-    for (int t = 0; t < batch * blocks; t++) {
-        const size_t i = (size_t)(t / blocks), m0 = (size_t)(t % blocks) * GEMM_ROWS;
+    for (int t = 0; t < batch * tiles; t++) {
+        const size_t i = (size_t)(t / tiles), m0 = (size_t)(t % tiles / cols) * GEMM_ROWS,
+                     n0 = (size_t)(t % cols) * GEMM_COLS;
         const int mb = M - (int)m0 < GEMM_ROWS ? M - (int)m0 : GEMM_ROWS;
-        sb_cpu_gemm_serial(ta, tb, mb, N, K, alpha, A + i * sa + (ta ? m0 : m0 * (size_t)lda), lda, B + i * sb, ldb,
-                           beta, C + i * sc + m0 * (size_t)ldc, ldc);
+        const int nb = N - (int)n0 < GEMM_COLS ? N - (int)n0 : GEMM_COLS;
+        sb_cpu_gemm_serial(ta, tb, mb, nb, K, alpha, A + i * sa + (ta ? m0 : m0 * (size_t)lda), lda,
+                           B + i * sb + (tb ? n0 * (size_t)ldb : n0), ldb, beta, C + i * sc + m0 * (size_t)ldc + n0,
+                           ldc);
     }
 }
 
 void sb_cpu_gemm(sb_backend *be, int ta, int tb, int M, int N, int K, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    be->flops.total += 2LL * M * N * K;
-    be->flops.gemm += 2LL * M * N * K;
-    if (is_thin(M, N, K)) gemm_thin_blocks(ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
-    else if (is_reduction(M, N, K)) gemm_reduce_slices(ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
-    else sb_cpu_gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-
-/* Product i of a batch: operands offset by their strides. */
-static void gemm_nth(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, size_t sa,
-                     const float *B, int ldb, size_t sb, float beta, float *C, int ldc, size_t sc, int i) {
-    sb_cpu_gemm_serial(ta, tb, M, N, K, alpha, A + i * sa, lda, B + i * sb, ldb, beta, C + i * sc, ldc);
+    sb_cpu_gemm_batched(be, ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
 }
 
 void sb_cpu_gemm_batched(sb_backend *be, int ta, int tb, int M, int N, int K, float alpha,
@@ -115,25 +107,8 @@ void sb_cpu_gemm_batched(sb_backend *be, int ta, int tb, int M, int N, int K, fl
     int64_t f = 2LL * M * N * K * batch;
     be->flops.total += f;
     be->flops.gemm += f;
-    if (is_thin(M, N, K)) {
-        gemm_thin_blocks(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
-    } else if (is_reduction(M, N, K)) {
-        gemm_reduce_slices(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
-    } else if (batch >= omp_get_max_threads()) {
-        /* many small products: one per thread, each single-threaded */
-#pragma omp parallel for schedule(static)
-        for (int i = 0; i < batch; i++) gemm_nth(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, i);
-    } else {
-        /* fewer than the threads: one after another, each threaded by
-         * OpenBLAS. Not through `parallel for if (...)`: an inactive region
-         * is still a team, so OpenBLAS's own region inside it is nested and
-         * gets fresh threads of its own for every call (65 thread creations
-         * in one run of bench_sbm_attention, 1 without), competing for the
-         * cores with the pool's idle threads, which spin (measured: the SBM
-         * backward's 4 products 128x32x4096 took 1.2-9 ms each, 0.6 ms
-         * outside a region) */
-        for (int i = 0; i < batch; i++) gemm_nth(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, i);
-    }
+    if (is_reduction(M, N, K)) gemm_reduce_slices(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
+    else gemm_tiles(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
 }
 
 void sb_cpu_add_bias(sb_backend *be, float *out, const float *bias, size_t rows, int cols) {

@@ -5,6 +5,8 @@
  * Every reduction has one fixed order (no dependence on the thread count).
  * FLOP rules are stated beside each op. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"
@@ -195,8 +197,12 @@ void sb_cpu_pinv_init_backward(sb_backend *be, float *dA, const float *dZ0, cons
                                float c, int G, int m) {
     be->flops.total += 4LL * G * m * m + (int64_t)G * m + 4;
     const float r = 1.0f / c;
-    double dr = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : dr)
+    double *dr_g = malloc(sizeof(double) * (size_t)G); /* per group, summed in group order below */
+    if (!dr_g) {
+        fprintf(stderr, "sbmbench: out of memory in the Nyström pseudo-inverse\n");
+        exit(3);
+    }
+#pragma omp parallel for schedule(static)
     for (int g = 0; g < G; g++) {
         const float *a = A + (size_t)g * m * m, *dz = dZ0 + (size_t)g * m * m;
         float *da = dA + (size_t)g * m * m;
@@ -206,8 +212,11 @@ void sb_cpu_pinv_init_backward(sb_backend *be, float *dA, const float *dZ0, cons
                 da[(size_t)i * m + j] += r * dz[(size_t)j * m + i];
                 acc += (double)dz[(size_t)j * m + i] * a[(size_t)i * m + j];
             }
-        dr += acc;
+        dr_g[g] = acc;
     }
+    double dr = 0.0;
+    for (int g = 0; g < G; g++) dr += dr_g[g];
+    free(dr_g);
     const float dc = -(float)dr * (r * r);
     size_t ties = 0;
     for (size_t t = 0; t < (size_t)G * m; t++) ties += colsum[t] == c;
