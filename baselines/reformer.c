@@ -168,6 +168,7 @@ static void reformer_backward(sb_backend *be, void *state, const sb_attn_config 
 
 const sb_attention_ops sb_attention_reformer = {
     .name = "reformer",
+    .qv_without_bias = 1,
     .param_count = sb_attention_no_params,
     .init_params = sb_attention_no_init,
     .validate = reformer_validate,

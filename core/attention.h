@@ -84,6 +84,11 @@ typedef struct sb_attention_ops {
      * reference stores it as a class attribute); the model passes the same
      * params/dparams pointer to each layer and backward accumulates into it */
     int params_shared_across_layers;
+    /* 1: the variant's query and value projections carry no bias. The
+     * reference's Reformer ties only the weights of NYS's W_q and W_v into
+     * HF's bias-free query_key and value; the model holds b_q and b_v of its
+     * fused projection at 0 and the optimiser skips them */
+    int qv_without_bias;
     /* floats of parameters per layer (per model if shared across layers) */
     size_t (*param_count)(const sb_attn_config *cfg);
     void (*init_params)(const sb_attn_config *cfg, float *params, sb_rng_reader *rng);

@@ -114,31 +114,57 @@ static sb_param_ptrs point_params(const sb_model *m, float *base) {
     return p;
 }
 
+/* Floats before parameter tensor `which`. */
+static size_t param_start(const sb_model *m, int which) {
+    size_t at = 0;
+    for (int i = 0; i < which; i++) at += m->sizes[i];
+    return at;
+}
+
+/* Layer l's b_q (v = 0) or b_v (v = 1): floats from the start of the
+ * parameters, in the fused [b_q b_k b_v] bias. */
+static size_t qv_bias_start(const sb_model *m, int l, int v) {
+    const size_t HD = (size_t)m->cfg.n_heads * m->cfg.d_head;
+    return param_start(m, SB_P_BQKV) + (size_t)l * 3 * HD + (v ? 2 * HD : 0);
+}
+
+/* The trainable ranges between frozen tensors, as they are met in order. */
+typedef struct {
+    size_t *start, *len, at;
+    int max, n;
+} range_list;
+
+/* The frozen tensor [f0, f0 + n) ends the trainable range before it. */
+static void skip_frozen(range_list *r, size_t f0, size_t n) {
+    if (f0 > r->at) {
+        if (r->n < r->max) r->start[r->n] = r->at, r->len[r->n] = f0 - r->at;
+        r->n++;
+    }
+    r->at = f0 + n;
+}
+
 int sb_model_trainable_ranges(const sb_model *m, size_t *start, size_t *len, int max) {
-    /* frozen tensors of the attention blocks, in order (Performer's omega) */
-    size_t fz[64][2];
-    int nf = 0;
+    /* frozen tensors, in order: b_q and b_v for a variant without them
+     * (Reformer), then in the attention blocks (Performer's omega) */
+    range_list r = {.start = start, .len = len, .at = 0, .max = max, .n = 0};
     const sb_attention_ops *a = m->cfg.attn;
+    const size_t HD = (size_t)m->cfg.n_heads * m->cfg.d_head;
+    if (a->qv_without_bias)
+        for (int l = 0; l < m->cfg.n_layers; l++)
+            for (int v = 0; v < 2; v++) skip_frozen(&r, qv_bias_start(m, l, v), HD);
     sb_param_desc d[8];
     const int nd = a->param_layout ? a->param_layout(&m->cfg.attn_cfg, d) : 0;
-    size_t attn0 = 0;
-    for (int i = 0; i < SB_P_ATTN; i++) attn0 += m->sizes[i];
+    const size_t attn0 = param_start(m, SB_P_ATTN);
     const int blocks = a->params_shared_across_layers ? 1 : m->cfg.n_layers;
     for (int l = 0; l < blocks; l++)
         for (int i = 0; i < nd; i++) {
-            if (!d[i].frozen || nf == 64) continue;
+            if (!d[i].frozen) continue;
             size_t n = 1;
             for (int j = 0; j < d[i].rank; j++) n *= (size_t)d[i].dims[j];
-            fz[nf][0] = attn0 + (size_t)l * m->attn_per_layer + d[i].offset, fz[nf][1] = n, nf++;
+            skip_frozen(&r, attn0 + (size_t)l * m->attn_per_layer + d[i].offset, n);
         }
-    int nr = 0;
-    size_t at = 0;
-    for (int f = 0; f <= nf && nr < max; f++) {
-        size_t end = f < nf ? fz[f][0] : m->num_params;
-        if (end > at) start[nr] = at, len[nr] = end - at, nr++;
-        if (f < nf) at = fz[f][0] + fz[f][1];
-    }
-    return nr;
+    skip_frozen(&r, m->num_params, 0);
+    return r.n;
 }
 
 sb_model *sb_model_create(sb_backend *be, const sb_model_config *cfg, int B, int training) {
@@ -287,6 +313,9 @@ void sb_model_init_params(sb_model *m, uint64_t seed) {
         default: fill_uniform(x, n, 1.0f / sqrtf(fan_in[i]), &r); break;
         }
     }
+    if (c->attn->qv_without_bias)
+        for (int l = 0; l < c->n_layers; l++)
+            for (int v = 0; v < 2; v++) fill_const(m->params + qv_bias_start(m, l, v), (size_t)HD, 0.0f);
 }
 
 /* ---------------------------------------------------------------- forward */

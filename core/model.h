@@ -65,8 +65,10 @@ void sb_model_destroy(sb_model *m);
 
 size_t sb_model_num_params(const sb_model *m);
 /* The parameter block minus its frozen tensors (fixed random draws such as
- * Performer's omega, which the optimiser must not touch, not even by weight
- * decay): up to max (start, len) ranges in floats, in order; returns how many. */
+ * Performer's omega, and Reformer's b_q and b_v, held at 0: the optimiser must
+ * not touch them, not even by weight decay): the first max (start, len)
+ * ranges in floats, in order; returns how many there are (call with max 0
+ * to size the arrays). */
 int sb_model_trainable_ranges(const sb_model *m, size_t *start, size_t *len, int max);
 float *sb_model_params(sb_model *m);     /* [num_params] */
 float *sb_model_grads(sb_model *m);      /* [num_params], NULL if not training */

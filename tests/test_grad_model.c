@@ -6,11 +6,12 @@
  * inference model matches the training model, backward accumulates. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include "core/attention.h"
 #include "core/model.h"
 #include "tests/test_util.h"
 
-enum { B = 3, T = 7, V = 11, C = 3 };
+enum { B = 3, T = 8, V = 11, C = 3 };
 #define SEED 1234u
 #define STEP 17u
 /* FD points per parameter tensor (all of it when smaller) */
@@ -28,14 +29,14 @@ enum { B = 3, T = 7, V = 11, C = 3 };
 #define FLOOR_MODEL 1e-2
 #define TOL_MODEL 1e-2
 
-/* example 0: full length; 1: 4 tokens + 3 pads; 2: 5 tokens + 2 pads */
-static const int lengths[B] = {7, 4, 5};
+/* example 0: full length; 1: 4 tokens + 4 pads; 2: 5 tokens + 3 pads */
+static const int lengths[B] = {8, 4, 5};
 
 static sb_model_config small_config(int token_level) {
     sb_model_config c;
     memset(&c, 0, sizeof c);
     c.vocab_size = V;
-    c.max_len = 8;
+    c.max_len = 9;
     c.seq_len = T;
     c.d_model = 8;
     c.n_layers = 2;
@@ -176,7 +177,7 @@ static void test_model(sb_backend *be, int token_level) {
     tu_report_fd(name, all, TOL_MODEL);
 
     /* rows nothing real reaches get exactly zero gradient: the pad-only token
-     * 0, the unused token V-1, and position row 7 (max_len 8 > seq_len 7) */
+     * 0, the unused token V-1, and position row 8 (max_len 9 > seq_len 8) */
     int zero = 1;
     const float *gpos = g1 + (P.t[SB_P_POS] - params0);
     for (int d = 0; d < D; d++)
@@ -240,11 +241,103 @@ static void test_trainable_ranges(sb_backend *be) {
     sb_model_destroy(m);
 }
 
+/* Every variant through the whole model (mean-pooled head, two layers,
+ * padding, dropout): each parameter tensor's gradient against finite
+ * differences, which covers what the op-level checks cannot: Linformer's E
+ * shared by the layers, each layer's own Nyström convolution, the fused QKV
+ * projection feeding Reformer's shared query/key. Settings as in
+ * test_grad_baselines (Reformer sees every chunk, so its buckets do not
+ * matter; Performer without its stabiliser, whose frozen omega is left out
+ * as the optimiser leaves it out). */
+static void test_variant_model(sb_backend *be, const char *name, sb_attn_config acfg, const char *label) {
+    sb_model_config cfg = small_config(0);
+    acfg.n_heads = cfg.n_heads, acfg.d_head = cfg.d_head, acfg.max_len = cfg.max_len;
+    acfg.attn_dropout = cfg.attn_dropout;
+    cfg.attn = sb_attention_find(name);
+    cfg.attn_cfg = acfg;
+    model_ctx c;
+    c.m = sb_model_create(be, &cfg, B, 1);
+    sb_model_init_params(c.m, 7);
+    rescale_params(c.m);
+    make_batch(&c, 0);
+    model_loss(&c);
+    sb_model_zero_grad(c.m);
+    sb_model_backward(c.m, 1.0f);
+    const size_t np = sb_model_num_params(c.m);
+    float *g = tu_dup(sb_model_grads(c.m), np);
+    sb_param_ptrs P = sb_model_param_ptrs(c.m);
+    const float *params0 = sb_model_params(c.m);
+    tu_fd_result all = {0.0, 0.0, 0};
+    for (int i = 0; i < SB_P_COUNT; i++) {
+        size_t n = sb_model_param_size(c.m, i);
+        if (n == 0 || (i == SB_P_ATTN && !strcmp(name, "performer"))) continue;
+        tu_fd_result r = tu_fd_check(model_loss, &c, P.t[i], g + (P.t[i] - params0), n, H_MODEL, PER_TENSOR,
+                                     (uint32_t)i, FLOOR_MODEL);
+        char what[96];
+        snprintf(what, sizeof what, "%s model d%s", label, sb_model_param_name(i));
+        tu_report_fd(what, r, TOL_MODEL);
+        all.max_rel = fmax(all.max_rel, r.max_rel), all.max_abs = fmax(all.max_abs, r.max_abs);
+        all.checked += r.checked;
+    }
+    char what[96];
+    snprintf(what, sizeof what, "%s model: all sampled parameters", label);
+    tu_report_fd(what, all, TOL_MODEL);
+    free(g);
+    sb_model_destroy(c.m);
+}
+
+/* Reformer's query/key and values carry no bias in the reference: the model
+ * initialises b_q and b_v to 0 and the optimiser's ranges skip exactly them
+ * (b_k, unused like W_k, stays trainable as the reference's W_K does). */
+static void test_reformer_bias(sb_backend *be) {
+    sb_model_config cfg = small_config(0);
+    cfg.attn = sb_attention_find("reformer");
+    cfg.attn_cfg.reformer_hashes = 2, cfg.attn_cfg.reformer_chunk = 4, cfg.attn_cfg.reformer_chunks_before = 1;
+    sb_model *m = sb_model_create(be, &cfg, B, 1);
+    sb_model_init_params(m, 7);
+    const int HD = cfg.n_heads * cfg.d_head;
+    const float *bqkv = sb_model_param_ptrs(m).t[SB_P_BQKV], *p0 = sb_model_params(m);
+    int zero = 1, nonzero_k = 0;
+    for (int l = 0; l < cfg.n_layers; l++)
+        for (int j = 0; j < HD; j++) {
+            const float *b = bqkv + (size_t)l * 3 * HD;
+            zero &= b[j] == 0.0f && b[2 * HD + j] == 0.0f;
+            nonzero_k += b[HD + j] != 0.0f;
+        }
+    tu_check(zero && nonzero_k > 0, "reformer: b_q and b_v initialised to 0 (b_k drawn: %d of %d nonzero)", nonzero_k,
+             cfg.n_layers * HD);
+    size_t st[16], len[16], covered = 0;
+    const int n = sb_model_trainable_ranges(m, st, len, 16);
+    int outside = n <= 16;
+    for (int i = 0; i < n && i < 16; i++) {
+        covered += len[i];
+        for (int l = 0; l < cfg.n_layers; l++)
+            for (int v = 0; v < 2; v++) {
+                const size_t f0 = (size_t)(bqkv - p0) + (size_t)l * 3 * HD + (size_t)v * 2 * HD;
+                outside &= st[i] + len[i] <= f0 || st[i] >= f0 + HD;
+            }
+    }
+    tu_check(outside && covered == sb_model_num_params(m) - (size_t)cfg.n_layers * 2 * HD,
+             "reformer: the optimiser's ranges skip each layer's b_q and b_v exactly (%d ranges)", n);
+    sb_model_destroy(m);
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     test_model(be, 1);
     test_model(be, 0);
     test_trainable_ranges(be);
+    test_reformer_bias(be);
+    test_variant_model(be, "linear", (sb_attn_config){0}, "linear");
+    test_variant_model(be, "linformer", (sb_attn_config){.linformer_k = 5}, "linformer");
+    test_variant_model(be, "performer", (sb_attn_config){.performer_features = 16, .performer_kernel = 2},
+                       "performer");
+    test_variant_model(be, "reformer",
+                       (sb_attn_config){.reformer_hashes = 2, .reformer_chunk = 4, .reformer_chunks_before = 3},
+                       "reformer");
+    test_variant_model(be, "nystrom", (sb_attn_config){.nystrom_landmarks = 2, .nystrom_conv = 3}, "nystrom");
+    test_variant_model(be, "nystrom", (sb_attn_config){.nystrom_landmarks = 8, .nystrom_conv = 5},
+                       "nystrom, exact path");
     tu_check(be->mem.live_bytes == 0, "all model memory freed (%lld bytes live)", (long long)be->mem.live_bytes);
     sb_backend_destroy(be);
     return tu_finish();
