@@ -24,7 +24,7 @@ const sb_config_key sb_config_keys[] = {
     K(ln_eps, SB_KEY_DOUBLE, 1e-12, 1, "LayerNorm epsilon"),
     K(steps, SB_KEY_INT, 1, 100000000, "optimiser steps"),
     K(batch_size, SB_KEY_INT, 1, 1000000, "examples per optimiser step"),
-    K(micro_batch, SB_KEY_INT, 0, 1000000, "examples per forward/backward (gradient accumulation); 0 = batch_size"),
+    K(micro_batch, SB_KEY_INT, 0, 1000000, "examples per forward/backward (gradient accumulation; data and draws are keyed by micro-batch); 0 = batch_size"),
     K(warmup_steps, SB_KEY_INT, 0, 100000000, "one-cycle warmup steps (pct_start = warmup/steps)"),
     K(lr, SB_KEY_DOUBLE, 0, 10, "peak learning rate"),
     K(weight_decay, SB_KEY_DOUBLE, 0, 10, "AdamW decoupled weight decay"),
@@ -55,8 +55,8 @@ const sb_config_key sb_config_keys[] = {
     K(nystrom_landmarks, SB_KEY_INT, 1, 65536, "Nystromformer: landmarks (segment means; seq_len must be a multiple)"),
     K(nystrom_conv, SB_KEY_INT, 0, 1025, "Nystromformer: taps of the depthwise skip convolution on V (odd; 0 = none)"),
     K(eval_every, SB_KEY_INT, 1, 100000000, "steps between dev evaluations (and best-checkpoint updates)"),
-    K(eval_batches, SB_KEY_INT, 1, 100000000, "dev batches per evaluation"),
-    K(test_batches, SB_KEY_INT, 1, 100000000, "test batches for generated tasks"),
+    K(eval_batches, SB_KEY_INT, 1, 100000000, "dev batches of micro_batch examples per evaluation (reads wrap around the dev split)"),
+    K(test_batches, SB_KEY_INT, 1, 100000000, "test batches of micro_batch examples for generated tasks"),
     K(checkpoint_every, SB_KEY_INT, 1, 100000000, "steps between resumable checkpoints"),
 };
 const int sb_config_num_keys = (int)(sizeof sb_config_keys / sizeof sb_config_keys[0]);
