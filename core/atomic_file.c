@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* slot states: 0 free, 1 being filled, 2 holds a path the handler may remove */
@@ -43,11 +44,29 @@ void sb_temp_remove_on_signal(void) {
     }
 }
 
+int sb_check_replaceable(const char *path, char *err, size_t errlen) {
+    struct stat st;
+    if (lstat(path, &st) != 0 || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) return 0;
+    snprintf(err, errlen, "%s: exists and is not a regular file; refusing to replace it (name a file)", path);
+    return -1;
+}
+
+int sb_rename_into_place(const char *tmp, const char *path, char *err, size_t errlen) {
+    if (sb_check_replaceable(path, err, errlen)) return -1;
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* The temporary is registered before it is created and released after it is
  * renamed or removed, so a signal at any moment finds it (unlinking a name
  * not yet or no longer there is harmless). */
 int sb_atomic_open(sb_atomic_file *a, const char *path, char *err, size_t errlen) {
     a->path = path;
+    a->f = NULL, a->slot = -1;
+    if (sb_check_replaceable(path, err, errlen)) return -1;
     snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path);
     a->slot = sb_temp_register(a->tmp);
     a->f = fopen(a->tmp, "wb");
@@ -64,11 +83,13 @@ int sb_atomic_close(sb_atomic_file *a, int ok, char *err, size_t errlen) {
     if (fclose(a->f) != 0) ok = 0;
     a->f = NULL;
     int rc = 0;
-    if (!ok || rename(a->tmp, a->path) != 0) {
+    if (!ok) {
         snprintf(err, errlen, "%s: write failed: %s", a->path, errno ? strerror(errno) : "short write");
-        unlink(a->tmp);
         rc = -1;
+    } else {
+        rc = sb_rename_into_place(a->tmp, a->path, err, errlen);
     }
+    if (rc) unlink(a->tmp);
     sb_temp_release(a->slot), a->slot = -1;
     return rc;
 }

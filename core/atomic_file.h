@@ -18,6 +18,15 @@ int sb_atomic_open(sb_atomic_file *a, const char *path, char *err, size_t errlen
 /* ok: whether every write succeeded. Commits (rename) when ok, else discards. */
 int sb_atomic_close(sb_atomic_file *a, int ok, char *err, size_t errlen);
 
+/* 0 if path is absent, a regular file or a symbolic link, which a finished
+ * output may replace; else -1 and a message naming it in err. Run as root,
+ * renaming a temporary over /dev/null (a plausible "discard this" output)
+ * would replace the device by a regular file. */
+int sb_check_replaceable(const char *path, char *err, size_t errlen);
+/* rename(tmp, path) after sb_check_replaceable; -1 and a message in err
+ * (the caller removes tmp). */
+int sb_rename_into_place(const char *tmp, const char *path, char *err, size_t errlen);
+
 /* The temporaries in progress (atomic files, the HDF5 dataset writer), so
  * that an interrupted command can remove them: register one as it is
  * created (returns its slot, or -1 when all SB_TEMP_SLOTS are taken: it is

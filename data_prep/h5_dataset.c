@@ -61,6 +61,10 @@ sb_h5ds_writer *sb_h5ds_create(const char *path, const char *task, int n_seqs, i
             return NULL;
         }
     }
+    if (sb_check_replaceable(path, err, errlen)) { /* before any work: --out /dev/null */
+        free(w);
+        return NULL;
+    }
     /* registered before it exists and released once renamed or removed, so an
      * interrupted command removes it whenever the signal comes */
     w->temp_slot = sb_temp_register(w->tmp);
@@ -171,8 +175,7 @@ int sb_h5ds_finish(sb_h5ds_writer *w, int ok, char *err, size_t errlen) {
     int good = ok && !w->failed;
     if (H5Fclose(w->file) < 0) good = 0;
     int rc = 0;
-    if (good && rename(w->tmp, w->path) != 0) {
-        snprintf(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(errno));
+    if (good && sb_rename_into_place(w->tmp, w->path, err, errlen)) {
         rc = -1;
     } else if (!good) {
         if (ok) snprintf(err, errlen, "%s: HDF5 write failed", w->tmp);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "core/atomic_file.h"
 #include "core/attention.h"
 #include "core/backend.h"
 #include "experiments/config.h"
@@ -330,7 +331,9 @@ int sb_cmd_op(int argc, char **argv) {
     if (!bad && dens) bad = write_ds(wf, "/density", H5T_NATIVE_FLOAT, dens, 2, bh);
     if (H5Fclose(wf) < 0) bad = 1;
     wf = -1;
-    if (bad || rename(tmp, out) != 0) ERR("%s: write failed", out);
+    if (bad) ERR("%s: write failed", out);
+    char why[4400];
+    if (sb_rename_into_place(tmp, out, why, sizeof why)) ERR("%s", why);
     tmp[0] = 0;
     rc = 0;
 fail:

@@ -105,10 +105,12 @@ int sb_gnuplot_render(const char *fig_dir, const char *name, const char *templat
         const int slot = sb_temp_register(tmp);
         int st = run_in(fig_dir, argv, log_path);
         struct stat sbuf;
-        if (st != 0 || stat(tmp, &sbuf) != 0 || sbuf.st_size == 0 || rename(tmp, out) != 0) {
+        const int drawn = st == 0 && stat(tmp, &sbuf) == 0 && sbuf.st_size > 0;
+        if (!drawn || sb_rename_into_place(tmp, out, err, errlen)) {
             char why[512];
             last_line(log_path, why, sizeof why);
-            snprintf(err, errlen, "figure %s: gnuplot failed (%s): %s", name, ext[i], why[0] ? why : "no output");
+            if (!drawn)
+                snprintf(err, errlen, "figure %s: gnuplot failed (%s): %s", name, ext[i], why[0] ? why : "no output");
             unlink(tmp);
             sb_temp_release(slot);
             return -1;

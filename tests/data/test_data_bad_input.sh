@@ -18,11 +18,11 @@ no_output d.h5
 make_imdb i; rm -r i/test/neg
 expect_error "missing imdb folder" 1 "i/test/neg: cannot open folder" -- "$SBM" prep text --in i --out e.h5
 no_output e.h5
-"$SBM" gen pathfinder --out /dev/null --release p --train 6 --dev 1 --test 1 >/dev/null 2>&1
+"$SBM" gen pathfinder --out release-p.h5 --release p --train 6 --dev 1 --test 1 >/dev/null 2>&1
 cp m/t10k-labels-idx1-ubyte.gz p/imgs/0/sample_2.png
 expect_error "unreadable png" 1 "sample_2.png: cannot read PNG.*metadata/0.npy:3" -- "$SBM" prep pathfinder --in p --out f.h5
 no_output f.h5
-"$SBM" gen pathfinder --out /dev/null --release p2 --train 6 --dev 1 --test 1 >/dev/null 2>&1
+"$SBM" gen pathfinder --out release-p2.h5 --release p2 --train 6 --dev 1 --test 1 >/dev/null 2>&1
 "$SBM" gen pathfinder --preview p2/imgs/0/sample_4.png >/dev/null 2>&1 # a PNG of the wrong size
 expect_error "wrong-size png" 1 "sample_4.png: image is [0-9]+x[0-9]+, expected 32x32" -- "$SBM" prep pathfinder --in p2 --out g.h5
 no_output g.h5
@@ -56,11 +56,26 @@ if kill -0 $pid 2>/dev/null; then pass "under nohup, SIGHUP is ignored"; else fa
 kill -TERM $pid 2>/dev/null
 wait $pid 2>/dev/null
 no_output hup.h5
-# a release copy that cannot be written (a folder where a metadata file goes): an error, not a crash
+# a release copy that cannot be written (a folder where a metadata file goes): refused, not a crash
 mkdir -p relc/metadata/0.npy/x
-expect_error "unwritable release copy" 1 "relc/metadata/0.npy: write failed" \
+expect_error "release copy onto a folder" 1 "relc/metadata/0.npy: exists and is not a regular file" \
     -- "$SBM" gen pathfinder --out pc.h5 --release relc --train 3 --dev 1 --test 1 --per-folder 1
 no_output pc.h5
+# one whose writes fail (its temporary leads to /dev/full: the flush gets ENOSPC):
+# an error naming it, no double close, nothing left
+if [ -c /dev/full ]; then
+    mkdir -p reld/metadata && ln -s /dev/full reld/metadata/0.npy.tmp
+    expect_error "unwritable release copy" 1 "reld/metadata/0.npy: write failed" \
+        -- "$SBM" gen pathfinder --out pd.h5 --release reld --train 3 --dev 1 --test 1 --per-folder 1
+    no_output pd.h5
+    [ ! -e reld/metadata/0.npy ] && [ ! -L reld/metadata/0.npy.tmp ] && pass "no metadata file or temporary left" ||
+        fail "reld/metadata left a file or its temporary"
+fi
 expect_error "unknown option" 2 "unknown option '--bogus'" -- "$SBM" prep image --bogus 1
 expect_error "missing data file in a run" 1 "missing.h5: cannot read data file" -- "$SBM" run /dev/stdin <<<'{"experiment":"x","tasks":["image"],"models":["full"],"config":{"data_file":"missing.h5","steps":2,"warmup_steps":1}}'
+# an output that exists but is not a regular file (as root, /dev/null would be
+# replaced by a regular file): refused before any work, and left as it was
+mkfifo fifo.h5
+expect_error "output not a regular file" 1 "fifo.h5: exists and is not a regular file" -- "$SBM" gen listops --out fifo.h5 --train 4 --dev 2 --test 2
+[ -p fifo.h5 ] && [ ! -e fifo.h5.tmp ] && pass "the fifo is left as it was" || fail "the fifo was replaced or a temporary left"
 finish
