@@ -8,6 +8,7 @@
 #include "core/backend.h"
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"
+#include "core/optim.h"
 #include "tests/test_util.h"
 
 /* sb_expf against exp in double, over a dense sweep. */
@@ -335,8 +336,57 @@ static void test_gemm(sb_backend *be) {
             }
 }
 
+/* The learning rate and beta1 against torch's OneCycleLR (1.13, linear
+ * anneal, the reference's defaults; values printed by torch for 100 steps of
+ * max_lr 1e-3): warmup of 10 (the ends of both phases, a point inside each)
+ * and of 0 (pct_start 0: the first phase is empty). */
+static void test_one_cycle(void) {
+    sb_one_cycle s = {.max_lr = 1e-3, .total_steps = 100, .warmup_steps = 10, .div_factor = 25,
+                      .final_div_factor = 1e4, .cycle_momentum = 1, .beta1_max = 0.95, .beta1_min = 0.85,
+                      .beta1_fixed = 0.9};
+    static const struct { int warmup, step; double lr, beta1; } want[] = {
+        {10, 0, 4e-05, 0.95}, {10, 5, 0.0005733333333333334, 0.8944444444444444}, {10, 9, 0.001, 0.85},
+        {10, 10, 0.0009888889333333334, 0.851111111111111}, {10, 50, 0.0005444462666666667, 0.8955555555555555},
+        {10, 99, 4.000000000062981e-09, 0.95}, {0, 0, 0.00099000004, 0.851}, {0, 1, 0.00098000008, 0.852},
+        {0, 99, 4.000000000062981e-09, 0.95},
+    };
+    double worst = 0.0;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        s.warmup_steps = want[i].warmup;
+        double lr, b1;
+        sb_one_cycle_at(&s, want[i].step, &lr, &b1);
+        worst = fmax(worst, fmax(fabs(lr - want[i].lr) / want[i].lr, fabs(b1 - want[i].beta1)));
+    }
+    tu_report("one-cycle lr and beta1 vs torch's OneCycleLR (9 points)", worst, 1e-9);
+    s.cycle_momentum = 0;
+    double lr, b1;
+    sb_one_cycle_at(&s, 5, &lr, &b1);
+    tu_check(b1 == 0.9, "one-cycle without cycle_momentum: beta1 stays AdamW's (%g)", b1);
+}
+
+/* Three AdamW steps with changing lr and beta1 and weight decay 0.1 against
+ * torch.optim.AdamW (float32; values printed by torch 1.13): the bias
+ * correction with the current beta1, eps after the square root, decoupled
+ * decay, and a zero gradient (the last entry's first step). */
+static void test_adamw(sb_backend *be) {
+    float p[4] = {0.5f, -1.25f, 2.0f, 0.0f}, m[4] = {0}, v[4] = {0};
+    static const float g[3][4] = {{0.1f, -0.2f, 0.3f, 0.0f}, {-0.05f, 0.4f, 0.1f, 1e-3f}, {0.2f, 0.2f, -0.3f, -2.0f}};
+    static const float lr[3] = {1e-2f, 5e-3f, 2e-3f}, b1[3] = {0.95f, 0.9f, 0.85f};
+    static const double want[3][4] = {{0.489500105, -1.23874998, 1.98800004, 0},
+                                      {0.489421785, -1.2407099, 1.9842397, -0.00371543085},
+                                      {0.488165498, -1.24149442, 1.98435819, -0.00236915424}};
+    double worst = 0.0;
+    for (int t = 0; t < 3; t++) {
+        be->adamw(be, p, g[t], m, v, 4, lr[t], b1[t], 0.999f, 1e-6f, 0.1f, t + 1);
+        for (int i = 0; i < 4; i++) worst = fmax(worst, fabs(p[i] - want[t][i]) / (1.0 + fabs(want[t][i])));
+    }
+    tu_report("AdamW, 3 steps with cycling beta1 and decay, vs torch.optim.AdamW", worst, 1e-6);
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(2);
+    test_one_cycle();
+    test_adamw(be);
     test_gemm(be);
     test_expf();
     test_erff();
