@@ -3,8 +3,9 @@
  * only in their paper setup (defaults) and whether tokens are pixels.
  *
  * Batches: training walks a fresh permutation of the train split each epoch
- * (Philox-keyed by (seed, epoch), so a resumed run sees the same batches) and
- * drops the last partial batch, as the reference's endless loader does; dev
+ * (Philox-keyed by (seed, epoch), so a resumed run sees the same batches) in
+ * whole micro-batches, skipping the last n mod B rows of each epoch's
+ * permutation (the reference's per-example stream skips none: docs/lra.md); dev
  * batch i holds rows i*B.. (wrapping); test batch i holds rows i*B.. and is
  * padded past the end with unlabelled rows, so a test pass of
  * ceil(N/B) batches covers the whole split. Rows are read one hyperslab

@@ -4,8 +4,10 @@
  *
  * Nothing is stored: example e of split s is a pure function of
  * (seed, split, batch index, e), so every step gets fresh sequences, dev and
- * test sets are fixed (keyed by data_seed, shared by all runs so models are
- * compared on the same examples), and a resumed run sees the same data. */
+ * test sets are fixed (keyed by data_seed: runs with the same micro_batch,
+ * eval_batches and test_batches are compared on the same examples; batches
+ * are micro-batches, so a different micro_batch draws other ones), and a
+ * resumed run sees the same data. */
 #include <stdlib.h>
 #include <string.h>
 #include "core/philox.h"
