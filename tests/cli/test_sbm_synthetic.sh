@@ -1,6 +1,10 @@
 # End to end: SBM attention trains on the synthetic task (N=32) without
 # numerical trouble, records its density trajectory, and the density
-# regulariser lowers the density at the same seed.
+# regulariser lowers the density at the same seed. Learning is not asserted:
+# in 150 steps SBM stays near the majority rate (about 0.63 accuracy, loss
+# 0.66), as at the paper's N=32 setting (README, results/synthetic-n32); the
+# loss and accuracy checks catch NaNs and collapse, not a broken estimator
+# (test_sbm_attention checks its gradients).
 . "$(dirname "$0")/lib.sh"
 cat > m.json <<'J'
 {"experiment": "sbm", "tasks": ["synthetic"], "models": ["sbm"], "seeds": [3],
@@ -19,7 +23,7 @@ for lam in 0 0.1; do
     loss=$(num final_train_loss $f/final.json)
     awk -v l="$loss" 'BEGIN { exit !(l > 0 && l < 1) }' && pass "lambda $lam: finite training loss $loss" || fail "lambda $lam: loss $loss"
     t=$(num test_accuracy $f/final.json)
-    awk -v a="$t" 'BEGIN { exit !(a > 0.5) }' && pass "lambda $lam: test accuracy $t" || fail "lambda $lam: accuracy $t"
+    awk -v a="$t" 'BEGIN { exit !(a > 0.5) }' && pass "lambda $lam: test accuracy $t above chance (not a learning check)" || fail "lambda $lam: accuracy $t"
     grep -q '"density_per_layer_head":[[:space:]]*\[\[' $f/final.json && pass "lambda $lam: density per layer x head" ||
         fail "lambda $lam: density_per_layer_head missing"
     if command -v h5dump >/dev/null; then
