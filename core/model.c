@@ -57,7 +57,12 @@ struct sb_model {
     sb_param_ptrs p, g;
     activations a;
     grad_activations ga;
-    void **attn_state; /* [L_act] */
+    /* attention calls per layer: a pair task's two sequences go through the
+     * attention in two calls, one per sequence of the pair, as the reference's
+     * dual encoder runs its model once per sequence (Nyström's pseudo-inverse
+     * scale is a maximum over one call, Reformer's rotations are one call's) */
+    int calls;
+    void **attn_state; /* [L_act * calls] */
     /* what the last forward used, for backward */
     int last_training;
     uint64_t last_seed;
@@ -240,16 +245,17 @@ sb_model *sb_model_create(sb_backend *be, const sb_model_config *cfg, int B, int
         if (pairs) g->dpair = F32(R * 4 * D);
     }
 #undef F32
-    m->attn_state = calloc(La, sizeof(void *));
-    for (size_t l = 0; l < La; l++)
-        m->attn_state[l] = cfg->attn->state_create(be, &cfg->attn_cfg, B, (int)T, training);
+    m->calls = pairs ? 2 : 1;
+    m->attn_state = calloc(La * m->calls, sizeof(void *));
+    for (size_t i = 0; i < La * m->calls; i++)
+        m->attn_state[i] = cfg->attn->state_create(be, &cfg->attn_cfg, B / m->calls, (int)T, training);
     return m;
 }
 
 void sb_model_destroy(sb_model *m) {
     if (!m) return;
     sb_backend *be = m->be;
-    for (int l = 0; l < m->L_act; l++) m->cfg.attn->state_destroy(be, m->attn_state[l]);
+    for (int i = 0; i < m->L_act * m->calls; i++) m->cfg.attn->state_destroy(be, m->attn_state[i]);
     free(m->attn_state);
     void *bufs[] = {m->params, m->grads, m->a.ids, m->a.mask, m->a.labels, m->a.x0, m->a.ln1,
                     m->a.ln1_mean, m->a.ln1_rstd, m->a.qkv, m->a.qh, m->a.kh, m->a.vh, m->a.atth,
@@ -324,15 +330,22 @@ static sb_rng_stream dropout_stream(const sb_model *m, int layer, int site) {
     return sb_rng_make(m->last_seed, SB_RNG_DROPOUT, m->last_step, (uint32_t)layer, (uint32_t)site, 0);
 }
 
-static sb_attn_call attn_call(sb_model *m, int l, int la) {
+/* Layer l's attention call `part` (0, or 1 for a pair's second sequences),
+ * on its stored activations la: the call's B/calls sequences start `part`
+ * blocks in. Its random streams carry the part where a stream's head byte
+ * (kept by sb_rng_derive) goes, so part 0's draws are those of a one-call
+ * model and part 1's are independent of them. */
+static sb_attn_call attn_call(sb_model *m, int l, int la, int part) {
     const sb_model_config *c = &m->cfg;
-    const size_t sz = (size_t)m->B * c->seq_len * c->n_heads * c->d_head;
+    const int Bc = m->B / m->calls;
+    const size_t sz = (size_t)m->B * c->seq_len * c->n_heads * c->d_head, off = (size_t)part * sz / m->calls;
     sb_attn_call call = {
-        .B = m->B, .H = c->n_heads, .N = c->seq_len, .D = c->d_head,
-        .q = m->a.qh + la * sz, .k = m->a.kh + la * sz, .v = m->a.vh + la * sz,
-        .key_mask = m->a.mask, .out = m->a.atth + la * sz, .training = m->last_training,
-        .rng = sb_rng_make(m->last_seed, SB_RNG_ATTN_DROPOUT, m->last_step, (uint32_t)l, 0, 0),
-        .rng_attn = sb_rng_make(m->last_seed, SB_RNG_ATTN, m->last_step, (uint32_t)l, 0, 0),
+        .B = Bc, .H = c->n_heads, .N = c->seq_len, .D = c->d_head,
+        .q = m->a.qh + la * sz + off, .k = m->a.kh + la * sz + off, .v = m->a.vh + la * sz + off,
+        .key_mask = m->a.mask + (size_t)part * Bc * c->seq_len, .out = m->a.atth + la * sz + off,
+        .training = m->last_training,
+        .rng = sb_rng_make(m->last_seed, SB_RNG_ATTN_DROPOUT, m->last_step, (uint32_t)l, (uint32_t)part, 0),
+        .rng_attn = sb_rng_make(m->last_seed, SB_RNG_ATTN, m->last_step, (uint32_t)l, (uint32_t)part, 0),
     };
     return call;
 }
@@ -394,9 +407,11 @@ sb_forward_result sb_model_forward(sb_model *m, const int32_t *ids, const float 
         be->heads_split(be, a->qh + oHD, qkv, 3 * HD, B, T, H, Dh, 0);
         be->heads_split(be, a->kh + oHD, qkv + HD, 3 * HD, B, T, H, Dh, 0);
         be->heads_split(be, a->vh + oHD, qkv + 2 * HD, 3 * HD, B, T, H, Dh, 0);
-        sb_attn_call call = attn_call(m, l, (int)la);
-        c->attn->forward(be, m->attn_state[la], &c->attn_cfg,
-                         m->p.t[SB_P_ATTN] + attn_offset(m, l), &call);
+        for (int part = 0; part < m->calls; part++) {
+            sb_attn_call call = attn_call(m, l, (int)la, part);
+            c->attn->forward(be, m->attn_state[la * m->calls + part], &c->attn_cfg,
+                             m->p.t[SB_P_ATTN] + attn_offset(m, l), &call);
+        }
         be->heads_merge(be, attm, HD, a->atth + oHD, B, T, H, Dh, 0);
         sb_linear_forward(be, a->tmp, attm, m->p.t[SB_P_WO] + (size_t)l * D * HD,
                           m->p.t[SB_P_BO] + l * D, BT, HD, D);
@@ -518,11 +533,16 @@ void sb_model_backward(sb_model *m, float loss_scale) {
         ZERO(ga->dqh, nHD);
         ZERO(ga->dkh, nHD);
         ZERO(ga->dvh, nHD);
-        sb_attn_call call = attn_call(m, l, l);
-        sb_attn_grads g = {.dq = ga->dqh, .dk = ga->dkh, .dv = ga->dvh, .dout = ga->datth,
-                           .density_weight = m->density_weight / (float)c->n_layers};
-        c->attn->backward(be, m->attn_state[l], &c->attn_cfg, P.t[SB_P_ATTN] + attn_offset(m, l),
-                          G.t[SB_P_ATTN] + attn_offset(m, l), &call, &g);
+        for (int part = 0; part < m->calls; part++) {
+            /* the regulariser's density is the mean over layers and over a
+             * pair's two calls (the reference averages the two sequences') */
+            sb_attn_call call = attn_call(m, l, l, part);
+            const size_t off = (size_t)part * nHD / m->calls;
+            sb_attn_grads g = {.dq = ga->dqh + off, .dk = ga->dkh + off, .dv = ga->dvh + off, .dout = ga->datth + off,
+                               .density_weight = m->density_weight / (float)(c->n_layers * m->calls)};
+            c->attn->backward(be, m->attn_state[l * m->calls + part], &c->attn_cfg,
+                              P.t[SB_P_ATTN] + attn_offset(m, l), G.t[SB_P_ATTN] + attn_offset(m, l), &call, &g);
+        }
         ZERO(ga->dqkv, 3 * nHD);
         be->heads_merge(be, ga->dqkv, 3 * HD, ga->dqh, B, T, H, Dh, 1);
         be->heads_merge(be, ga->dqkv + HD, 3 * HD, ga->dkh, B, T, H, Dh, 1);
@@ -541,8 +561,11 @@ void sb_model_backward(sb_model *m, float loss_scale) {
 
 int sb_model_density(sb_model *m, float *out) {
     if (!m->cfg.attn->density) return 0;
+    const size_t per_call = (size_t)m->B / m->calls * m->cfg.n_heads;
     for (int l = 0; l < m->L_act; l++)
-        m->cfg.attn->density(m->attn_state[l], out + (size_t)l * m->B * m->cfg.n_heads);
+        for (int part = 0; part < m->calls; part++)
+            m->cfg.attn->density(m->attn_state[l * m->calls + part],
+                                 out + (size_t)l * m->B * m->cfg.n_heads + part * per_call);
     return 1;
 }
 

@@ -1,5 +1,6 @@
 #include "experiments/measure.h"
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,13 +44,17 @@ static void rec_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     wrapped_state *w = state;
     recorder *r = w->rec;
     r->inner_ops->forward(be, w->inner, cfg, params, call);
-    const int layer = r->calls++ % r->L; /* layers run in order, one call each */
+    /* layers run in order, one call per sequence of the example each (a
+     * pair's two sequences: two calls, core/model.c) */
+    const int part = r->calls % r->S, layer = r->calls / r->S % r->L;
+    r->calls++;
     if (r->inner_ops->density) {
         r->inner_ops->density(w->inner, r->call_density);
         for (int h = 0; h < r->H; h++) {
             float d = 0.0f;
             for (int q = 0; q < call->B; q++) d += r->call_density[q * r->H + h];
-            r->density[layer * r->H + h] = d / (float)call->B;
+            const float mean = d / (float)(call->B * r->S); /* mean over the example's sequences */
+            r->density[layer * r->H + h] = (part ? r->density[layer * r->H + h] : 0.0f) + mean;
         }
     }
     if (r->indegree && r->inner_ops->key_indegree) /* image tasks only: one sequence */
@@ -116,9 +121,11 @@ static void collect_maps(map_slot *slots, int n, const recorder *r, sb_inference
     out->n_maps = k;
 }
 
-int sb_measure_is_image_task(const char *task_name, int seq_len) {
-    int side = (int)lround(sqrt((double)seq_len));
-    return side * side == seq_len && (!strncmp(task_name, "image", 5) || !strncmp(task_name, "pathfinder", 10));
+int sb_measure_image_side(const sb_task *task, const char *task_name) {
+    const int T = task->seq_len;
+    if (task->image_side > 0) return task->image_side * task->image_side <= T ? task->image_side : 0;
+    const int side = (int)lround(sqrt((double)T));
+    return side * side == T && (!strncmp(task_name, "image", 5) || !strncmp(task_name, "pathfinder", 10)) ? side : 0;
 }
 
 static void mean_std(const double *x, int n, double *mean, double *std) {
@@ -140,8 +147,8 @@ int sb_measure_inference(const sb_model_config *mc, sb_task *task, const char *t
     if (size >= 0 && n > size) n = (int)size;
     if (n > SB_MEASURE_MAX_EXAMPLES) n = SB_MEASURE_MAX_EXAMPLES;
     const int has_density = mc->attn->density != NULL;
-    const int want_maps = has_density && mc->attn->key_indegree && !task->token_level && S == 1 &&
-                          sb_measure_is_image_task(task_name, T);
+    const int map_side = sb_measure_image_side(task, task_name);
+    const int want_maps = has_density && mc->attn->key_indegree && !task->token_level && S == 1 && map_side > 0;
     recorder rec = {.inner_ops = mc->attn, .L = L, .H = H, .T = T, .S = S};
     rec.density = calloc((size_t)L * H, sizeof(float));
     rec.call_density = calloc((size_t)S * H, sizeof(float));
@@ -155,6 +162,7 @@ int sb_measure_inference(const sb_model_config *mc, sb_task *task, const char *t
     one.attn = &wrap;
 
     out->n = n, out->T = T, out->L = L, out->H = H;
+    out->map_side = want_maps ? map_side : 0;
     out->flops = calloc((size_t)n + 1, sizeof(double));
     out->peak_bytes = calloc((size_t)n + 1, sizeof(double));
     out->density = has_density ? calloc((size_t)n * L * H + 1, sizeof(float)) : NULL;
@@ -163,7 +171,12 @@ int sb_measure_inference(const sb_model_config *mc, sb_task *task, const char *t
     float *mask = malloc(sizeof(float) * S * Bm * T);
     int32_t *one_ids = malloc(sizeof(int32_t) * S * T); /* one example's sequences, [S,1,T] */
     float *one_mask = malloc(sizeof(float) * S * T);
-    sb_backend *be = sb_backend_cpu_create(0);
+    /* one thread: the SBM sampler frees and allocates per-chunk scratch in
+     * dynamically scheduled loops, so on several threads how much of it is
+     * live at once (the peak) varied with the thread count and from run to
+     * run; on one it is exact and reproducible. The caller's count returns after. */
+    const int threads_before = omp_get_max_threads();
+    sb_backend *be = sb_backend_cpu_create(1);
     int x = 0;
     for (int bi = 0; x < n; bi++) {
         task->batch(task, SB_SPLIT_TEST, (uint64_t)bi, Bm, ids, mask, labels);
@@ -198,6 +211,7 @@ int sb_measure_inference(const sb_model_config *mc, sb_task *task, const char *t
         }
     }
     sb_backend_destroy(be);
+    sb_cpu_set_threads(threads_before);
     mean_std(out->flops, n, &out->flops_mean, &out->flops_std);
     double unused;
     mean_std(out->peak_bytes, n, &out->peak_mean, &unused);

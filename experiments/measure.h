@@ -31,6 +31,8 @@ typedef struct sb_inference_cost {
     double flops_mean, flops_std, peak_mean, peak_max;
     /* density maps (image-like tasks and variants with a key in-degree only) */
     int n_maps, T, L, H;
+    int map_side;             /* the image's side: positions 0..map_side^2-1 of the T are its
+                                 pixels, row-major, the rest padding; 0: unknown (no maps) */
     int32_t *map_example;     /* [n_maps] index in the test set (batch order) */
     int32_t *map_label;       /* [n_maps] */
     int32_t *map_ids;         /* [n_maps, T] the input tokens (pixels) */
@@ -38,8 +40,11 @@ typedef struct sb_inference_cost {
     float *map_density;       /* [n_maps, L*H] */
 } sb_inference_cost;
 
-/* Whether a task's inputs are 2-D images (square length), for density maps. */
-int sb_measure_is_image_task(const char *task_name, int seq_len);
+/* The side of a task's square input images, for density maps; 0 when its
+ * inputs are not images or the images do not fit in seq_len. The data file's
+ * image_side when it has one; for older image and pathfinder files without
+ * it, the side of a square seq_len (right only when the images fill it). */
+int sb_measure_image_side(const sb_task *task, const char *task_name);
 
 /* Measure inference on the first test examples: n_batches batches of
  * micro_batch examples (as evaluation fetches them; not past the end of a

@@ -2,6 +2,7 @@
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 void sb_metrics_init(sb_metrics *m, int cap_train, int cap_dev, int density_width) {
@@ -49,6 +50,18 @@ static int make_group(hid_t file, const char *name) {
     return g < 0 ? -1 : 0;
 }
 
+/* An integer attribute on the object at path `object` (a group or dataset). */
+static int write_int_attr(hid_t file, const char *object, const char *name, int value) {
+    hid_t obj = H5Oopen(file, object, H5P_DEFAULT);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = obj < 0 ? -1 : H5Acreate2(obj, name, H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT, &value);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    if (obj >= 0) H5Oclose(obj);
+    return a < 0 || rc < 0 ? -1 : 0;
+}
+
 /* /test/{flops,peak_bytes,inference_density} and /test/maps (see the header). */
 static int write_cost(hid_t f, const sb_inference_cost *c, int have_test_group) {
     int bad = have_test_group ? 0 : make_group(f, "/test");
@@ -64,6 +77,8 @@ static int write_cost(hid_t f, const sb_inference_cost *c, int have_test_group) 
         bad |= write_nd(f, "/test/maps/input_ids", H5T_NATIVE_INT32, c->map_ids, 2, ids);
         bad |= write_nd(f, "/test/maps/indegree", H5T_NATIVE_FLOAT, c->map_indegree, 4, indeg);
         bad |= write_ds(f, "/test/maps/density", H5T_NATIVE_FLOAT, c->map_density, 2, K, LH);
+        /* the grid to draw on: T is seq_len, which may pad past the image */
+        if (c->map_side > 0) bad |= write_int_attr(f, "/test/maps", "image_side", c->map_side);
     }
     return bad;
 }
@@ -158,6 +173,23 @@ int sb_h5_read_floats(const char *path, const char *name, float **data, int *ran
     }
     if (space >= 0) H5Sclose(space);
     if (ds >= 0) H5Dclose(ds);
+    H5Fclose(f);
+    return rc;
+}
+
+int sb_h5_read_int_attr(const char *path, const char *object, const char *name, long long *value) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return -1;
+    int rc = 1;
+    hid_t obj = H5Lexists(f, object, H5P_DEFAULT) > 0 || !strcmp(object, "/") ? H5Oopen(f, object, H5P_DEFAULT) : -1;
+    if (obj >= 0 && H5Aexists(obj, name) > 0) {
+        hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+        int64_t v;
+        if (a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &v) >= 0) *value = (long long)v, rc = 0;
+        if (a >= 0) H5Aclose(a);
+    }
+    if (obj >= 0) H5Oclose(obj);
     H5Fclose(f);
     return rc;
 }

@@ -9,6 +9,9 @@
  *   /test/maps/{example int32 [K], label int32 [K], input_ids int32 [K,T],
  *               indegree float32 [K,L,H,T], density float32 [K,L*H]}
  *                                    density maps of a few test examples (image tasks)
+ *   /test/maps attribute image_side  the images' side S: positions 0..S*S-1 of the T
+ *                                    are the pixels, row-major, the rest padding
+ *                                    (absent in files written before it)
  * root attributes: run_id, task, model. Written to metrics.h5.tmp, renamed. */
 #ifndef SB_METRICS_H5_H
 #define SB_METRICS_H5_H
@@ -36,5 +39,10 @@ int sb_metrics_write(const sb_metrics *m, const char *path, const char *run_id, 
  * else a message naming the file and dataset in err. */
 int sb_h5_read_floats(const char *path, const char *name, float **data, int *rank, size_t dims[4], char *err,
                       size_t errlen);
+
+/* An integer attribute `name` of the group or dataset `object` ("/" for the
+ * root) of an HDF5 file: 0 and *value when present, 1 when the attribute or
+ * object is absent or unreadable, -1 when the file cannot be opened. */
+int sb_h5_read_int_attr(const char *path, const char *object, const char *name, long long *value);
 
 #endif

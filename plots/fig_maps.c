@@ -2,21 +2,75 @@
  * predicted test examples of an image-like task (metrics.h5 /test/maps, kept
  * by experiments/measure.c), the input image beside one map per layer and
  * head of how many queries attend to each pixel (key in-degree). One figure
- * per run that has maps. */
+ * per run that has maps. Only the image's own side x side pixels are drawn:
+ * the maps hold seq_len positions, which may pad past the image. */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "experiments/metrics_h5.h"
 #include "experiments/table.h"
+#include "experiments/util.h"
 #include "plots/plot_util.h"
 
-/* A side x side matrix file, row 0 first (gnuplot's `matrix` format). */
+/* A side x side matrix file of x's first side * side values, row 0 first
+ * (gnuplot's `matrix` format); whatever follows in x is padding. */
 static int write_matrix(const char *fig_dir, const char *file, const float *x, int side, char *err, size_t errlen) {
     FILE *f = sb_plot_data_open(fig_dir, file, err, errlen);
     if (!f) return -1;
     for (int i = 0; i < side; i++)
         for (int j = 0; j < side; j++) fprintf(f, "%g%c", x[(size_t)i * side + j], j + 1 < side ? ' ' : '\n');
     fclose(f);
+    return 0;
+}
+
+/* A stored side is usable when its image fits in the T positions. */
+static int side_fits(long long side, int T) { return side >= 1 && side * side <= T; }
+
+/* The image_side of the data file named by the run's config.json (as the
+ * run saw it: relative to the current directory); 0 when any of that is
+ * missing. file receives the data file's name. */
+static long long data_file_side(const sb_report_run *a, char *file, size_t cap) {
+    char path[4200], err[256];
+    sb_path(path, sizeof path, "%s/config.json", a->dir);
+    cJSON *cfg = sb_file_exists(path) ? sb_read_json(path, err, sizeof err) : NULL;
+    const cJSON *df = cJSON_GetObjectItemCaseSensitive(cfg, "data_file");
+    long long side = 0;
+    if (cJSON_IsString(df) && df->valuestring[0]) {
+        snprintf(file, cap, "%s", df->valuestring);
+        if (sb_h5_read_int_attr(file, "/", "image_side", &side)) side = 0;
+    }
+    cJSON_Delete(cfg);
+    return side;
+}
+
+/* The side of the image grid for a run's maps of T positions, or 0 (the
+ * reason printed to log) when none can be trusted. metrics.h5 stores it;
+ * for files written before it did, the run's data file says, else a square
+ * T does (the old rule: right only when the images fill the sequence). */
+static int grid_side(const sb_report_run *a, const char *metrics, int T, FILE *log) {
+    long long side;
+    if (!sb_h5_read_int_attr(metrics, "/test/maps", "image_side", &side)) {
+        if (side_fits(side, T)) return (int)side;
+        fprintf(log, "sbmbench report: run %s: /test/maps image_side %lld does not fit its %d positions; "
+                "density maps skipped\n", a->id, side, T);
+        return 0;
+    }
+    char file[4096] = "";
+    side = data_file_side(a, file, sizeof file);
+    if (side_fits(side, T)) {
+        fprintf(log, "sbmbench report: run %s: metrics.h5 stores no image side; maps drawn %lldx%lld as data file %s "
+                "says\n", a->id, side, side, file);
+        return (int)side;
+    }
+    side = lround(sqrt((double)T));
+    if (side * side == T) {
+        fprintf(log, "sbmbench report: run %s: no image side stored or in a readable data file; maps drawn "
+                "%lldx%lld from the sequence length %d (wrong if the images were padded)\n", a->id, side, side, T);
+        return (int)side;
+    }
+    fprintf(log, "sbmbench report: run %s: no image side stored or in a readable data file, and the sequence "
+            "length %d is no square; density maps skipped\n", a->id, T);
     return 0;
 }
 
@@ -37,8 +91,13 @@ static int draw_run(const sb_report_run *a, const char *fig_dir, FILE *log) {
         rc = 1;
         goto out;
     }
-    const int K = (int)dd[0], L = (int)dd[1], H = (int)dd[2], T = (int)dd[3], side = (int)lround(sqrt((double)T));
-    if (side * side != T || (int)di[1] != T) goto out;
+    const int K = (int)dd[0], L = (int)dd[1], H = (int)dd[2], T = (int)dd[3];
+    if ((int)di[1] != T) goto out;
+    const int side = grid_side(a, path, T, log);
+    if (!side) {
+        rc = 1;
+        goto out;
+    }
     char safe[256], name[300], file[400];
     sb_plot_safe_name(safe, sizeof safe, a->id);
     snprintf(name, sizeof name, "maps-%s", safe);

@@ -97,6 +97,18 @@ static void h5_batch(sb_task *bt, sb_split split, uint64_t index, int B, int32_t
     }
 }
 
+/* The root attribute image_side (written by the image and pathfinder
+ * converters and generator): 0 when absent (files made before it), -1 when
+ * present but not a side whose square fits the stored rows. */
+static int read_image_side(const h5_task *t) {
+    if (H5Aexists(t->r.file, "image_side") <= 0) return 0;
+    int64_t v = -1;
+    hid_t a = H5Aopen(t->r.file, "image_side", H5P_DEFAULT);
+    if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &v) < 0) v = -1;
+    if (a >= 0) H5Aclose(a);
+    return v >= 1 && v * v <= t->r.L ? (int)v : -1;
+}
+
 sb_task *sb_h5_task_open(const sb_task_ops *ops, const sb_run_config *c, sb_token_kind kind, char *err,
                          size_t errlen) {
     h5_task *t = calloc(1, sizeof *t);
@@ -112,11 +124,15 @@ sb_task *sb_h5_task_open(const sb_task_ops *ops, const sb_run_config *c, sb_toke
     }
     const int B = c->micro_batch;
     const int pair = !strcmp(ops->name, "retrieval"); /* two documents per example */
+    const int image_side = read_image_side(t);
     if (strcmp(t->r.task, ops->name) != 0) {
         snprintf(err, errlen, "%s: holds task '%s', not '%s'", t->path, t->r.task, ops->name);
     } else if (t->r.n_seqs != (pair ? 2 : 1)) {
         snprintf(err, errlen, "%s: attribute n_seqs is %d; task %s has %d sequence%s per example", t->path,
                  t->r.n_seqs, ops->name, pair ? 2 : 1, pair ? "s" : "");
+    } else if (image_side < 0) {
+        snprintf(err, errlen, "%s: attribute image_side must be at least 1, its square at most max_len (%d)", t->path,
+                 t->r.L);
     } else if (t->r.n[SB_SPLIT_TRAIN] < B || t->r.n[SB_SPLIT_DEV] < 1 || t->r.n[SB_SPLIT_TEST] < 1) {
         snprintf(err, errlen, "%s: splits train %lld, dev %lld, test %lld: need train >= micro_batch (%d) and "
                  "non-empty dev and test", t->path, (long long)t->r.n[0], (long long)t->r.n[1], (long long)t->r.n[2], B);
@@ -151,6 +167,7 @@ sb_task *sb_h5_task_open(const sb_task_ops *ops, const sb_run_config *c, sb_toke
     t->base.n_classes = t->r.n_classes;
     t->base.token_level = 0;
     t->base.n_seqs = t->r.n_seqs;
+    t->base.image_side = image_side;
     for (int s = 0; s < SB_H5DS_SPLITS; s++) t->base.split_size[s] = t->r.n[s];
     t->base.batch = h5_batch;
     t->seed = (uint64_t)c->seed;

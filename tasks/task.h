@@ -29,6 +29,11 @@ struct sb_task {
     int token_level;          /* labels per token ([B,T]) instead of per example ([B]) */
     int n_seqs;               /* sequences per example: 1, or 2 for pair tasks (retrieval); 0 reads as 1 */
     int64_t split_size[3];    /* examples per split; -1: generated without end */
+    /* Side of the square images of an image-like task: each sequence starts
+     * with image_side^2 pixels, row-major, and any rest up to seq_len is
+     * padding. 0: not an image, or a data file too old to say (the density
+     * maps need it: seq_len alone does not give the grid once it pads). */
+    int image_side;
     /* Fill B examples: batch `index` of `split` (for training, index is the
      * global micro-batch counter). ids/mask [B,T], labels [B] or [B,T].
      * Pair tasks fill ids/mask [2,B,T]: all first sequences, then all second.

@@ -2,11 +2,49 @@
  * what the small full-attention model holds: its parameters, its activations
  * (one layer's worth: an inference model reuses them across layers) and the
  * attention probabilities; the fused attention needs no scratch without
- * dropout. */
+ * dropout. And SBM's peak, whose sampler scratch is live in dynamically
+ * scheduled loops, is the same whatever the caller's thread count and from
+ * one measurement to the next (measurement runs on one thread), and the
+ * caller's thread count is back afterwards. */
+#include <omp.h>
 #include "core/backend.h"
 #include "experiments/measure.h"
 #include "tests/report/small_model.h"
 #include "tests/test_util.h"
+
+static void test_sbm_peak_reproducible(void) {
+    sb_run_config c = sm_run_config("sbm");
+    c.seq_len = c.max_len = 512; /* two chunks of the sampler's rows per graph */
+    c.sbm_k = 16;
+    char err[256];
+    sb_task *task = sb_task_find("synthetic")->open(&c, err, sizeof err);
+    sb_model_config mc = sm_model_config(&c, task);
+    sb_backend *be = sb_backend_cpu_create(2);
+    sb_model *m = sb_model_create(be, &mc, 1, 0);
+    sb_model_init_params(m, 3);
+    double first[SM_B * SM_BATCHES] = {0};
+    int n = 0, same = 1, restored = 1;
+    for (int run = 0; run < 4; run++) {
+        const int threads = run == 0 ? 2 : run; /* 2, 1, 2, 3 */
+        sb_cpu_set_threads(threads);
+        sb_inference_cost cost;
+        sb_measure_inference(&mc, task, "synthetic", sb_model_params(m), 1, SM_B, 3, &cost);
+        restored &= omp_get_max_threads() == threads;
+        if (run == 0) n = cost.n;
+        for (int x = 0; x < cost.n && x < SM_B * SM_BATCHES; x++) {
+            if (run == 0) first[x] = cost.peak_bytes[x];
+            same &= cost.n == n && cost.peak_bytes[x] == first[x];
+        }
+        sb_inference_cost_free(&cost);
+    }
+    sb_cpu_set_threads(2);
+    tu_check(same, "sbm at n = 512: each example's peak the same measured from 2, 1, 2 and 3 threads (first %.0f bytes)",
+             first[0]);
+    tu_check(restored, "measuring leaves the caller's thread count as it was");
+    sb_model_destroy(m);
+    sb_backend_destroy(be);
+    task->ops->close(task);
+}
 
 int main(void) {
     sb_run_config c = sm_run_config("full");
@@ -45,5 +83,6 @@ int main(void) {
     tu_check(be->mem.live_bytes == 0, "everything freed (%lld live bytes)", (long long)be->mem.live_bytes);
     sb_backend_destroy(be);
     task->ops->close(task);
+    test_sbm_peak_reproducible();
     return tu_finish();
 }

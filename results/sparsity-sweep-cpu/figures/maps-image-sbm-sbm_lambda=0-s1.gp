@@ -1,12 +1,13 @@
 # maps-image-sbm-sbm_lambda=0-s1: drawn by `sbmbench report` from plots/density_maps.gp; rerun in this folder with
 #   gnuplot maps-image-sbm-sbm_lambda=0-s1.gp              (PNG)   or   gnuplot -e 'term="svg"' maps-image-sbm-sbm_lambda=0-s1.gp
 if (!exists("term")) term = "png"
+if (!exists("suffix")) suffix = ""
 if (term eq "svg") {
     set terminal svg size 990,1670 dynamic enhanced font "Helvetica,13" background rgb "white"
-    set output "maps-image-sbm-sbm_lambda=0-s1.svg"
+    set output "maps-image-sbm-sbm_lambda=0-s1.svg".suffix
 } else {
     set terminal pngcairo size 990,1670 enhanced font "Helvetica,13" background rgb "white"
-    set output "maps-image-sbm-sbm_lambda=0-s1.png"
+    set output "maps-image-sbm-sbm_lambda=0-s1.png".suffix
 }
 # Shared look of the report's figures (prepended to every template): thin
 # frame, light grid, the paper's sans-serif labels, colour-blind-safe lines.
@@ -31,7 +32,7 @@ name = "maps-image-sbm-sbm_lambda=0-s1"
 run = "image-sbm-sbm_lambda=0-s1"
 K = 8
 LH = 4
-side = 16
+side = 14
 array intitles[K] = ["test #157, label 7\nmean density 0.012", "test #228, label 7\nmean density 0.013", "test #189, label 7\nmean density 0.015", "test #131, label 1\nmean density 0.015", "test #69, label 8\nmean density 0.097", "test #126, label 8\nmean density 0.097", "test #72, label 2\nmean density 0.099", "test #81, label 8\nmean density 0.101"]
 array maptitles[K * LH] = ["L1 H1: 0.013", "L1 H2: 0.012", "L2 H1: 0.012", "L2 H2: 0.012", "L1 H1: 0.013", "L1 H2: 0.013", "L2 H1: 0.013", "L2 H2: 0.014", "L1 H1: 0.014", "L1 H2: 0.015", "L2 H1: 0.016", "L2 H2: 0.015", "L1 H1: 0.015", "L1 H2: 0.016", "L2 H1: 0.015", "L2 H2: 0.016", "L1 H1: 0.096", "L1 H2: 0.098", "L2 H1: 0.097", "L2 H2: 0.097", "L1 H1: 0.098", "L1 H2: 0.099", "L2 H1: 0.097", "L2 H2: 0.096", "L1 H1: 0.098", "L1 H2: 0.100", "L2 H1: 0.099", "L2 H2: 0.100", "L1 H1: 0.101", "L1 H2: 0.102", "L2 H1: 0.099", "L2 H2: 0.101"]
 

@@ -1,12 +1,13 @@
 # maps-image-sbm-sbm_lambda=0.1-s1: drawn by `sbmbench report` from plots/density_maps.gp; rerun in this folder with
 #   gnuplot maps-image-sbm-sbm_lambda=0.1-s1.gp              (PNG)   or   gnuplot -e 'term="svg"' maps-image-sbm-sbm_lambda=0.1-s1.gp
 if (!exists("term")) term = "png"
+if (!exists("suffix")) suffix = ""
 if (term eq "svg") {
     set terminal svg size 990,1670 dynamic enhanced font "Helvetica,13" background rgb "white"
-    set output "maps-image-sbm-sbm_lambda=0.1-s1.svg"
+    set output "maps-image-sbm-sbm_lambda=0.1-s1.svg".suffix
 } else {
     set terminal pngcairo size 990,1670 enhanced font "Helvetica,13" background rgb "white"
-    set output "maps-image-sbm-sbm_lambda=0.1-s1.png"
+    set output "maps-image-sbm-sbm_lambda=0.1-s1.png".suffix
 }
 # Shared look of the report's figures (prepended to every template): thin
 # frame, light grid, the paper's sans-serif labels, colour-blind-safe lines.
@@ -31,7 +32,7 @@ name = "maps-image-sbm-sbm_lambda=0.1-s1"
 run = "image-sbm-sbm_lambda=0.1-s1"
 K = 8
 LH = 4
-side = 16
+side = 14
 array intitles[K] = ["test #157, label 7\nmean density 0.011", "test #228, label 7\nmean density 0.012", "test #189, label 7\nmean density 0.014", "test #41, label 1\nmean density 0.014", "test #69, label 8\nmean density 0.088", "test #72, label 2\nmean density 0.090", "test #81, label 8\nmean density 0.091", "test #212, label 8\nmean density 0.095"]
 array maptitles[K * LH] = ["L1 H1: 0.012", "L1 H2: 0.012", "L2 H1: 0.011", "L2 H2: 0.010", "L1 H1: 0.012", "L1 H2: 0.013", "L2 H1: 0.011", "L2 H2: 0.012", "L1 H1: 0.013", "L1 H2: 0.015", "L2 H1: 0.014", "L2 H2: 0.012", "L1 H1: 0.014", "L1 H2: 0.014", "L2 H1: 0.013", "L2 H2: 0.013", "L1 H1: 0.090", "L1 H2: 0.094", "L2 H1: 0.085", "L2 H2: 0.083", "L1 H1: 0.092", "L1 H2: 0.095", "L2 H1: 0.085", "L2 H2: 0.087", "L1 H1: 0.094", "L1 H2: 0.096", "L2 H1: 0.086", "L2 H2: 0.088", "L1 H1: 0.099", "L1 H2: 0.101", "L2 H1: 0.091", "L2 H2: 0.090"]
 

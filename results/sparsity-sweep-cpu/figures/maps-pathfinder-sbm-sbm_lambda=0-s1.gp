@@ -1,12 +1,13 @@
 # maps-pathfinder-sbm-sbm_lambda=0-s1: drawn by `sbmbench report` from plots/density_maps.gp; rerun in this folder with
 #   gnuplot maps-pathfinder-sbm-sbm_lambda=0-s1.gp              (PNG)   or   gnuplot -e 'term="svg"' maps-pathfinder-sbm-sbm_lambda=0-s1.gp
 if (!exists("term")) term = "png"
+if (!exists("suffix")) suffix = ""
 if (term eq "svg") {
     set terminal svg size 990,1670 dynamic enhanced font "Helvetica,13" background rgb "white"
-    set output "maps-pathfinder-sbm-sbm_lambda=0-s1.svg"
+    set output "maps-pathfinder-sbm-sbm_lambda=0-s1.svg".suffix
 } else {
     set terminal pngcairo size 990,1670 enhanced font "Helvetica,13" background rgb "white"
-    set output "maps-pathfinder-sbm-sbm_lambda=0-s1.png"
+    set output "maps-pathfinder-sbm-sbm_lambda=0-s1.png".suffix
 }
 # Shared look of the report's figures (prepended to every template): thin
 # frame, light grid, the paper's sans-serif labels, colour-blind-safe lines.
