@@ -39,7 +39,8 @@ static int dispatch(const char *cmd, const subcommand *t, int n, int argc, char 
             }
     int help = argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"));
     FILE *f = help ? stdout : stderr;
-    if (!help) fprintf(f, "sbmbench %s: %s\n", cmd, argc ? "unknown task" : "which task?");
+    if (!help && argc) fprintf(f, "sbmbench %s: unknown task '%s'\n", cmd, argv[0]);
+    else if (!help) fprintf(f, "sbmbench %s: which task?\n", cmd);
     fprintf(f, "usage:\n");
     for (int i = 0; i < n; i++) fprintf(f, "  sbmbench %s %s %s\n", cmd, t[i].task, t[i].usage);
     fprintf(f, "Every command also takes --train N --dev N --test N to keep at most N examples of a split.\n"

@@ -1,9 +1,11 @@
 /* sbmbench: the command-line entry point. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "core/attention.h"
 #include "core/backend.h"
@@ -41,23 +43,38 @@ static void usage_run(FILE *f) {
             "Expands MANIFEST (default: the built-in quickstart) into runs (tasks x models x\n"
             "swept keys x seeds), trains each, evaluates the best-dev parameters on the test\n"
             "split, and writes:\n"
-            "  DIR/summary.json                 every run's results (null where not applicable)\n"
-            "  DIR/tables/accuracy.{md,csv}     test accuracy, mean +- std over seeds\n"
+            "  DIR/summary.json                 every run's results (null where not applicable;\n"
+            "                                   a failed run's \"error\" says why)\n"
+            "  DIR/tables/{accuracy,runs,lambda,cost}.{md,csv,tex}\n"
+            "                                   test accuracy (mean +- std over seeds); every\n"
+            "                                   variant; accuracy per sbm_lambda (when swept);\n"
+            "                                   inference cost against full attention\n"
+            "  DIR/tables/README.md             all the Markdown tables on one page\n"
+            "  DIR/figures/NAME.{png,svg}       training curves, accuracy against density, layer\n"
+            "                                   density, density maps, each with its gnuplot\n"
+            "                                   script and data (needs gnuplot; docs/report.md)\n"
             "  DIR/<run>/config.json            resolved configuration\n"
             "  DIR/<run>/metrics.h5             per-step training and per-evaluation dev metrics\n"
             "  DIR/<run>/best.bin               best-dev parameters\n"
-            "  DIR/<run>/final.json             the run's results (present = complete)\n\n"
+            "  DIR/<run>/final.json             the run's results (present = complete)\n"
+            "  DIR/<run>/checkpoint.bin         an interrupted run's state, until it completes\n"
+            "  DIR/<run>/error.txt              why the run failed, until it is run again\n\n"
             "options:\n"
-            "  --out DIR      output directory (default results/<experiment>)\n"
+            "  --out DIR      output directory (default runs/<experiment>; results/ holds the\n"
+            "                 committed results, which a run never mixes with new ones)\n"
             "  --threads N    CPU threads (default: OpenMP's default, usually all cores)\n"
             "  --resume       continue interrupted runs from their checkpoints\n\n"
             "Completed runs (with final.json) are skipped, never overwritten. Ctrl-C stops at\n"
             "the next step boundary after writing a checkpoint; --resume then continues and\n"
-            "ends with the same result as an uninterrupted run (same thread count).\n\n"
+            "ends with the same result as an uninterrupted run (on any thread count).\n\n"
             "tasks:  %s\nmodels: %s\n\nmanifest config keys (in \"config\", \"task_config\".TASK, \"model_config\".MODEL;\n"
             "a list value sweeps over its elements):\n",
             sb_task_names(), sb_attention_names());
     sb_config_print_keys();
+    fprintf(f, "\nEach task starts from its paper setup, these keys away from the defaults above\n"
+               "(a manifest's config, task_config and model_config override them):\n");
+    fflush(f);
+    sb_config_print_task_defaults();
 }
 
 /* Refuse to mix results: a run directory must hold this run's config, and an
@@ -84,6 +101,54 @@ static int preflight(const sb_manifest *m, const char *out, int resume, char *er
             snprintf(err, errlen, "run %s was interrupted (%.1024s exists); pass --resume to continue it", m->runs[i].id, c);
             return -1;
         }
+    }
+    return 0;
+}
+
+/* The key path in the manifest root that gave run c its data_file: the
+ * override manifest.c applies last (model_config.MODEL, then task_config.TASK,
+ * then config), with [i] for the element of a swept list. */
+static void data_file_key(const cJSON *root, const sb_run_config *c, char *out, size_t len) {
+    const char *group[3] = {"model_config", "task_config", "config"}, *name[3] = {c->model, c->task, NULL};
+    snprintf(out, len, "data_file");
+    for (int g = 0; g < 3; g++) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, group[g]);
+        if (name[g]) o = cJSON_GetObjectItemCaseSensitive(o, name[g]);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "data_file");
+        if (!v) continue;
+        int n = snprintf(out, len, "%s%s%s.data_file", group[g], name[g] ? "." : "", name[g] ? name[g] : "");
+        int i = 0;
+        for (const cJSON *e = cJSON_IsArray(v) ? v->child : NULL; e; e = e->next, i++)
+            if (cJSON_IsString(e) && !strcmp(e->valuestring, c->data_file) && n > 0 && (size_t)n < len) {
+                snprintf(out + n, len - (size_t)n, "[%d]", i);
+                break;
+            }
+        return;
+    }
+}
+
+/* Every data file a run names must be a readable file: checked for all runs
+ * before anything is written, so a long manifest does not stop (or fail a
+ * run) days in for a typo. What a file holds is checked as each run opens it.
+ * A task's default file (data_file "") is not checked here: only the task
+ * knows whether it reads one. name/text: the manifest, for the key path. */
+static int check_data_files(const sb_manifest *m, const char *name, const char *text, char *err, size_t errlen) {
+    for (int i = 0; i < m->n_runs; i++) {
+        const sb_run_config *c = &m->runs[i].cfg;
+        struct stat st;
+        const char *why = NULL;
+        if (!c->data_file[0]) continue;
+        if (stat(c->data_file, &st) != 0 || access(c->data_file, R_OK) != 0) why = strerror(errno);
+        else if (!S_ISREG(st.st_mode)) why = "not a regular file";
+        if (!why) continue;
+        char key[256] = "data_file", msg[256];
+        snprintf(msg, sizeof msg, "%s", why); /* strerror's buffer may be reused below */
+        cJSON *root = sb_parse_json_text(name, text, err, errlen);
+        if (root) data_file_key(root, c, key, sizeof key);
+        cJSON_Delete(root);
+        snprintf(err, errlen, "%s: %s: %.512s: cannot read data file: %s (run %s; make it with 'sbmbench prep' or "
+                 "'sbmbench gen', docs/lra.md)", name, key, c->data_file, msg, m->runs[i].id);
+        return -1;
     }
     return 0;
 }
@@ -123,16 +188,27 @@ static int cmd_run(int argc, char **argv) {
     }
     char err[2048];
     sb_manifest m;
-    int rc = manifest_path ? sb_manifest_load(manifest_path, &m, err, sizeof err)
-                           : sb_manifest_parse("<built-in quickstart>", sb_embedded_quickstart, &m, err, sizeof err);
-    if (rc) {
+    const char *name = manifest_path ? manifest_path : "<built-in quickstart>";
+    char *text = manifest_path ? sb_read_file(manifest_path, NULL, err, sizeof err) : NULL;
+    if (manifest_path && !text) {
         fprintf(stderr, "sbmbench: %s\n", err);
         return 2;
     }
+    const char *manifest = text ? text : sb_embedded_quickstart;
+    if (sb_manifest_parse(name, manifest, &m, err, sizeof err)) {
+        fprintf(stderr, "sbmbench: %s\n", err);
+        free(text);
+        return 2;
+    }
+    /* not results/<experiment>: that holds the committed results, whose
+     * completed runs would be "skipped" and handed back as if reproduced */
     char out_dir[4096];
     if (out) sb_path(out_dir, sizeof out_dir, "%s", out);
-    else sb_path(out_dir, sizeof out_dir, "results/%s", m.experiment);
-    if (preflight(&m, out_dir, resume, err, sizeof err) || sb_mkdir_p(out_dir, err, sizeof err)) {
+    else sb_path(out_dir, sizeof out_dir, "runs/%s", m.experiment);
+    int bad_input = check_data_files(&m, name, manifest, err, sizeof err) ||
+                    preflight(&m, out_dir, resume, err, sizeof err) || sb_mkdir_p(out_dir, err, sizeof err);
+    free(text);
+    if (bad_input) {
         fprintf(stderr, "sbmbench: %s\n", err);
         sb_manifest_free(&m);
         return 2;
@@ -142,7 +218,7 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "sbmbench: experiment '%s': %d run%s, %d thread%s, results in %s/\n", m.experiment, m.n_runs,
             m.n_runs == 1 ? "" : "s", omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s", out_dir);
     const char **statuses = calloc((size_t)m.n_runs, sizeof *statuses);
-    int failed = 0, interrupted = 0;
+    int failed = 0, interrupted = 0, skipped = 0;
     for (int i = 0; i < m.n_runs && !interrupted; i++) {
         const sb_run_spec *r = &m.runs[i];
         char dir[4096], p[4096];
@@ -150,16 +226,20 @@ static int cmd_run(int argc, char **argv) {
         sb_path(p, sizeof p, "%s/final.json", dir);
         if (sb_file_exists(p)) {
             fprintf(stderr, "[%d/%d] %s: already complete, skipped\n", i + 1, m.n_runs, r->id);
+            skipped++;
             continue;
         }
         sb_path(p, sizeof p, "%s/config.json", dir);
         cJSON *cj = sb_config_to_json(&r->cfg);
         int bad = sb_mkdir_p(dir, err, sizeof err) || (!sb_file_exists(p) && sb_write_json_atomic(p, cj, err, sizeof err));
         cJSON_Delete(cj);
+        if (!bad) sb_run_error_clear(dir); /* an earlier attempt's reason no longer holds */
         sb_train_opts o = {.resume = resume, .index = i + 1, .total = m.n_runs, .progress_tty = isatty(2)};
         sb_run_status st = bad ? SB_RUN_FAILED : sb_train_run(r, dir, &o, err, sizeof err);
         if (st == SB_RUN_FAILED) {
             fprintf(stderr, "sbmbench: run %s failed: %s\n", r->id, err);
+            char kerr[4400]; /* the reason outlives stderr: error.txt, then summary.json */
+            if (sb_run_error_keep(dir, err, kerr, sizeof kerr)) fprintf(stderr, "sbmbench: %s\n", kerr);
             statuses[i] = "failed";
             failed++;
         } else if (st == SB_RUN_INTERRUPTED) {
@@ -175,14 +255,49 @@ static int cmd_run(int argc, char **argv) {
         failed++;
     }
     free(statuses);
-    sb_manifest_free(&m);
+    int rc = failed ? 1 : 0;
     if (interrupted) {
         fprintf(stderr, "sbmbench: interrupted; checkpoint written. Continue with: sbmbench run %s%s%s --resume\n",
                 manifest_path ? manifest_path : "", out ? " --out " : "", out ? out : "");
-        return 130;
+        rc = 130;
+    } else {
+        fprintf(stderr, "sbmbench: results in %s/summary.json, tables in %s/tables/accuracy.md\n", out_dir, out_dir);
+        if (skipped == m.n_runs) /* said last: nothing above comes from this invocation */
+            fprintf(stderr, "sbmbench: nothing was trained: %s %d run%s of '%s' %s already complete in %s/ (use "
+                    "another --out to rerun)\n", m.n_runs == 1 ? "the" : "all", m.n_runs, m.n_runs == 1 ? "" : "s",
+                    m.experiment, m.n_runs == 1 ? "was" : "were", out_dir);
     }
-    fprintf(stderr, "sbmbench: results in %s/summary.json, tables in %s/tables/accuracy.md\n", out_dir, out_dir);
-    return failed ? 1 : 0;
+    sb_manifest_free(&m);
+    return rc;
+}
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv); /* the arguments after the command's name */
+} command;
+
+static const command commands[] = {
+    {"run", cmd_run}, {"op", sb_cmd_op}, {"prep", sb_cmd_prep}, {"gen", sb_cmd_gen}, {"report", sb_cmd_report},
+};
+
+static const command *find_command(const char *name) {
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(name, commands[i].name)) return &commands[i];
+    return NULL;
+}
+
+/* `sbmbench help COMMAND`: the command's own --help. */
+static int cmd_help(int argc, char **argv) {
+    const command *c = argc == 1 ? find_command(argv[0]) : NULL;
+    if (argc != 1 || !c) {
+        if (argc == 1)
+            fprintf(stderr, "sbmbench help: unknown command '%s' (commands: run, op, prep, gen, report)\n", argv[0]);
+        else
+            fprintf(stderr, "sbmbench help: one command at a time (usage: sbmbench help [COMMAND])\n");
+        return 2;
+    }
+    char help[] = "--help", *args[] = {help, NULL};
+    return c->fn(1, args);
 }
 
 int main(int argc, char **argv) {
@@ -191,15 +306,9 @@ int main(int argc, char **argv) {
         usage_main(stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "help") && !strcmp(argv[2], "run")) {
-        usage_run(stdout);
-        return 0;
-    }
-    if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "op")) return sb_cmd_op(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "prep")) return sb_cmd_prep(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "gen")) return sb_cmd_gen(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "report")) return sb_cmd_report(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "help")) return cmd_help(argc - 2, argv + 2);
+    const command *c = find_command(argv[1]);
+    if (c) return c->fn(argc - 2, argv + 2);
     fprintf(stderr, "sbmbench: unknown command '%s' (see 'sbmbench --help')\n", argv[1]);
     return 2;
 }

@@ -243,3 +243,35 @@ void sb_manifest_free(sb_manifest *m) {
     m->runs = NULL;
     m->n_runs = 0;
 }
+
+/* Each task's paper setup, as the keys it sets away from the defaults above:
+ * a manifest's value for them is what it overrides. */
+void sb_config_print_task_defaults(void) {
+    sb_run_config base;
+    sb_config_init(&base);
+    cJSON *b = sb_config_to_json(&base);
+    char names[256];
+    snprintf(names, sizeof names, "%s", sb_task_names());
+    for (char *save = NULL, *t = strtok_r(names, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        sb_run_config c = base;
+        snprintf(c.task, sizeof c.task, "%s", t);
+        sb_task_find(t)->defaults(&c);
+        cJSON *o = sb_config_to_json(&c);
+        printf("  %-10s", t);
+        const cJSON *v;
+        int col = 12;
+        cJSON_ArrayForEach(v, o) {
+            const cJSON *was = cJSON_GetObjectItemCaseSensitive(b, v->string);
+            if (!strcmp(v->string, "task") || (was && cJSON_Compare(was, v, 1))) continue;
+            char *val = cJSON_PrintUnformatted(v);
+            const int len = (int)(strlen(v->string) + strlen(val) + 2);
+            if (col + len > 100) printf("\n%12s", ""), col = 12;
+            printf(" %s=%s", v->string, val);
+            col += len;
+            free(val);
+        }
+        printf("\n");
+        cJSON_Delete(o);
+    }
+    cJSON_Delete(b);
+}

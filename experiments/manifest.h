@@ -40,4 +40,7 @@ int sb_manifest_parse(const char *name, const char *text, sb_manifest *m, char *
 int sb_manifest_load(const char *path, sb_manifest *m, char *err, size_t errlen);
 void sb_manifest_free(sb_manifest *m);
 
+/* Each task's paper setup: the keys its defaults change, for `run --help`. */
+void sb_config_print_task_defaults(void);
+
 #endif

@@ -1,6 +1,7 @@
 /* `sbmbench report DIR` and the rendering that `run` shares. */
 #include "experiments/report.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/atomic_file.h"
 #include "experiments/commands.h"
@@ -9,7 +10,22 @@
 #include "experiments/util.h"
 #include "plots/figures.h"
 
-int sb_report_render(const char *dir, const struct cJSON *summary, FILE *log) {
+/* Each run the tables leave out as not completed, one line each to log: a
+ * failed run with the reason its error.txt kept. */
+static void name_unfinished(const sb_results *r, FILE *log) {
+    for (int i = 0; i < r->n; i++) {
+        const sb_report_run *run = &r->runs[i];
+        if (run->usable || !strcmp(run->status, "done")) continue; /* done but unreadable: a problem, named */
+        char *why = sb_run_error(run->dir);
+        if (why) fprintf(log, "sbmbench report: run %s failed: %s\n", run->id, why);
+        else fprintf(log, "sbmbench report: run %s not completed (%s)\n", run->id, run->status);
+        free(why);
+    }
+}
+
+/* sb_report_render; name_left_out: also name each run not completed (the
+ * report command; `run` renders after every run, with most runs still to come). */
+static int render(const char *dir, const struct cJSON *summary, FILE *log, int name_left_out) {
     sb_results r;
     if (summary) sb_results_from_summary(dir, summary, &r);
     else sb_results_load(dir, &r);
@@ -23,10 +39,15 @@ int sb_report_render(const char *dir, const struct cJSON *summary, FILE *log) {
     }
     int fig = sb_figures_render(&r, figures, log);
     for (int i = 0; i < r.n_problems; i++) fprintf(log, "sbmbench report: %s\n", r.problems[i]);
-    if (rc == 0 && (r.n_problems || fig)) rc = 1;
+    if (name_left_out) name_unfinished(&r, log);
+    /* a run failed, interrupted or not yet run is left out of the tables as
+     * surely as a broken one: the report is not the whole experiment's */
+    if (rc == 0 && (r.n_problems || r.n_skipped || fig)) rc = 1;
     sb_results_free(&r);
     return rc;
 }
+
+int sb_report_render(const char *dir, const struct cJSON *summary, FILE *log) { return render(dir, summary, log, 0); }
 
 static void usage(FILE *f) {
     fprintf(f, "usage: sbmbench report RESULTS_DIR\n\n"
@@ -36,8 +57,9 @@ static void usage(FILE *f) {
                "  DIR/tables/{accuracy,runs,lambda,cost}.{md,csv,tex}   (lambda: sbm_lambda swept;\n"
                "                                                      cost: inference cost measured)\n"
                "  DIR/figures/NAME.{png,svg}   with the gnuplot script and data of each\n\n"
-               "A run that is missing or unreadable is named on stderr and left out; the rest is\n"
-               "still rendered (exit status 1). Without gnuplot the tables are still written.\n"
+               "A run that is missing, unreadable, failed (with the reason it kept) or not\n"
+               "completed is named on stderr and left out; the rest is still rendered (exit\n"
+               "status 1). Without gnuplot the tables are still written (exit status 1).\n"
                "See docs/report.md.\n");
 }
 
@@ -56,7 +78,7 @@ int sb_cmd_report(int argc, char **argv) {
         return 2;
     }
     sb_temp_remove_on_signal(); /* Ctrl-C leaves no table or figure temporary */
-    int rc = sb_report_render(argv[0], NULL, stderr);
+    int rc = render(argv[0], NULL, stderr, 1);
     if (rc >= 0) fprintf(stderr, "sbmbench report: tables in %s/tables/, figures in %s/figures/\n", argv[0], argv[0]);
     return rc < 0 ? 1 : rc;
 }

@@ -10,13 +10,24 @@
 static const char *const summary_fields[] = {
     "id", "variant", "task", "model", "seed", "status", "steps", "train_seconds", "final_train_loss",
     "dev_accuracy", "test_accuracy", "density", "density_per_layer_head", "flops_per_example",
-    "flops_per_example_std", "peak_memory_bytes", "peak_memory_bytes_max"};
+    "flops_per_example_std", "peak_memory_bytes", "peak_memory_bytes_max", "error"};
 
 /* e with every summary field, null where it has none. */
 static cJSON *with_all_fields(cJSON *e) {
     for (size_t i = 0; i < sizeof summary_fields / sizeof summary_fields[0]; i++)
         if (!cJSON_GetObjectItemCaseSensitive(e, summary_fields[i])) cJSON_AddNullToObject(e, summary_fields[i]);
     return e;
+}
+
+/* The status of a run folder without final.json, into e: failed when its
+ * last attempt left a reason (then also its "error"), else interrupted or
+ * not run by its checkpoint. */
+static void add_unfinished_status(cJSON *e, const char *run_dir) {
+    char *why = sb_run_error(run_dir), ckpt[4096];
+    sb_path(ckpt, sizeof ckpt, "%s/checkpoint.bin", run_dir);
+    cJSON_AddStringToObject(e, "status", why ? "failed" : sb_file_exists(ckpt) ? "interrupted" : "not_run");
+    if (why) cJSON_AddStringToObject(e, "error", why);
+    free(why);
 }
 
 /* The entry of a run folder no manifest here describes (the folder scan
@@ -37,29 +48,30 @@ static cJSON *folder_entry(const char *out_dir, const char *name) {
             if (v) cJSON_AddItemToObject(e, keys[i], cJSON_Duplicate(v, 1));
         }
         cJSON_Delete(cfg);
-        snprintf(f, sizeof f, "%s/%s/checkpoint.bin", out_dir, name);
-        cJSON_AddStringToObject(e, "status", sb_file_exists(f) ? "interrupted" : "not_run");
+        snprintf(f, sizeof f, "%s/%s", out_dir, name);
+        add_unfinished_status(e, f);
     }
     if (cJSON_GetObjectItemCaseSensitive(e, "id")) cJSON_ReplaceItemInObjectCaseSensitive(e, "id", cJSON_CreateString(name));
     else cJSON_AddStringToObject(e, "id", name);
     return with_all_fields(e);
 }
 
-/* A run's summary entry: its final.json when complete, else a stub with nulls. */
+/* A run's summary entry: its final.json when complete, else a stub with nulls
+ * (and why it failed, when it did). */
 static cJSON *run_entry(const sb_run_spec *r, const char *out_dir, const char *status_override) {
     char path[4096], err[512];
     sb_path(path, sizeof path, "%s/%s/final.json", out_dir, r->id);
     cJSON *e = sb_file_exists(path) ? sb_read_json(path, err, sizeof err) : NULL;
     if (!e) {
-        char ckpt[4096];
-        sb_path(ckpt, sizeof ckpt, "%s/%s/checkpoint.bin", out_dir, r->id);
+        char dir[4096];
+        sb_path(dir, sizeof dir, "%s/%s", out_dir, r->id);
         e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "id", r->id);
         cJSON_AddStringToObject(e, "variant", r->variant);
         cJSON_AddStringToObject(e, "task", r->cfg.task);
         cJSON_AddStringToObject(e, "model", r->cfg.model);
         cJSON_AddNumberToObject(e, "seed", (double)r->cfg.seed);
-        cJSON_AddStringToObject(e, "status", sb_file_exists(ckpt) ? "interrupted" : "not_run");
+        add_unfinished_status(e, dir);
         cJSON_AddNumberToObject(e, "steps", r->cfg.steps);
     }
     if (status_override) cJSON_ReplaceItemInObjectCaseSensitive(e, "status", cJSON_CreateString(status_override));

@@ -4,8 +4,9 @@
  * summary.json: {"experiment", "description", "runs": [{"id", "variant", "task",
  * "model", "seed", "status", "steps", "train_seconds", "final_train_loss",
  * "dev_accuracy", "test_accuracy", "density", "density_per_layer_head",
- * "flops_per_example", "peak_memory_bytes", ...}]}; fields a run does not
- * have are null. Then the tables and figures (experiments/report.h), the
+ * "flops_per_example", "peak_memory_bytes", ..., "error"}]}; fields a run
+ * does not have are null. "error" is why a failed run failed (its
+ * error.txt, experiments/util.h), so the reason outlives the run's stderr. Then the tables and figures (experiments/report.h), the
  * same code `sbmbench report` runs. */
 #ifndef SB_SUMMARY_H
 #define SB_SUMMARY_H

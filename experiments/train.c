@@ -159,8 +159,10 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
     r.labels = malloc(sizeof(int32_t) * R);
     float *adam_m = be->alloc(be, sizeof(float) * n), *adam_v = be->alloc(be, sizeof(float) * n);
     float *params = sb_model_params(r.model), *grads = sb_model_grads(r.model);
-    size_t range_start[65], range_len[65]; /* AdamW skips frozen tensors (Performer's omega) */
-    const int n_ranges = sb_model_trainable_ranges(r.model, range_start, range_len, 65);
+    /* AdamW skips frozen tensors (Performer's omega, Reformer's b_q and b_v) */
+    const int n_ranges = sb_model_trainable_ranges(r.model, NULL, NULL, 0);
+    size_t *range_start = malloc(sizeof(size_t) * (size_t)n_ranges), *range_len = malloc(sizeof(size_t) * (size_t)n_ranges);
+    sb_model_trainable_ranges(r.model, range_start, range_len, n_ranges);
     r.dw = mc.attn->density ? c->n_layers * c->n_heads : 0;
     r.dens = malloc(sizeof(float) * ((size_t)c->n_layers * S * B * c->n_heads + 1));
     float *step_dens = malloc(sizeof(float) * ((size_t)B * (r.dw ? r.dw : 1)));
@@ -360,7 +362,7 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
         status = SB_RUN_DONE;
     }
 done:
-    free(r.ids), free(r.mask), free(r.labels), free(r.dens), free(step_dens);
+    free(r.ids), free(r.mask), free(r.labels), free(r.dens), free(step_dens), free(range_start), free(range_len);
     be->free(be, adam_m);
     be->free(be, adam_v);
     sb_metrics_free(&mt);

@@ -145,6 +145,33 @@ cJSON *sb_read_json(const char *path, char *err, size_t errlen) {
     return j;
 }
 
+int sb_run_error_keep(const char *run_dir, const char *msg, char *err, size_t errlen) {
+    char path[4096];
+    sb_path(path, sizeof path, "%s/error.txt", run_dir);
+    size_t n = strlen(msg);
+    char *text = malloc(n + 2);
+    memcpy(text, msg, n);
+    text[n] = '\n', text[n + 1] = 0;
+    int rc = sb_write_file_atomic(path, text, err, errlen);
+    free(text);
+    return rc;
+}
+
+char *sb_run_error(const char *run_dir) {
+    char path[4096], err[512];
+    sb_path(path, sizeof path, "%s/error.txt", run_dir);
+    size_t n;
+    char *text = sb_file_exists(path) ? sb_read_file(path, &n, err, sizeof err) : NULL;
+    while (text && n && (text[n - 1] == '\n' || text[n - 1] == '\r')) text[--n] = 0;
+    return text;
+}
+
+void sb_run_error_clear(const char *run_dir) {
+    char path[4096];
+    sb_path(path, sizeof path, "%s/error.txt", run_dir);
+    unlink(path);
+}
+
 double sb_now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

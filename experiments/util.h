@@ -24,6 +24,14 @@ int sb_write_json_atomic(const char *path, const struct cJSON *json, char *err, 
 struct cJSON *sb_parse_json_text(const char *name, const char *text, char *err, size_t errlen);
 struct cJSON *sb_read_json(const char *path, char *err, size_t errlen);
 double sb_now_seconds(void);
+/* Why a run failed, kept in RUN_DIR/error.txt (one message and a newline) so
+ * that summary.json and `report` can say it long after stderr is gone.
+ * sb_run_error_keep writes it atomically (0, else a message in err);
+ * sb_run_error returns it without the newline (malloc'd), NULL when there is
+ * none; sb_run_error_clear removes it as a run starts again. */
+int sb_run_error_keep(const char *run_dir, const char *msg, char *err, size_t errlen);
+char *sb_run_error(const char *run_dir);
+void sb_run_error_clear(const char *run_dir);
 /* snprintf into a path buffer; exits with a message if it would not fit. */
 void sb_path(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -6,4 +6,4 @@ cd "$ROOT"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} # spinning OpenMP threads crawl on shared cores
 "$BUILD/sbmbench" run experiments/quickstart.json "$@"
 echo
-cat "$ROOT/results/quickstart/tables/accuracy.md" 2>/dev/null || true
+cat "$ROOT/runs/quickstart/tables/accuracy.md" 2>/dev/null || true

@@ -75,6 +75,19 @@ write okm.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["full"]}'
 expect_error "--out is a file" 2 'afile: exists and is not a directory' -- "$SBM" run okm.json --out afile
 expect_error "report on a file" 2 'okm.json: not a directory' -- "$SBM" report okm.json
 
+# data files are checked for every run up front (not days in, as a run opens
+# them), naming the key path that set the file
+: > here.h5 && mkdir -p adir
+write nodata.json '{"experiment": "t", "tasks": ["listops"], "models": ["full"], "task_config": {"listops": {"data_file": "missing.h5"}}}'
+expect_error "missing data file" 2 "nodata.json: task_config.listops.data_file: missing.h5: cannot read data file: No such file or directory \\(run listops-full-s1" \
+    -- "$SBM" run nodata.json --out o21
+write nodata2.json '{"experiment": "t", "tasks": ["listops"], "models": ["full"], "config": {"data_file": ["here.h5", "gone.h5"]}}'
+expect_error "missing data file in a sweep" 2 'nodata2.json: config.data_file\[1\]: gone.h5: cannot read data file' -- "$SBM" run nodata2.json --out o22
+write nodata3.json '{"experiment": "t", "tasks": ["listops"], "models": ["full", "sbm"], "config": {"data_file": "here.h5"}, "model_config": {"sbm": {"data_file": "gone.h5"}}}'
+expect_error "missing data file for one model" 2 'nodata3.json: model_config.sbm.data_file: gone.h5: cannot read data file' -- "$SBM" run nodata3.json --out o23
+write nodata4.json '{"experiment": "t", "tasks": ["listops"], "models": ["full"], "config": {"data_file": "adir"}}'
+expect_error "a folder as data file" 2 'nodata4.json: config.data_file: adir: cannot read data file: not a regular file' -- "$SBM" run nodata4.json --out o24
+
 # none of the failures above created its output directory
 made=$(ls -d o[0-9]* 2>/dev/null | wc -l)
 if [ "$made" -eq 0 ]; then pass "no output directory created by a rejected manifest"; else fail "rejected manifests created: $(ls -d o[0-9]*)"; fi

@@ -72,7 +72,7 @@ if [ -c /dev/full ]; then
         fail "reld/metadata left a file or its temporary"
 fi
 expect_error "unknown option" 2 "unknown option '--bogus'" -- "$SBM" prep image --bogus 1
-expect_error "missing data file in a run" 1 "missing.h5: cannot read data file" -- "$SBM" run /dev/stdin <<<'{"experiment":"x","tasks":["image"],"models":["full"],"config":{"data_file":"missing.h5","steps":2,"warmup_steps":1}}'
+expect_error "missing data file in a run" 2 "missing.h5: cannot read data file" -- "$SBM" run /dev/stdin <<<'{"experiment":"x","tasks":["image"],"models":["full"],"config":{"data_file":"missing.h5","steps":2,"warmup_steps":1}}'
 # an output that exists but is not a regular file (as root, /dev/null would be
 # replaced by a regular file): refused before any work, and left as it was
 mkfifo fifo.h5

@@ -1,0 +1,97 @@
+# Where `run` writes and what it keeps: the default output folder is
+# runs/<experiment>/, never the committed results/<experiment>/ (there a fresh
+# clone's run "skipped" every run and handed back the committed tables); a
+# manifest whose runs were all complete says that nothing was trained; a run
+# that fails keeps its reason in error.txt and in summary.json; and the help
+# texts name what they are asked about and list every output.
+. "$(dirname "$0")/lib.sh"
+
+cat > m.json <<'J'
+{"experiment": "t", "tasks": ["synthetic"], "models": ["full"], "seeds": [1],
+ "config": {"seq_len": 8, "batch_size": 8, "steps": 4, "warmup_steps": 1, "eval_every": 2,
+            "eval_batches": 1, "test_batches": 1, "n_layers": 1, "d_model": 8, "d_head": 4, "n_heads": 2,
+            "d_ffn": 8}}
+J
+run=synthetic-full-s1
+
+# a "committed" result in results/t/, as in a fresh clone: the default run trains anyway
+"$SBM" run m.json --out results/t --threads 1 >/dev/null 2>err.txt || fail "run into results/t: $(cat err.txt)"
+"$SBM" run m.json --threads 1 >/dev/null 2>err.txt || fail "default run: $(cat err.txt)"
+[ -f runs/t/$run/final.json ] && [ -f runs/t/summary.json ] && pass "default output is runs/<experiment>/" ||
+    fail "no runs/t/$run/final.json: $(cat err.txt)"
+! grep -q 'already complete' err.txt && pass "a committed results/<experiment>/ is not taken for this run's" ||
+    fail "the default run skipped: $(cat err.txt)"
+grep -q 'results in runs/t/' err.txt && pass "says where the results go" || fail "no output folder named: $(cat err.txt)"
+
+# every run already complete: the last line says nothing was trained, and where the results are
+"$SBM" run m.json --threads 1 >/dev/null 2>err.txt
+rc=$?
+[ $rc -eq 0 ] && tail -n 1 err.txt | grep -q "nothing was trained: the 1 run of 't' was already complete in runs/t/" &&
+    pass "all runs complete: $(tail -n 1 err.txt)" || fail "all runs complete (exit $rc): $(cat err.txt)"
+"$SBM" run m.json --out results/t --threads 1 >/dev/null 2>err.txt
+tail -n 1 err.txt | grep -q "already complete in results/t/.*use another --out" &&
+    pass "...with --out too, naming that folder" || fail "all complete with --out: $(cat err.txt)"
+
+# a run that fails at start (its data file holds another task) keeps why, in its
+# folder and in summary.json; the manifest's other runs still run
+"$SBM" gen pathfinder --out d.h5 --train 8 --dev 2 --test 2 --contour-length 6 >/dev/null 2>&1 || fail "gen pathfinder"
+cat > f.json <<'J'
+{"experiment": "f", "tasks": ["listops", "synthetic"], "models": ["full"], "seeds": [1],
+ "config": {"seq_len": 16, "batch_size": 8, "steps": 4, "warmup_steps": 1, "eval_every": 2,
+            "eval_batches": 1, "test_batches": 1, "n_layers": 1, "d_model": 8, "d_head": 4, "n_heads": 2,
+            "d_ffn": 8},
+ "task_config": {"listops": {"data_file": "d.h5"}}}
+J
+bad=listops-full-s1
+expect_error "a run that fails at start" 1 "holds task 'pathfinder', not 'listops'" -- "$SBM" run f.json --out f --threads 1
+grep -q "d.h5: holds task 'pathfinder', not 'listops'" f/$bad/error.txt 2>/dev/null &&
+    pass "the reason is kept in the run's error.txt" || fail "no error.txt: $(ls f/$bad)"
+[ -z "$(ls f/$bad/*.tmp 2>/dev/null)" ] && pass "error.txt written whole (no temporary left)" || fail "temporary left: $(ls f/$bad)"
+entry() { tr -d '\n' < "$1" | grep -o "{[^{}]*\"id\":[[:space:]]*\"$2\"[^{}]*}"; }
+entry f/summary.json $bad | grep -q '"status":[[:space:]]*"failed".*"error":[[:space:]]*"d.h5: holds task' &&
+    pass "summary.json: the failed run's entry has its error" || fail "summary.json lacks the error: $(cat f/summary.json)"
+entry f/summary.json synthetic-full-s1 | grep -q '"error":[[:space:]]*null' &&
+    pass "summary.json: a completed run's error is null" || fail "completed run's error: $(cat f/summary.json)"
+[ -f f/synthetic-full-s1/final.json ] && pass "the manifest's other run still ran" || fail "the other run did not run"
+
+# report on a folder where every run failed: exit 1, naming the run and why
+sed 's/"tasks": \["listops", "synthetic"\]/"tasks": ["listops"]/' f.json > f1.json
+"$SBM" run f1.json --out f1 --threads 1 >/dev/null 2>&1
+"$SBM" report f1 >out.txt 2>err.txt
+rc=$?
+[ $rc -eq 1 ] && grep -q "run $bad failed: d.h5: holds task 'pathfinder'" err.txt &&
+    pass "report on failed runs: exit 1, the run and its reason named" || fail "report on failed runs: exit $rc: $(cat err.txt)"
+
+# another manifest's run into the folder, its summary.json unreadable: the failed
+# run is rebuilt from its folder as failed, with its reason
+cat > other.json <<'J'
+{"experiment": "other", "tasks": ["synthetic"], "models": ["linear"], "seeds": [1],
+ "config": {"seq_len": 16, "batch_size": 8, "steps": 4, "warmup_steps": 1, "eval_every": 2,
+            "eval_batches": 1, "test_batches": 1, "n_layers": 1, "d_model": 8, "d_head": 4, "n_heads": 2,
+            "d_ffn": 8}}
+J
+printf '{"runs": [' > f/summary.json
+"$SBM" run other.json --out f --threads 1 >/dev/null 2>err.txt || fail "other manifest: $(cat err.txt)"
+entry f/summary.json $bad | grep -q '"status":[[:space:]]*"failed".*"error":[[:space:]]*"d.h5: holds task' &&
+    pass "a failed run kept from its folder: failed, with its error" || fail "folder entry: $(cat f/summary.json)"
+
+# the data fixed, the run completes and its error.txt goes
+"$SBM" gen listops --out d.h5 --train 8 --dev 2 --test 2 --min-length 8 --max-length 16 >/dev/null 2>&1 || fail "gen listops"
+"$SBM" run f.json --out f --threads 1 >/dev/null 2>err.txt || fail "the fixed run: $(cat err.txt)"
+[ -f f/$bad/final.json ] && [ ! -e f/$bad/error.txt ] && pass "once complete, the run has no error.txt" ||
+    fail "fixed run: $(ls f/$bad)"
+entry f/summary.json $bad | grep -q '"status":[[:space:]]*"done".*"error":[[:space:]]*null' &&
+    pass "...nor an error in summary.json" || fail "fixed run's entry: $(entry f/summary.json $bad)"
+
+# help texts
+expect_error "help for an unknown command" 2 "sbmbench help: unknown command 'foo'" -- "$SBM" help foo
+"$SBM" help report >out.txt 2>err.txt && grep -q "usage: sbmbench report" out.txt && pass "help report" ||
+    fail "help report: $(cat out.txt err.txt)"
+expect_error "prep: unknown task" 2 "sbmbench prep: unknown task 'foo'" -- "$SBM" prep foo
+expect_error "gen: unknown task" 2 "sbmbench gen: unknown task 'bar'" -- "$SBM" gen bar
+"$SBM" run --help >out.txt
+for want in 'default runs/<experiment>' 'tables/{accuracy,runs,lambda,cost}.{md,csv,tex}' 'tables/README.md' \
+            'figures/' 'error.txt' 'checkpoint.bin'; do
+    grep -qF "$want" out.txt && pass "run --help lists $want" || fail "run --help lacks $want"
+done
+finish
