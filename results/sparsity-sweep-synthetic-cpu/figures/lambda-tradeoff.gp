@@ -1,12 +1,13 @@
 # lambda-tradeoff: drawn by `sbmbench report` from plots/lambda.gp; rerun in this folder with
 #   gnuplot lambda-tradeoff.gp              (PNG)   or   gnuplot -e 'term="svg"' lambda-tradeoff.gp
 if (!exists("term")) term = "png"
+if (!exists("suffix")) suffix = ""
 if (term eq "svg") {
     set terminal svg size 900,600 dynamic enhanced font "Helvetica,13" background rgb "white"
-    set output "lambda-tradeoff.svg"
+    set output "lambda-tradeoff.svg".suffix
 } else {
     set terminal pngcairo size 900,600 enhanced font "Helvetica,13" background rgb "white"
-    set output "lambda-tradeoff.png"
+    set output "lambda-tradeoff.png".suffix
 }
 # Shared look of the report's figures (prepended to every template): thin
 # frame, light grid, the paper's sans-serif labels, colour-blind-safe lines.

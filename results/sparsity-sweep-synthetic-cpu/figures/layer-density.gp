@@ -1,12 +1,13 @@
 # layer-density: drawn by `sbmbench report` from plots/layer_density.gp; rerun in this folder with
 #   gnuplot layer-density.gp              (PNG)   or   gnuplot -e 'term="svg"' layer-density.gp
 if (!exists("term")) term = "png"
+if (!exists("suffix")) suffix = ""
 if (term eq "svg") {
     set terminal svg size 570,500 dynamic enhanced font "Helvetica,13" background rgb "white"
-    set output "layer-density.svg"
+    set output "layer-density.svg".suffix
 } else {
     set terminal pngcairo size 570,500 enhanced font "Helvetica,13" background rgb "white"
-    set output "layer-density.png"
+    set output "layer-density.png".suffix
 }
 # Shared look of the report's figures (prepended to every template): thin
 # frame, light grid, the paper's sans-serif labels, colour-blind-safe lines.

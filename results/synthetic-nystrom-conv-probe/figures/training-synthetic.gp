@@ -1,12 +1,13 @@
 # training-synthetic: drawn by `sbmbench report` from plots/training.gp; rerun in this folder with
 #   gnuplot training-synthetic.gp              (PNG)   or   gnuplot -e 'term="svg"' training-synthetic.gp
 if (!exists("term")) term = "png"
+if (!exists("suffix")) suffix = ""
 if (term eq "svg") {
     set terminal svg size 1400,450 dynamic enhanced font "Helvetica,13" background rgb "white"
-    set output "training-synthetic.svg"
+    set output "training-synthetic.svg".suffix
 } else {
     set terminal pngcairo size 1400,450 enhanced font "Helvetica,13" background rgb "white"
-    set output "training-synthetic.png"
+    set output "training-synthetic.png".suffix
 }
 # Shared look of the report's figures (prepended to every template): thin
 # frame, light grid, the paper's sans-serif labels, colour-blind-safe lines.
