@@ -41,6 +41,18 @@ static inline int tu_check(int ok, const char *fmt, ...) {
     return ok;
 }
 
+/* Removes a test's fixture folder, or keeps it (and says where) when
+ * SBM_KEEP_FIXTURE is set, for a look after a failure. */
+static inline void tu_remove_fixture(const char *root) {
+    if (getenv("SBM_KEEP_FIXTURE")) {
+        printf("fixture kept in %s\n", root);
+        return;
+    }
+    char cmd[4300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
+}
+
 static inline int tu_finish(void) {
     int f = *tu_failures_();
     if (f) printf("%d check(s) FAILED\n", f);

@@ -35,4 +35,12 @@ static inline sb_model_config sm_model_config(const sb_run_config *c, const sb_t
     return mc;
 }
 
+/* The synthetic task opened with c, and the model configuration for it. */
+static inline sb_task *sm_open(sb_run_config *c, sb_model_config *mc) {
+    char err[256];
+    sb_task *task = sb_task_find("synthetic")->open(c, err, sizeof err);
+    *mc = sm_model_config(c, task);
+    return task;
+}
+
 #endif

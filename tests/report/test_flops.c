@@ -128,9 +128,8 @@ static int64_t model_without_attention(void) {
 
 static void test_model(const char *model) {
     sb_run_config c = sm_run_config(model);
-    char err[256];
-    sb_task *task = sb_task_find("synthetic")->open(&c, err, sizeof err);
-    sb_model_config mc = sm_model_config(&c, task);
+    sb_model_config mc;
+    sb_task *task = sm_open(&c, &mc);
     sb_backend *be = sb_backend_cpu_create(0);
     sb_model *m = sb_model_create(be, &mc, 1, 0);
     sb_model_init_params(m, 7);

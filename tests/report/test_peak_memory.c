@@ -16,9 +16,8 @@ static void test_sbm_peak_reproducible(void) {
     sb_run_config c = sm_run_config("sbm");
     c.seq_len = c.max_len = 512; /* two chunks of the sampler's rows per graph */
     c.sbm_k = 16;
-    char err[256];
-    sb_task *task = sb_task_find("synthetic")->open(&c, err, sizeof err);
-    sb_model_config mc = sm_model_config(&c, task);
+    sb_model_config mc;
+    sb_task *task = sm_open(&c, &mc);
     sb_backend *be = sb_backend_cpu_create(2);
     sb_model *m = sb_model_create(be, &mc, 1, 0);
     sb_model_init_params(m, 3);
@@ -48,9 +47,8 @@ static void test_sbm_peak_reproducible(void) {
 
 int main(void) {
     sb_run_config c = sm_run_config("full");
-    char err[256];
-    sb_task *task = sb_task_find("synthetic")->open(&c, err, sizeof err);
-    sb_model_config mc = sm_model_config(&c, task);
+    sb_model_config mc;
+    sb_task *task = sm_open(&c, &mc);
     const size_t V = SM_T + 1, P = SM_T, D = SM_D, L = SM_L, HD = SM_H * SM_DH, F = SM_F, C = SM_C, T = SM_T,
                  R = SM_T; /* token-level task: one head row per token */
     tu_check(task->vocab_size == (int)V && task->token_level, "synthetic task: vocabulary %d, token level",

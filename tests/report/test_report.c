@@ -290,11 +290,6 @@ int main(int argc, char **argv) {
         tu_check(file_size(png) > 2000 && file_size(svg) > 2000, "figure %s: %ld bytes PNG, %ld bytes SVG", figs[i],
                  file_size(png), file_size(svg));
     }
-    if (getenv("SBM_KEEP_FIXTURE")) printf("fixture kept in %s\n", root);
-    else {
-        char cmd[4300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
-    }
+    tu_remove_fixture(root);
     return tu_finish();
 }

@@ -165,11 +165,6 @@ int main(void) {
     tu_check(!drawn_at_all(fig_dir, "toobig") && log_has(logp, "run toobig:", "image_side 5 does not fit"),
              "a stored side whose square exceeds T: skipped, with a message");
     free(r.runs);
-    if (getenv("SBM_KEEP_FIXTURE")) printf("fixture kept in %s\n", root);
-    else {
-        char cmd[4300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
-    }
+    tu_remove_fixture(root);
     return tu_finish();
 }
