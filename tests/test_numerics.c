@@ -383,8 +383,54 @@ static void test_adamw(sb_backend *be) {
     tu_report("AdamW, 3 steps with cycling beta1 and decay, vs torch.optim.AdamW", worst, 1e-6);
 }
 
+/* Every elementwise op gives the same bits on 1 to 6 threads: the
+ * polynomial exp's vector and scalar forms can differ in the last bit, so a
+ * loop whose scalar tails fell where each thread's share ended (parallel for
+ * simd) depended on the thread count (gelu backward: 1 of 131072 elements on
+ * 3 and 6 threads for these inputs). Accumulating ops start from zero. */
+static void test_elementwise_threads(sb_backend *be) {
+    static const size_t sizes[2] = {131072, 262144 + 37};
+    static const char *names[9] = {"gelu forward", "gelu backward", "sigmoid forward", "sigmoid backward", "add",
+                                   "accumulate", "relu forward", "relu backward", "adamw"};
+    for (int si = 0; si < 2; si++) {
+        const size_t n = sizes[si];
+        float *x = tu_alloc(n), *y = tu_alloc(n), *ref[9], *got = tu_alloc(n), *m = tu_alloc(n), *v = tu_alloc(n);
+        tu_fill_normal(x, n, 3.0f, 1), tu_fill_normal(y, n, 1.0f, 2);
+        int same[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+        for (int threads = 1; threads <= 6; threads++) {
+            sb_cpu_set_threads(threads);
+            for (int op = 0; op < 9; op++) {
+                float *o = threads == 1 ? (ref[op] = tu_alloc(n)) : got;
+                memset(o, 0, sizeof(float) * n);
+                switch (op) {
+                case 0: be->gelu_forward(be, o, x, n); break;
+                case 1: be->gelu_backward(be, o, x, y, n); break;
+                case 2: be->sigmoid_forward(be, o, x, n); break;
+                case 3: be->sigmoid_backward(be, o, x, y, n); break;
+                case 4: be->add(be, o, x, y, n); break;
+                case 5: be->accumulate(be, o, x, n); break;
+                case 6: be->relu_forward(be, o, x, n); break;
+                case 7: be->relu_backward(be, o, x, y, n); break;
+                case 8:
+                    for (size_t i = 0; i < n; i++) o[i] = y[i], m[i] = 0.1f * x[i], v[i] = 0.01f * y[i] * y[i];
+                    be->adamw(be, o, x, m, v, n, 1e-3f, 0.9f, 0.999f, 1e-6f, 0.01f, 3);
+                    break;
+                }
+                if (threads > 1) same[op] &= !memcmp(ref[op], got, sizeof(float) * n);
+            }
+        }
+        sb_cpu_set_threads(2);
+        for (int op = 0; op < 9; op++) {
+            tu_check(same[op], "%s of %zu elements: the same on 1 to 6 threads", names[op], n);
+            free(ref[op]);
+        }
+        free(x), free(y), free(got), free(m), free(v);
+    }
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(2);
+    test_elementwise_threads(be);
     test_one_cycle();
     test_adamw(be);
     test_gemm(be);

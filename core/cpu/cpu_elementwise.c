@@ -61,39 +61,33 @@ void sb_cpu_dropout_factors(const sb_rng_stream *s, uint64_t first, size_t n, ui
 
 void sb_cpu_add(sb_backend *be, float *out, const float *a, const float *b, size_t n) {
     be->flops.total += (int64_t)n;
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+    SB_CPU_EW_LOOP(n, i, out[i] = a[i] + b[i]);
 }
 
 void sb_cpu_accumulate(sb_backend *be, float *out, const float *a, size_t n) {
     be->flops.total += (int64_t)n;
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) out[i] += a[i];
+    SB_CPU_EW_LOOP(n, i, out[i] += a[i]);
 }
 
 void sb_cpu_gelu_forward(sb_backend *be, float *out, const float *in, size_t n) {
     be->flops.total += 8LL * (int64_t)n;
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) out[i] = sb_gelu(in[i]);
+    SB_CPU_EW_LOOP(n, i, out[i] = sb_gelu(in[i]));
 }
 
 /* backward: 12 FLOPs per element (cdf, pdf, product, chain) */
 void sb_cpu_gelu_backward(sb_backend *be, float *din, const float *in, const float *dout, size_t n) {
     be->flops.total += 12LL * (int64_t)n;
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) din[i] += sb_gelu_grad(in[i]) * dout[i];
+    SB_CPU_EW_LOOP(n, i, din[i] += sb_gelu_grad(in[i]) * dout[i]);
 }
 
 void sb_cpu_relu_forward(sb_backend *be, float *out, const float *in, size_t n) {
     be->flops.total += (int64_t)n;
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+    SB_CPU_EW_LOOP(n, i, out[i] = in[i] > 0.0f ? in[i] : 0.0f);
 }
 
 void sb_cpu_relu_backward(sb_backend *be, float *din, const float *out, const float *dout, size_t n) {
     be->flops.total += (int64_t)n;
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) din[i] += out[i] > 0.0f ? dout[i] : 0.0f;
+    SB_CPU_EW_LOOP(n, i, din[i] += out[i] > 0.0f ? dout[i] : 0.0f);
 }
 
 /* Chunks of 1024 elements (a multiple of the 8 draws per Philox block). */
@@ -156,8 +150,7 @@ void sb_cpu_adamw(sb_backend *be, float *param, const float *grad, float *m, flo
     float bc1 = 1.0f - powf(beta1, (float)t);
     float bc2_sqrt = sqrtf(1.0f - powf(beta2, (float)t));
     float step = lr / bc1;
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) {
+    SB_CPU_EW_LOOP(n, i, {
         float g = grad[i];
         float p = param[i] * (1.0f - lr * wd);
         float mi = beta1 * m[i] + (1.0f - beta1) * g;
@@ -165,5 +158,5 @@ void sb_cpu_adamw(sb_backend *be, float *param, const float *grad, float *m, flo
         m[i] = mi;
         v[i] = vi;
         param[i] = p - step * mi / (sqrtf(vi) / bc2_sqrt + eps);
-    }
+    });
 }

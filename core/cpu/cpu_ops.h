@@ -7,6 +7,24 @@
  * depend on the thread count. */
 #define SB_CPU_ROW_CHUNK 64
 
+/* An elementwise loop, `stmt` run for every i in [0, n): threads take whole
+ * blocks of SB_CPU_EW_BLOCK elements and vectorise inside each, so which
+ * elements fall in a vector body or a scalar tail depends on n alone. With
+ * `parallel for simd` the tails fell where each thread's share ended, and the
+ * polynomial exp's vector and scalar forms can differ in the last bit: results
+ * depended on the thread count. */
+#define SB_CPU_EW_BLOCK 1024
+#define SB_CPU_EW_LOOP(n, i, stmt)                                                  \
+    do {                                                                            \
+        const size_t n_ew_ = (n);                                                   \
+        _Pragma("omp parallel for schedule(static)")                                \
+        for (size_t b_ew_ = 0; b_ew_ < n_ew_; b_ew_ += SB_CPU_EW_BLOCK) {             \
+            const size_t e_ew_ = n_ew_ - b_ew_ < SB_CPU_EW_BLOCK ? n_ew_ : b_ew_ + SB_CPU_EW_BLOCK; \
+            _Pragma("omp simd")                                                     \
+            for (size_t i = b_ew_; i < e_ew_; i++) stmt;                            \
+        }                                                                           \
+    } while (0)
+
 /* backend_cpu.c: scratch memory of one op call, counted by the tracker (so
  * peak-memory figures include it) but not zeroed, unlike be->alloc: for
  * buffers written before they are read. A 16-byte header keeps the size. */

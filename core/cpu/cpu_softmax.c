@@ -5,14 +5,12 @@
 /* 4 FLOPs per element (negate, exp, add, divide) */
 void sb_cpu_sigmoid_forward(sb_backend *be, float *out, const float *in, size_t n) {
     be->flops.total += 4LL * (int64_t)n;
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) out[i] = 1.0f / (1.0f + sb_expf(-in[i]));
+    SB_CPU_EW_LOOP(n, i, out[i] = 1.0f / (1.0f + sb_expf(-in[i])));
 }
 
 void sb_cpu_sigmoid_backward(sb_backend *be, float *din, const float *out, const float *dout, size_t n) {
     be->flops.total += 4LL * (int64_t)n;
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) din[i] += out[i] * (1.0f - out[i]) * dout[i];
+    SB_CPU_EW_LOOP(n, i, din[i] += out[i] * (1.0f - out[i]) * dout[i]);
 }
 
 void sb_cpu_softmax_rows(sb_backend *be, float *x, size_t rows, int cols) {
