@@ -282,8 +282,8 @@ static void test_layernorm(sb_backend *be) {
  * likewise. Every product (one, and a batch) is the same bit for bit on 1, 2
  * and 3 threads. */
 static void test_gemm(sb_backend *be) {
-    const int shapes[4][3] = {{700, 40, 50}, {300, 300, 300}, {200, 700, 64}, {40, 50, 1500}};
-    for (int sh = 0; sh < 4; sh++)
+    const int shapes[5][3] = {{700, 40, 50}, {300, 300, 300}, {200, 700, 64}, {40, 50, 1500}, {200, 200, 200}};
+    for (int sh = 0; sh < 5; sh++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {
                 const int M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2], batch = 3;
