@@ -132,12 +132,15 @@ static void data_file_key(const cJSON *root, const sb_run_config *c, char *out, 
  * run) days in for a typo. What a file holds is checked as each run opens it.
  * A task's default file (data_file "") is not checked here: only the task
  * knows whether it reads one. name/text: the manifest, for the key path. */
-static int check_data_files(const sb_manifest *m, const char *name, const char *text, char *err, size_t errlen) {
+static int check_data_files(const sb_manifest *m, const char *name, const char *text, const char *out_dir,
+                            char *err, size_t errlen) {
     for (int i = 0; i < m->n_runs; i++) {
         const sb_run_config *c = &m->runs[i].cfg;
         struct stat st;
         const char *why = NULL;
-        if (!c->data_file[0]) continue;
+        char done[4096];
+        sb_path(done, sizeof done, "%s/%s/final.json", out_dir, m->runs[i].id);
+        if (!c->data_file[0] || sb_file_exists(done)) continue; /* a complete run is skipped: it reads nothing */
         if (stat(c->data_file, &st) != 0 || access(c->data_file, R_OK) != 0) why = strerror(errno);
         else if (!S_ISREG(st.st_mode)) why = "not a regular file";
         if (!why) continue;
@@ -205,7 +208,7 @@ static int cmd_run(int argc, char **argv) {
     char out_dir[4096];
     if (out) sb_path(out_dir, sizeof out_dir, "%s", out);
     else sb_path(out_dir, sizeof out_dir, "runs/%s", m.experiment);
-    int bad_input = check_data_files(&m, name, manifest, err, sizeof err) ||
+    int bad_input = check_data_files(&m, name, manifest, out_dir, err, sizeof err) ||
                     preflight(&m, out_dir, resume, err, sizeof err) || sb_mkdir_p(out_dir, err, sizeof err);
     free(text);
     if (bad_input) {

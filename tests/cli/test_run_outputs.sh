@@ -82,6 +82,10 @@ entry f/summary.json $bad | grep -q '"status":[[:space:]]*"failed".*"error":[[:s
     fail "fixed run: $(ls f/$bad)"
 entry f/summary.json $bad | grep -q '"status":[[:space:]]*"done".*"error":[[:space:]]*null' &&
     pass "...nor an error in summary.json" || fail "fixed run's entry: $(entry f/summary.json $bad)"
+# complete runs read nothing: rerunning them needs no data file (it rebuilds the summary)
+mv d.h5 d-moved.h5
+"$SBM" run f.json --out f --threads 1 >/dev/null 2>err.txt && grep -q "nothing was trained" err.txt &&
+    pass "complete runs: the data file is not needed" || fail "complete runs without the data file: $(cat err.txt)"
 
 # help texts
 expect_error "help for an unknown command" 2 "sbmbench help: unknown command 'foo'" -- "$SBM" help foo
