@@ -78,9 +78,11 @@ int main(void) {
     sb_model_destroy(c.m);
     /* each document goes through the attention in its own call, as the
      * reference runs its encoder once per document: with a head that reads u
-     * alone, the second documents cannot change the logits (one call over both
-     * made Nyström's pseudo-inverse scale, a maximum over the call, and
-     * Reformer's rotations shared) */
+     * alone, the second documents cannot change the logits. Only Nyström's
+     * check fails with one call over both (its pseudo-inverse scale is a
+     * maximum over the call); Reformer's shared rotations and SBM's
+     * per-example graphs do not couple the documents, so theirs guard against
+     * a future coupling rather than catch that one. */
     static const struct { const char *name; sb_attn_config cfg; } sep[] = {
         {"nystrom", {.nystrom_landmarks = 2, .nystrom_conv = 3}},
         {"reformer", {.reformer_hashes = 2, .reformer_chunk = 2, .reformer_chunks_before = 1}},
