@@ -61,7 +61,7 @@ static void usage_run(FILE *f) {
             "  DIR/<run>/error.txt              why the run failed, until it is run again\n\n"
             "options:\n"
             "  --out DIR      output directory (default runs/<experiment>; results/ holds the\n"
-            "                 committed results, which a run never mixes with new ones)\n"
+            "                 committed results, whose complete runs a run there skips)\n"
             "  --threads N    CPU threads (default: OpenMP's default, usually all cores)\n"
             "  --resume       continue interrupted runs from their checkpoints\n\n"
             "Completed runs (with final.json) are skipped, never overwritten. Ctrl-C stops at\n"
