@@ -277,13 +277,16 @@ static void test_layernorm(sb_backend *be) {
  * with padded leading dimensions; shapes: a thin one (700 x 40 x 50: its rows
  * go by tiles in the CPU backend, the last one partial), a square one (one
  * tile of 256 x 256 and partial ones), a wide one (200 x 700 x 64, as
- * Linformer's dE: tiles along the columns) and a reduction (40 x 50 x 1500:
- * by slices of the inner dimension, the last one partial). A batch of 3
- * likewise. Every product (one, and a batch) is the same bit for bit on 1, 2
- * and 3 threads. */
+ * Linformer's dE: tiles along the columns), a reduction (40 x 50 x 1500:
+ * by slices of the inner dimension, the last one partial), one tile that
+ * OpenBLAS would thread if called directly (200 x 200 x 200) and a product
+ * small enough to be called directly (64 x 128 x 32). A batch of 3 likewise.
+ * Every product (one, and a batch) is the same bit for bit on 1, 2 and 3
+ * threads. */
 static void test_gemm(sb_backend *be) {
-    const int shapes[5][3] = {{700, 40, 50}, {300, 300, 300}, {200, 700, 64}, {40, 50, 1500}, {200, 200, 200}};
-    for (int sh = 0; sh < 5; sh++)
+    const int shapes[6][3] = {{700, 40, 50},  {300, 300, 300}, {200, 700, 64},
+                              {40, 50, 1500}, {200, 200, 200}, {64, 128, 32}};
+    for (int sh = 0; sh < 6; sh++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {
                 const int M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2], batch = 3;

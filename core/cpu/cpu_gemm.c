@@ -26,6 +26,7 @@
 
 #define GEMM_ROWS 256
 #define GEMM_COLS 256
+#define SMALL_MNK 262144.0 /* M N K of a product OpenBLAS always runs on the calling thread */
 
 void sb_cpu_gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                         const float *B, int ldb, float beta, float *C, int ldc) {
@@ -84,11 +85,18 @@ static void gemm_reduce_slices(int ta, int tb, int M, int N, int K, float alpha,
 static void gemm_tiles(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, size_t sa,
                        const float *B, int ldb, size_t sb, float beta, float *C, int ldc, size_t sc, int batch) {
     const int rows = (M + GEMM_ROWS - 1) / GEMM_ROWS, cols = (N + GEMM_COLS - 1) / GEMM_COLS, tiles = rows * cols;
-    /* Even one tile goes through the region: called outside it, OpenBLAS
-     * threads a product as small as 200 x 200 x 200 itself, and its bits then
-     * depend on the thread count (tested). The region's wake-up makes a
-     * 64 x 64 x 32 product about 3x slower (5.5 -> 17 us), below the noise of
-     * a training step. */
+    /* One small product is called directly: a parallel region's wake-up made
+     * a 64 x 64 x 32 product 3x slower (5.5 -> 17 us), and SBM's per-example
+     * products at small n (quickstart: 64 x 128 x 32, thousands a step) 30%
+     * slower overall. Directly, outside a region, OpenBLAS threads what it
+     * finds large enough, and the bits then depend on the thread count (a
+     * 200 x 200 x 200 product does); below SMALL_MNK (OpenBLAS's own
+     * single-thread bound, 65536 x GEMM_MULTITHREAD_THRESHOLD 4) it never
+     * does. The thread tests cover a product at that bound and one above. */
+    if (batch * tiles == 1 && (double)M * N * K <= SMALL_MNK) {
+        sb_cpu_gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
     for (int t = 0; t < batch * tiles; t++) {
         const size_t i = (size_t)(t / tiles), m0 = (size_t)(t % tiles / cols) * GEMM_ROWS,
