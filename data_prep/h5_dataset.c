@@ -189,14 +189,22 @@ int sb_h5ds_finish(sb_h5ds_writer *w, int ok, char *err, size_t errlen) {
 
 /* ---- reader ---- */
 
-static int64_t read_int_attr(hid_t f, const char *name, int64_t fallback) {
-    if (H5Aexists(f, name) <= 0) return fallback;
-    int64_t v = fallback;
+/* A root integer attribute into *v: 1, or 0 when there is none, -1 when it
+ * cannot be read as an integer. */
+static int get_int_attr(hid_t f, const char *name, int64_t *v) {
+    if (H5Aexists(f, name) <= 0) return 0;
     hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &v) < 0) v = fallback;
+    const int ok = a >= 0 && H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
     if (a >= 0) H5Aclose(a);
-    return v;
+    return ok ? 1 : -1;
 }
+
+static int64_t read_int_attr(hid_t f, const char *name, int64_t fallback) {
+    int64_t v;
+    return get_int_attr(f, name, &v) == 1 ? v : fallback;
+}
+
+int sb_h5ds_read_attr_int(sb_h5ds_reader *r, const char *name, int64_t *v) { return get_int_attr(r->file, name, v); }
 
 void sb_h5ds_read_attr_str(sb_h5ds_reader *r, const char *name, char *buf, size_t len) {
     buf[0] = 0;

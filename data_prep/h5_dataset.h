@@ -58,6 +58,9 @@ int sb_h5ds_read_row(sb_h5ds_reader *r, int split, int seq, int64_t row, int32_t
 int sb_h5ds_read_labels(sb_h5ds_reader *r, int split, int32_t *out);
 /* A string attribute into buf ("" if absent). */
 void sb_h5ds_read_attr_str(sb_h5ds_reader *r, const char *name, char *buf, size_t len);
+/* An integer attribute into *v: 1, or 0 if absent, -1 if it cannot be read
+ * as an integer. */
+int sb_h5ds_read_attr_int(sb_h5ds_reader *r, const char *name, int64_t *v);
 void sb_h5ds_close(sb_h5ds_reader *r);
 
 #endif

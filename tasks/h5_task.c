@@ -100,13 +100,11 @@ static void h5_batch(sb_task *bt, sb_split split, uint64_t index, int B, int32_t
 /* The root attribute image_side (written by the image and pathfinder
  * converters and generator): 0 when absent (files made before it), -1 when
  * present but not a side whose square fits the stored rows. */
-static int read_image_side(const h5_task *t) {
-    if (H5Aexists(t->r.file, "image_side") <= 0) return 0;
+static int read_image_side(h5_task *t) {
     int64_t v = -1;
-    hid_t a = H5Aopen(t->r.file, "image_side", H5P_DEFAULT);
-    if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &v) < 0) v = -1;
-    if (a >= 0) H5Aclose(a);
-    return v >= 1 && v * v <= t->r.L ? (int)v : -1;
+    const int got = sb_h5ds_read_attr_int(&t->r, "image_side", &v);
+    if (got == 0) return 0;
+    return got == 1 && v >= 1 && v * v <= t->r.L ? (int)v : -1;
 }
 
 sb_task *sb_h5_task_open(const sb_task_ops *ops, const sb_run_config *c, sb_token_kind kind, char *err,
