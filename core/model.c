@@ -119,12 +119,8 @@ static sb_param_ptrs point_params(const sb_model *m, float *base) {
     return p;
 }
 
-/* Floats before parameter tensor `which`. */
-static size_t param_start(const sb_model *m, int which) {
-    size_t at = 0;
-    for (int i = 0; i < which; i++) at += m->sizes[i];
-    return at;
-}
+/* Floats before parameter tensor `which` (point_params laid them out). */
+static size_t param_start(const sb_model *m, int which) { return (size_t)(m->p.t[which] - m->params); }
 
 /* Layer l's b_q (v = 0) or b_v (v = 1): floats from the start of the
  * parameters, in the fused [b_q b_k b_v] bias. */
