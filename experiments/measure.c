@@ -3,6 +3,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include "experiments/util.h"
 
 /* ---- reading each layer's graph without touching the model ----
  * The model keeps one attention state for all layers at inference, so the
@@ -124,8 +125,7 @@ static void collect_maps(map_slot *slots, int n, const recorder *r, sb_inference
 int sb_measure_image_side(const sb_task *task, const char *task_name) {
     const int T = task->seq_len;
     if (task->image_side > 0) return task->image_side * task->image_side <= T ? task->image_side : 0;
-    const int side = (int)lround(sqrt((double)T));
-    return side * side == T && (!strncmp(task_name, "image", 5) || !strncmp(task_name, "pathfinder", 10)) ? side : 0;
+    return !strncmp(task_name, "image", 5) || !strncmp(task_name, "pathfinder", 10) ? sb_square_side(T) : 0;
 }
 
 static void mean_std(const double *x, int n, double *mean, double *std) {

@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,11 @@ void sb_run_error_clear(const char *run_dir) {
     char path[4096];
     sb_path(path, sizeof path, "%s/error.txt", run_dir);
     unlink(path);
+}
+
+int sb_square_side(int n) {
+    const int side = (int)lround(sqrt((double)n));
+    return side * side == n ? side : 0;
 }
 
 double sb_now_seconds(void) {

@@ -24,6 +24,9 @@ int sb_write_json_atomic(const char *path, const struct cJSON *json, char *err, 
 struct cJSON *sb_parse_json_text(const char *name, const char *text, char *err, size_t errlen);
 struct cJSON *sb_read_json(const char *path, char *err, size_t errlen);
 double sb_now_seconds(void);
+/* The side of a square of n positions, or 0 when n is no square (the old
+ * image-grid rule for maps: right only when the images fill the sequence). */
+int sb_square_side(int n);
 /* Why a run failed, kept in RUN_DIR/error.txt (one message and a newline) so
  * that summary.json and `report` can say it long after stderr is gone.
  * sb_run_error_keep writes it atomically (0, else a message in err);

@@ -5,7 +5,6 @@
  * per run that has maps. Only the image's own side x side pixels are drawn:
  * the maps hold seq_len positions, which may pad past the image. */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "experiments/metrics_h5.h"
@@ -63,8 +62,8 @@ static int grid_side(const sb_report_run *a, const char *metrics, int T, FILE *l
                 "says\n", a->id, side, side, file);
         return (int)side;
     }
-    side = lround(sqrt((double)T));
-    if (side * side == T) {
+    side = sb_square_side(T);
+    if (side) {
         fprintf(log, "sbmbench report: run %s: no image side stored or in a readable data file; maps drawn "
                 "%lldx%lld from the sequence length %d (wrong if the images were padded)\n", a->id, side, side, T);
         return (int)side;
