@@ -2,7 +2,9 @@
  * finite differences for every parameter tensor, with padding in both
  * documents; and the head's input really is [u, v, u*v, u-v] of one shared
  * encoder: swapping the two documents changes the logits (u-v is
- * antisymmetric) but not the encodings (the encoder is shared). */
+ * antisymmetric) but not the encodings (the encoder is shared); each
+ * document is its own attention call; and the density regulariser weighs a
+ * pair's two calls so that it regularises the mean over all sequences. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +23,63 @@ typedef struct {
 static double loss(void *p) {
     ctx *c = p;
     return sb_model_forward(c->m, c->ids, c->mask, c->labels, 1, 5, 3).loss_sum;
+}
+
+/* Gradient of the density regulariser alone: the gradients with weight w
+ * minus those with weight 0, from the same forward (same graphs), into out. */
+static void reg_grad(sb_model *m, const int32_t *ids, const float *mask, const int32_t *labels, float w,
+                     float *out) {
+    const size_t np = sb_model_num_params(m);
+    float *g0 = tu_alloc(np);
+    for (int pass = 0; pass < 2; pass++) {
+        sb_model_set_density_weight(m, pass ? w : 0.0f);
+        sb_model_zero_grad(m);
+        sb_model_forward(m, ids, mask, labels, 1, 5, 3);
+        sb_model_backward(m, 1.0f);
+        memcpy(pass ? out : g0, sb_model_grads(m), sizeof(float) * np);
+    }
+    for (size_t j = 0; j < np; j++) out[j] -= g0[j];
+    free(g0);
+}
+
+/* The regulariser's weight for pairs: a pair's two documents go through the
+ * attention in two calls, each given half the weight, so that the model
+ * regularises the mean density over all 2B sequences, as the reference
+ * averages the two documents' densities. With the expected-density kind the
+ * regulariser's gradient does not depend on the sampled graphs, so the pair
+ * model's must equal that of a one-sequence model run on the same 2B
+ * sequences, tensor by tensor below the head (one layer: every layer's input
+ * is then the same in both). A weight not halved doubles it. */
+static void reg_weight_matches_single(sb_backend *be, const sb_model_config *base_cfg, const ctx *c) {
+    sb_model_config pc = *base_cfg;
+    pc.attn = sb_attention_find("sbm");
+    pc.attn_cfg = (sb_attn_config){.n_heads = 2, .d_head = 4, .max_len = 8, .sbm_k = 4, .sbm_delta = 0.01f,
+                                   .sbm_ste = 1, .sbm_ste_clip = 1.0f, .sbm_reg_kind = SB_SBM_REG_EXPECTED};
+    sb_model_config sc = pc;
+    sc.n_seqs = 1;
+    sb_model *pm = sb_model_create(be, &pc, B, 1), *sm = sb_model_create(be, &sc, 2 * B, 1);
+    sb_model_init_params(pm, 3);
+    sb_param_ptrs PP = sb_model_param_ptrs(pm), SP = sb_model_param_ptrs(sm);
+    for (int t = 0; t < SB_P_LNFG; t++) /* the encoders alike; the heads differ in shape and do not matter */
+        memcpy(SP.t[t], PP.t[t], sizeof(float) * sb_model_param_size(pm, t));
+    int32_t labels[2 * B] = {0, 1, 1, 0};
+    float *gp = tu_alloc(sb_model_num_params(pm)), *gs = tu_alloc(sb_model_num_params(sm));
+    reg_grad(pm, c->ids, c->mask, labels, 0.5f, gp);
+    reg_grad(sm, c->ids, c->mask, labels, 0.5f, gs);
+    const float *p0 = sb_model_params(pm), *s0 = sb_model_params(sm);
+    double worst = 0.0, norm = 0.0;
+    for (int t = 0; t < SB_P_LNFG; t++) {
+        const size_t n = sb_model_param_size(pm, t);
+        const float *a = gp + (PP.t[t] - p0), *b = gs + (SP.t[t] - s0);
+        const double d = tu_max_rel_err(a, b, n);
+        worst = d > worst ? d : worst;
+        norm += tu_dot(a, a, n);
+    }
+    tu_check(norm > 1e-8, "the regulariser has a gradient to compare (squared norm %.3g)", norm);
+    tu_report("pair model's regulariser gradient against a one-sequence model's on the same sequences", worst,
+              1e-3);
+    free(gp), free(gs);
+    sb_model_destroy(pm), sb_model_destroy(sm);
 }
 
 int main(void) {
@@ -111,6 +170,7 @@ int main(void) {
                  "%s pair model: the first documents' encodings do not depend on the second documents", sep[v].name);
         sb_model_destroy(m);
     }
+    reg_weight_matches_single(be, &cfg, &c);
     sb_backend_destroy(be);
     return tu_finish();
 }
