@@ -290,6 +290,54 @@ int sb_config_json_matches(const cJSON *stored, const sb_run_config *c, char *ke
     return same;
 }
 
+int sb_config_from_json(const cJSON *stored, const char *name, sb_run_config *c, char *err, size_t errlen) {
+    sb_config_init(c);
+    if (!cJSON_IsObject(stored)) {
+        snprintf(err, errlen, "%s: expected a JSON object", name);
+        return -1;
+    }
+    const cJSON *it;
+    char msg[256];
+    cJSON_ArrayForEach(it, stored) {
+        if (!strcmp(it->string, "task") || !strcmp(it->string, "model")) {
+            char *field = !strcmp(it->string, "task") ? c->task : c->model;
+            if (!cJSON_IsString(it) || strlen(it->valuestring) >= sizeof c->task) {
+                snprintf(err, errlen, "%s: key '%s': expected a name", name, it->string);
+                return -1;
+            }
+            snprintf(field, sizeof c->task, "%s", it->valuestring);
+            continue;
+        }
+        if (!strcmp(it->string, "seed")) {
+            if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble)) {
+                snprintf(err, errlen, "%s: key 'seed': expected an integer", name);
+                return -1;
+            }
+            c->seed = (int64_t)it->valuedouble;
+            continue;
+        }
+        const sb_config_key *k = sb_config_find_key(it->string);
+        if (!k) {
+            snprintf(err, errlen, "%s: unknown key '%s'", name, it->string);
+            return -1;
+        }
+        if (sb_config_set(c, k, it, msg, sizeof msg)) {
+            snprintf(err, errlen, "%s: key '%s': %s", name, it->string, msg);
+            return -1;
+        }
+    }
+    if (c->micro_batch == 0) c->micro_batch = c->batch_size; /* as the manifest resolves it */
+    if (!sb_attention_find(c->model) || !c->task[0]) {
+        snprintf(err, errlen, "%s: key '%s': missing or unknown", name, !c->task[0] ? "task" : "model");
+        return -1;
+    }
+    if (sb_config_validate(c, msg, sizeof msg)) {
+        snprintf(err, errlen, "%s: %s", name, msg);
+        return -1;
+    }
+    return 0;
+}
+
 void sb_config_print_keys(void) {
     sb_run_config d;
     sb_config_init(&d);

@@ -70,6 +70,11 @@ struct cJSON *sb_config_to_json(const sb_run_config *c);
  * written count as matching when c keeps their defaults); else the first
  * differing key in key. */
 int sb_config_json_matches(const struct cJSON *stored, const sb_run_config *c, char *key, size_t keylen);
+/* A run's stored config.json back into c: the built-in defaults, then every
+ * key it holds (keys added since it was written keep their defaults, as in
+ * sb_config_json_matches), then the cross-key checks. 0 on success; else a
+ * message naming `name` (the file) and the key in err. */
+int sb_config_from_json(const struct cJSON *stored, const char *name, sb_run_config *c, char *err, size_t errlen);
 /* The attention variant's settings from a run configuration. */
 sb_attn_config sb_config_attn(const sb_run_config *c);
 /* Print the key table for --help. */

@@ -33,6 +33,7 @@ static void usage_main(FILE *f) {
             "  prep TASK ...    convert a task's official raw data to HDF5\n"
             "  gen TASK ...     generate a task's data (listops, pathfinder) as raw files + HDF5\n"
             "  report DIR       regenerate tables and figures of a results directory\n"
+            "  remeasure DIR    run the inference cost pass again on DIR's complete runs\n"
             "  help [COMMAND]   this text, or a command's options\n\n"
             "'sbmbench run --help' lists the options and every manifest key.\n");
 }
@@ -281,6 +282,7 @@ typedef struct {
 
 static const command commands[] = {
     {"run", cmd_run}, {"op", sb_cmd_op}, {"prep", sb_cmd_prep}, {"gen", sb_cmd_gen}, {"report", sb_cmd_report},
+    {"remeasure", sb_cmd_remeasure},
 };
 
 static const command *find_command(const char *name) {
@@ -294,7 +296,7 @@ static int cmd_help(int argc, char **argv) {
     const command *c = argc == 1 ? find_command(argv[0]) : NULL;
     if (argc != 1 || !c) {
         if (argc == 1)
-            fprintf(stderr, "sbmbench help: unknown command '%s' (commands: run, op, prep, gen, report)\n", argv[0]);
+            fprintf(stderr, "sbmbench help: unknown command '%s' (commands: run, op, prep, gen, report, remeasure)\n", argv[0]);
         else
             fprintf(stderr, "sbmbench help: one command at a time (usage: sbmbench help [COMMAND])\n");
         return 2;

@@ -1,4 +1,5 @@
 #include "experiments/measure.h"
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -232,4 +233,19 @@ void sb_inference_cost_free(sb_inference_cost *c) {
     free(c->flops), free(c->peak_bytes), free(c->density);
     free(c->map_example), free(c->map_label), free(c->map_ids), free(c->map_indegree), free(c->map_density);
     memset(c, 0, sizeof *c);
+}
+
+/* f[key] = x, in place when f has the key (its position kept), else appended. */
+static void set_number(cJSON *f, const char *key, double x) {
+    if (cJSON_GetObjectItemCaseSensitive(f, key)) cJSON_ReplaceItemInObjectCaseSensitive(f, key, cJSON_CreateNumber(x));
+    else cJSON_AddNumberToObject(f, key, x);
+}
+
+void sb_cost_to_json(cJSON *f, const sb_inference_cost *c) {
+    set_number(f, "flops_per_example", c->flops_mean);
+    set_number(f, "flops_per_example_std", c->flops_std);
+    set_number(f, "peak_memory_bytes", c->peak_mean);
+    set_number(f, "peak_memory_bytes_max", c->peak_max);
+    set_number(f, "cost_examples", c->n);
+    set_number(f, "cost_method", SB_COST_METHOD);
 }

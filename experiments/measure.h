@@ -15,6 +15,13 @@
 #include "core/model.h"
 #include "tasks/task.h"
 
+/* The cost pass's version, recorded as final.json's cost_method: 2 = one
+ * example at a time on one thread, the sampler's scratch counted (since
+ * 2026-11-30); runs without the key were measured by an older pass, whose
+ * peak memory depended on the thread count. `sbmbench remeasure` re-measures
+ * such runs. */
+#define SB_COST_METHOD 2
+
 /* At most this many test examples are measured (the first ones, in batch
  * order), so the pass stays small next to training on long LRA tasks. */
 #define SB_MEASURE_MAX_EXAMPLES 2048
@@ -53,5 +60,11 @@ int sb_measure_image_side(const sb_task *task, const char *task_name);
 int sb_measure_inference(const sb_model_config *mc, sb_task *task, const char *task_name, const float *params,
                          int n_batches, int micro_batch, uint64_t seed, sb_inference_cost *out);
 void sb_inference_cost_free(sb_inference_cost *c);
+
+/* The cost fields of a run's final.json, replaced or added in f:
+ * flops_per_example (mean), flops_per_example_std, peak_memory_bytes (mean,
+ * Table 3), peak_memory_bytes_max, cost_examples and cost_method. */
+struct cJSON;
+void sb_cost_to_json(struct cJSON *f, const sb_inference_cost *c);
 
 #endif

@@ -10,7 +10,7 @@
 static const char *const summary_fields[] = {
     "id", "variant", "task", "model", "seed", "status", "steps", "train_seconds", "final_train_loss",
     "dev_accuracy", "test_accuracy", "density", "density_per_layer_head", "flops_per_example",
-    "flops_per_example_std", "peak_memory_bytes", "peak_memory_bytes_max", "error"};
+    "flops_per_example_std", "peak_memory_bytes", "peak_memory_bytes_max", "cost_examples", "cost_method", "error"};
 
 /* e with every summary field, null where it has none. */
 static cJSON *with_all_fields(cJSON *e) {
@@ -135,6 +135,32 @@ int sb_summary_write(const sb_manifest *m, const char *out_dir, const char *cons
     }
     int rc = sb_write_json_atomic(path, root, err, errlen);
     /* tables and figures: the same code as `sbmbench report` */
+    if (!rc && sb_report_render(out_dir, root, stderr) < 0) {
+        snprintf(err, errlen, "%s: writing the tables failed", out_dir);
+        rc = -1;
+    }
+    cJSON_Delete(root);
+    return rc ? -1 : 0;
+}
+
+int sb_summary_refresh(const char *out_dir, char *err, size_t errlen) {
+    char path[4096];
+    sb_path(path, sizeof path, "%s/summary.json", out_dir);
+    cJSON *root = sb_file_exists(path) ? sb_read_json(path, err, errlen) : NULL;
+    if (sb_file_exists(path) && !root) return -1;
+    const cJSON *runs = root ? cJSON_GetObjectItemCaseSensitive(root, "runs") : NULL;
+    int rc = 0;
+    if (cJSON_IsArray(runs)) {
+        for (cJSON *e = runs->child; e; e = e->next) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+            char f[4400];
+            if (!cJSON_IsString(id)) continue;
+            snprintf(f, sizeof f, "%s/%s/final.json", out_dir, id->valuestring);
+            cJSON *fresh = sb_file_exists(f) ? folder_entry(out_dir, id->valuestring) : NULL;
+            if (fresh) cJSON_ReplaceItemViaPointer((cJSON *)runs, e, fresh), e = fresh;
+        }
+        rc = sb_write_json_atomic(path, root, err, errlen);
+    }
     if (!rc && sb_report_render(out_dir, root, stderr) < 0) {
         snprintf(err, errlen, "%s: writing the tables failed", out_dir);
         rc = -1;

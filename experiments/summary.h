@@ -17,4 +17,11 @@
 int sb_summary_write(const sb_manifest *m, const char *out_dir, const char *const *statuses, char *err,
                      size_t errlen);
 
+/* After runs' final.json changed on disk (sbmbench remeasure): their entries
+ * in out_dir/summary.json, when it exists, are read again from final.json,
+ * and the tables and figures rendered again. 0 on success; else a message in
+ * err (tables that could not all be rendered are reported on stderr, as run
+ * does). */
+int sb_summary_refresh(const char *out_dir, char *err, size_t errlen);
+
 #endif

@@ -64,7 +64,7 @@ static void gather_density(run_ctx *r, float *per_example) {
             }
 }
 
-static sb_model_config model_config(const sb_run_config *c, const sb_task *t) {
+sb_model_config sb_run_model_config(const sb_run_config *c, const sb_task *t) {
     sb_model_config mc = {
         .vocab_size = t->vocab_size, .max_len = c->max_len, .seq_len = t->seq_len,
         .d_model = c->d_model, .n_layers = c->n_layers, .n_heads = c->n_heads, .d_head = c->d_head,
@@ -74,6 +74,18 @@ static sb_model_config model_config(const sb_run_config *c, const sb_task *t) {
         .attn = sb_attention_find(c->model), .attn_cfg = sb_config_attn(c),
     };
     return mc;
+}
+
+int sb_run_test_batches(const sb_run_config *c, const sb_task *task) {
+    /* a finite test split is covered whole: its last batch is padded with unlabelled rows */
+    const int64_t test_size = task->split_size[SB_SPLIT_TEST];
+    return test_size >= 0 ? (int)((test_size + c->micro_batch - 1) / c->micro_batch) : c->test_batches;
+}
+
+void sb_run_measure_cost(const sb_run_config *c, sb_task *task, const sb_model_config *mc, const float *params,
+                         sb_inference_cost *out) {
+    sb_measure_inference(mc, task, c->task, params, sb_run_test_batches(c, task), c->micro_batch,
+                         (uint64_t)c->seed, out);
 }
 
 /* Whether the task met data it cannot use in its last batches; then its
@@ -148,7 +160,7 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
     if (!task) return SB_RUN_FAILED;
     run_ctx r = {.be = sb_backend_cpu_create(0), .task = task, .cfg = c};
     sb_backend *be = r.be;
-    sb_model_config mc = model_config(c, task);
+    sb_model_config mc = sb_run_model_config(c, task);
     r.model = sb_model_create(be, &mc, c->micro_batch, 1);
     const size_t n = sb_model_num_params(r.model);
     const int T = task->seq_len, B = c->micro_batch, R = task->token_level ? B * T : B;
@@ -284,17 +296,16 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
     {
         sb_ckpt_section best[1] = {{"params", params, sizeof(float) * n}};
         if (sb_checkpoint_read(path_best, best, 1, err, errlen)) goto done;
-        /* a finite test split is covered whole: its last batch is padded with unlabelled rows */
         const int64_t test_size = task->split_size[SB_SPLIT_TEST];
-        int n_test = test_size >= 0 ? (int)((test_size + B - 1) / B) : c->test_batches;
+        const int n_test = sb_run_test_batches(c, task);
         int64_t test_examples = test_size >= 0 ? test_size : (int64_t)n_test * B;
         double test_loss, test_acc;
         if (r.dw) mt.test_density = calloc((size_t)n_test * B * r.dw, sizeof(float));
         evaluate(&r, SB_SPLIT_TEST, n_test, &test_loss, &test_acc, mt.test_density);
         if (task_failed(task, spec, err, errlen)) goto done;
         if (r.dw) mt.n_test = (int)test_examples; /* the padding rows come last and are not counted */
-        sb_inference_cost cost; /* per example, pair tasks' two sequences together */
-        sb_measure_inference(&mc, task, c->task, params, n_test, B, (uint64_t)c->seed, &cost);
+        sb_inference_cost cost;
+        sb_run_measure_cost(c, task, &mc, params, &cost);
         mt.cost = &cost;
         /* final train loss: mean over the last eval_every steps (a single step is noisy) */
         int w = mt.n_train < c->eval_every ? mt.n_train : c->eval_every;
@@ -340,13 +351,7 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
             cJSON_AddNullToObject(f, "density");
             cJSON_AddNullToObject(f, "density_per_layer_head");
         }
-        /* inference cost per example (experiments/measure.h): FLOPs mean and
-         * std; peak live bytes as the mean (Table 3) and the maximum */
-        cJSON_AddNumberToObject(f, "flops_per_example", cost.flops_mean);
-        cJSON_AddNumberToObject(f, "flops_per_example_std", cost.flops_std);
-        cJSON_AddNumberToObject(f, "peak_memory_bytes", cost.peak_mean);
-        cJSON_AddNumberToObject(f, "peak_memory_bytes_max", cost.peak_max);
-        cJSON_AddNumberToObject(f, "cost_examples", cost.n);
+        sb_cost_to_json(f, &cost);
         mt.cost = NULL;
         sb_inference_cost_free(&cost);
         cJSON_AddNumberToObject(f, "test_loss", test_loss);

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include "experiments/manifest.h"
+#include "experiments/measure.h"
 
 typedef enum { SB_RUN_DONE, SB_RUN_INTERRUPTED, SB_RUN_FAILED } sb_run_status;
 
@@ -26,6 +27,16 @@ typedef struct {
  * next step boundary. */
 extern volatile sig_atomic_t sb_interrupted;
 void sb_install_signal_handlers(void);
+
+/* The model a run trains, from its configuration and task. */
+sb_model_config sb_run_model_config(const sb_run_config *c, const sb_task *t);
+/* The test batches a run evaluates: a finite test split whole (its last
+ * batch padded), else the config's test_batches. */
+int sb_run_test_batches(const sb_run_config *c, const sb_task *task);
+/* The inference cost pass of a run's tested parameters (experiments/measure.h)
+ * over those batches, per example (a pair task's two sequences together). */
+void sb_run_measure_cost(const sb_run_config *c, sb_task *task, const sb_model_config *mc, const float *params,
+                         sb_inference_cost *out);
 
 sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const sb_train_opts *o,
                            char *err, size_t errlen);
