@@ -49,16 +49,13 @@ static int slice_len(int K) {
 /* `batch` reductions (operands offset by their strides), C = alpha op(A)
  * op(B) + beta C, each as the sum over fixed K slices of single-threaded
  * partial products, added in slice order. */
-static void gemm_reduce_slices(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                               size_t sa, const float *B, int ldb, size_t sb, float beta, float *C, int ldc,
-                               size_t sc, int batch) {
+static void gemm_reduce_slices(sb_mem_tracker *mem, int ta, int tb, int M, int N, int K, float alpha,
+                               const float *A, int lda, size_t sa, const float *B, int ldb, size_t sb, float beta,
+                               float *C, int ldc, size_t sc, int batch) {
     const int len = slice_len(K), slices = (K + len - 1) / len;
     const size_t mn = (size_t)M * N;
-    float *part = malloc(sizeof(float) * mn * (size_t)slices * (size_t)batch);
-    if (!part) {
-        fprintf(stderr, "sbmbench: out of memory in a matrix product\n");
-        exit(3);
-    }
+    /* tracked scratch: the partial products count at the peak (up to 256 KB at n = 4096) */
+    float *part = sb_cpu_scratch_alloc(mem, sizeof(float) * mn * (size_t)slices * (size_t)batch);
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
     for (int t = 0; t < batch * slices; t++) {
         const size_t i = (size_t)(t / slices), k0 = (size_t)(t % slices) * len;
@@ -76,7 +73,7 @@ static void gemm_reduce_slices(int ta, int tb, int M, int N, int K, float alpha,
             c[n] = beta == 0.0f ? acc : beta * c[n] + acc; /* beta 0: C may hold anything */
         }
     }
-    free(part);
+    sb_cpu_scratch_free(mem, part);
 }
 
 /* `batch` products (operands offset by their strides) by tiles of C,
@@ -120,7 +117,7 @@ void sb_cpu_gemm_batched(sb_backend *be, int ta, int tb, int M, int N, int K, fl
     int64_t f = 2LL * M * N * K * batch;
     be->flops.total += f;
     be->flops.gemm += f;
-    if (is_reduction(M, N, K)) gemm_reduce_slices(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
+    if (is_reduction(M, N, K)) gemm_reduce_slices(&be->mem, ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
     else gemm_tiles(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
 }
 

@@ -5,7 +5,8 @@
  * dropout. And SBM's peak, whose sampler scratch is live in dynamically
  * scheduled loops, is the same whatever the caller's thread count and from
  * one measurement to the next (measurement runs on one thread), and the
- * caller's thread count is back afterwards. */
+ * caller's thread count is back afterwards. And a long reduction's scratch
+ * counts. */
 #include <omp.h>
 #include "core/backend.h"
 #include "experiments/measure.h"
@@ -45,7 +46,27 @@ static void test_sbm_peak_reproducible(void) {
     task->ops->close(task);
 }
 
+/* A reduction over a long inner dimension (k x k x n: SBM's dŜ, Performer's
+ * and Nyström's at LRA lengths) sums fixed slices' partial products: that
+ * scratch counts at the peak, and is freed. */
+static void test_reduction_scratch_counted(void) {
+    enum { M = 64, N = 64, K = 4096 }; /* 4 slices of 1024 (core/cpu/cpu_gemm.c) */
+    sb_backend *be = sb_backend_cpu_create(2);
+    float *A = tu_alloc((size_t)K * M), *B = tu_alloc((size_t)K * N), *Cm = tu_alloc((size_t)M * N);
+    tu_fill_uniform(A, (size_t)K * M, -1.0f, 1.0f, 5);
+    tu_fill_uniform(B, (size_t)K * N, -1.0f, 1.0f, 6);
+    sb_mem_reset_peak(&be->mem);
+    be->gemm(be, 1, 0, M, N, K, 1.0f, A, M, B, N, 0.0f, Cm, N); /* Aᵀ B */
+    const int64_t parts = 4 * (int64_t)sizeof(float) * M * N;
+    tu_check(be->mem.peak_bytes >= parts, "a reduction's partial products count at the peak (%lld >= %lld bytes)",
+             (long long)be->mem.peak_bytes, (long long)parts);
+    tu_check(be->mem.live_bytes == 0, "and are freed (%lld live bytes)", (long long)be->mem.live_bytes);
+    free(A), free(B), free(Cm);
+    sb_backend_destroy(be);
+}
+
 int main(void) {
+    test_reduction_scratch_counted();
     sb_run_config c = sm_run_config("full");
     sb_model_config mc;
     sb_task *task = sm_open(&c, &mc);
