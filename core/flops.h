@@ -1,4 +1,4 @@
-/* Exact FLOP accounting: each backend op adds the count of the arithmetic it
+/* FLOP accounting: each backend op adds the count of the arithmetic it
  * performs for the call's shapes, so a model's count is what actually ran.
  * Rules (one FLOP = one float add, multiply, compare, divide, exp, erf, sqrt):
  *   gemm                 2*M*N*K (alpha/beta scaling not counted)
@@ -8,7 +8,13 @@
  *   softmax row          5 per element (max, sub, exp, sum, scale/divide)
  *   dropout              1 per element (the compare is not counted; the scale is)
  *   cross-entropy        5 per logit
- * Backward rules are documented beside each op. Counts are int64 per call. */
+ * Backward rules are documented beside each op. Counts are int64 per call.
+ * Not counted: integer and bookkeeping work (index arithmetic, alias-table
+ * lookups), and in the fastRG sampler (core/cpu/cpu_sbm_sample.c) the
+ * per-try rejection multiplies and compares, the per-row Poisson draws and
+ * the 16-bit key table's scaling; it counts 4 per membership and 5 per block
+ * for its tables, which puts its count below what ran by well under 1% of an
+ * SBM model's total at the committed sizes. */
 #ifndef SB_FLOPS_H
 #define SB_FLOPS_H
 #include <stdint.h>

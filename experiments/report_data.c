@@ -51,6 +51,9 @@ static void take_numbers(sb_report_run *run, const cJSON *f) {
     run->flops = num(f, "flops_per_example");
     run->flops_std = num(f, "flops_per_example_std");
     run->peak = num(f, "peak_memory_bytes");
+    run->cost_n = num(f, "cost_examples");
+    const double method = num(f, "cost_method");
+    run->cost_method = isnan(method) ? 0 : (int)method; /* absent: a pass from before the key */
     const cJSON *lh = cJSON_GetObjectItemCaseSensitive(f, "density_per_layer_head");
     int L = cJSON_IsArray(lh) ? cJSON_GetArraySize(lh) : 0;
     int H = L ? cJSON_GetArraySize(cJSON_GetArrayItem(lh, 0)) : 0;
@@ -69,7 +72,7 @@ static void take_numbers(sb_report_run *run, const cJSON *f) {
 static void load_run(sb_results *r, sb_report_run *run, const cJSON *entry) {
     char path[4096], err[1024];
     run->test_acc = run->dev_acc = run->final_loss = run->train_s = run->density = NAN;
-    run->flops = run->flops_std = run->peak = run->sbm_lambda = NAN;
+    run->flops = run->flops_std = run->peak = run->cost_n = run->sbm_lambda = NAN;
     if (entry) take_identity(run, entry);
     sb_path(run->dir, sizeof run->dir, "%s/%s", r->dir, run->id);
     sb_path(path, sizeof path, "%s/config.json", run->dir);
@@ -206,6 +209,48 @@ void sb_mean_std(const double *x, int n, double *mean, double *std) {
     *std = k > 1 ? sqrt(v / (k - 1)) : NAN;
 }
 
+void sb_pooled_mean_std(const double *m, const double *s, const double *n, int k, double *mean, double *std) {
+    double total = 0.0, sum = 0.0, ss = 0.0;
+    for (int r = 0; r < k; r++)
+        if (!isnan(m[r])) total += n[r], sum += n[r] * m[r];
+    *mean = total > 0 ? sum / total : NAN;
+    for (int r = 0; r < k && s; r++) /* within each sample, then between the samples' means */
+        if (!isnan(m[r])) ss += (n[r] - 1) * s[r] * s[r] + n[r] * (m[r] - *mean) * (m[r] - *mean);
+    if (std) *std = s && total > 1 ? sqrt(ss / (total - 1)) : NAN;
+}
+
+int sb_group_cost_old(const sb_group *g) { return g->cost_method >= 0 && g->cost_method < SB_COST_METHOD; }
+
+static int same_group(const sb_report_run *a, const sb_report_run *b) {
+    return b->usable && !strcmp(b->task, a->task) && !strcmp(b->row, a->row);
+}
+
+/* The group's cost from its seeds from runs[first] on: FLOPs and peak memory
+ * over all their measured examples, and the oldest pass that measured them.
+ * A run without cost_examples (measured before the count was recorded, and
+ * before flops_per_example_std and /test/flops, so nothing else tells its
+ * spread) counts as one example at its mean: n 1, std 0. */
+static void group_cost(const sb_results *r, int first, sb_group *g) {
+    const sb_report_run *a = &r->runs[first];
+    double *buf = malloc(sizeof(double) * 4 * ((size_t)r->n + 1));
+    double *flops = buf, *sd = flops + r->n + 1, *n = sd + r->n + 1, *peak = n + r->n + 1;
+    int k = 0;
+    g->cost_method = -1;
+    for (int j = first; j < r->n; j++) {
+        const sb_report_run *b = &r->runs[j];
+        if (!same_group(a, b) || (isnan(b->flops) && isnan(b->peak))) continue;
+        const int counted = b->cost_n >= 1;
+        flops[k] = b->flops, peak[k] = b->peak;
+        n[k] = counted ? b->cost_n : 1;
+        sd[k] = counted && !isnan(b->flops_std) ? b->flops_std : 0.0;
+        k++;
+        if (g->cost_method < 0 || b->cost_method < g->cost_method) g->cost_method = b->cost_method;
+    }
+    sb_pooled_mean_std(flops, sd, n, k, &g->flops_mean, &g->flops_std);
+    sb_pooled_mean_std(peak, NULL, n, k, &g->peak_mean, NULL);
+    free(buf);
+}
+
 int sb_results_groups(const sb_results *r, sb_group **out) {
     sb_group *g = calloc((size_t)r->n + 1, sizeof *g);
     double *x = malloc(sizeof(double) * ((size_t)r->n + 1));
@@ -219,23 +264,19 @@ int sb_results_groups(const sb_results *r, sb_group **out) {
         g[ng] = (sb_group){.task = a->task, .row = a->row, .model = a->model, .first = a, .sbm_lambda = a->sbm_lambda};
         /* one statistic over the group's seeds at a time */
         const size_t offs[] = {offsetof(sb_report_run, test_acc), offsetof(sb_report_run, density),
-                               offsetof(sb_report_run, dev_acc),  offsetof(sb_report_run, final_loss),
-                               offsetof(sb_report_run, train_s),  offsetof(sb_report_run, flops),
-                               offsetof(sb_report_run, flops_std), offsetof(sb_report_run, peak)};
-        double *mean[] = {&g[ng].acc_mean, &g[ng].dens_mean, &g[ng].dev_mean, &g[ng].loss_mean,
-                          &g[ng].secs_mean, &g[ng].flops_mean, &g[ng].flops_std, &g[ng].peak_mean};
-        double *sd[] = {&g[ng].acc_std, &g[ng].dens_std, NULL, NULL, NULL, NULL, NULL, NULL};
+                               offsetof(sb_report_run, dev_acc), offsetof(sb_report_run, final_loss),
+                               offsetof(sb_report_run, train_s)};
+        double *mean[] = {&g[ng].acc_mean, &g[ng].dens_mean, &g[ng].dev_mean, &g[ng].loss_mean, &g[ng].secs_mean};
+        double *sd[] = {&g[ng].acc_std, &g[ng].dens_std, NULL, NULL, NULL};
         for (size_t s = 0; s < sizeof offs / sizeof offs[0]; s++) {
             int n = 0;
-            for (int j = i; j < r->n; j++) {
-                const sb_report_run *b = &r->runs[j];
-                if (b->usable && !strcmp(b->task, a->task) && !strcmp(b->row, a->row))
-                    x[n++] = *(const double *)((const char *)b + offs[s]);
-            }
+            for (int j = i; j < r->n; j++)
+                if (same_group(a, &r->runs[j])) x[n++] = *(const double *)((const char *)&r->runs[j] + offs[s]);
             double unused;
             sb_mean_std(x, n, mean[s], sd[s] ? sd[s] : &unused);
             g[ng].n = n;
         }
+        group_cost(r, i, &g[ng]);
         ng++;
     }
     free(x);

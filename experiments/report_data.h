@@ -7,6 +7,7 @@
 #ifndef SB_REPORT_DATA_H
 #define SB_REPORT_DATA_H
 #include <stddef.h>
+#include "experiments/measure.h" /* SB_COST_METHOD, the cost pass's version */
 
 struct cJSON;
 
@@ -18,6 +19,8 @@ typedef struct {
     double test_acc, dev_acc, final_loss, train_s; /* accuracies as fractions */
     double density;         /* test density, NAN without one */
     double flops, flops_std, peak; /* inference cost per example (NAN if absent) */
+    double cost_n;          /* cost_examples: examples the cost was measured on, NAN if absent */
+    int cost_method;        /* the cost pass that measured it (SB_COST_METHOD), 0 if unrecorded */
     double sbm_lambda;      /* from config.json, NAN if absent */
     int L, H;               /* shape of density_lh */
     double *density_lh;     /* [L*H] test density per layer x head, NULL without */
@@ -46,7 +49,10 @@ typedef struct {
     const char *task, *row, *model;
     int n;                  /* seeds */
     double acc_mean, acc_std, dens_mean, dens_std, dev_mean, loss_mean, secs_mean;
+    /* cost over all measured examples of all seeds: the mean, and the pooled
+     * sample std of the per-example FLOPs (sb_pooled_mean_std) */
     double flops_mean, flops_std, peak_mean, sbm_lambda;
+    int cost_method;        /* the oldest cost pass among its seeds with a cost, -1 without any */
     const sb_report_run *first;
 } sb_group;
 
@@ -55,5 +61,12 @@ int sb_results_groups(const sb_results *r, sb_group **out);
 int sb_results_tasks(const sb_results *r, const char ***out);
 /* mean and sample std of x[0..n) skipping NaNs; std NAN with fewer than 2 values */
 void sb_mean_std(const double *x, int n, double *mean, double *std);
+/* Mean and sample std of the union of k samples given as each one's mean m,
+ * sample std s and size n (s may be NULL: only the mean); samples with a NaN
+ * mean are skipped; std NAN with fewer than 2 values in all. */
+void sb_pooled_mean_std(const double *m, const double *s, const double *n, int k, double *mean, double *std);
+/* Whether some of the group's costs were measured by a pass older than
+ * SB_COST_METHOD (not comparable with the current pass's, peak memory above all). */
+int sb_group_cost_old(const sb_group *g);
 
 #endif

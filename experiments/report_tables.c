@@ -123,6 +123,20 @@ static char *problems_note(const sb_results *r) {
     return s;
 }
 
+/* Whether the experiment's description marks it reduced-scale: the manifests
+ * say so in capitals ("REDUCED-SCALE ...", "REDUCED CPU VERSION ..."). */
+static int is_reduced(const sb_results *r) { return r->description && strstr(r->description, "REDUCED"); }
+
+/* A table's note: body (and extra, if any) after the experiment's description
+ * where the table carries it: the accuracy table always (describe), every
+ * table when the experiment is reduced-scale, so that no table of it, read on
+ * its own, passes for the paper's setup. */
+static char *table_note(const sb_results *r, int describe, const char *body, const char *extra) {
+    const int lead = (describe || is_reduced(r)) && r->description && *r->description;
+    return sb_strdupf("%s%s%s%s%s", lead ? r->description : "", lead ? "\n\n" : "", body,
+                      extra && *extra ? "\n\n" : "", extra ? extra : "");
+}
+
 static void accuracy_table(sb_table *t, const sb_results *r, const sb_group *g, int ng, const char **tasks, int nt) {
     char *head = task_head("Model", tasks, nt, nt > 1);
     sb_table_init(t, "Test accuracy (%)", head,
@@ -143,52 +157,88 @@ static void accuracy_table(sb_table *t, const sb_results *r, const sb_group *g, 
         for (int k = 0; k < 8; k++) free(c[k]);
     }
     char *probs = problems_note(r);
-    char *note = sb_strdupf("%s%sMean ± sample standard deviation over seeds (runs.md lists the seeds per cell), the "
-                            "best of each task in bold; "
-                            "in parentheses the test density, attended pairs over N² averaged over layers, heads "
-                            "and test examples.%s%s",
-                            r->description && *r->description ? r->description : "",
-                            r->description && *r->description ? "\n\n" : "", *probs ? "\n\n" : "", probs);
+    char *note = table_note(r, 1,
+                            "Mean ± sample standard deviation over seeds (runs.md lists the seeds per cell), the "
+                            "best of each task in bold; in parentheses the test density, attended pairs over N² "
+                            "averaged over layers, heads and test examples.",
+                            probs);
     sb_table_set_note(t, note);
     free(note), free(probs), free(rows);
 }
 
-static void runs_table(sb_table *t, const sb_group *g, int ng) {
+/* The mark of a cost measured by a pass older than the current one
+ * (SB_COST_METHOD): its values are still shown, as they are the run's, but
+ * must not be compared with the current pass's. */
+#define OLD_COST "†"
+
+/* cell with the mark appended when old; a dash (no value) stays bare. */
+static void mark_old(char *cell, size_t cap, int old) {
+    size_t len = strlen(cell);
+    if (old && strcmp(cell, DASH) && len < cap) snprintf(cell + len, cap - len, OLD_COST);
+}
+
+/* What the mark means, for the note of a table that shows it; ratios: the
+ * table divides by a reference, whose mark carries over. */
+static char *old_cost_note(int ratios) {
+    return sb_strdupf(OLD_COST " Measured by an older cost pass (final.json without cost_method, or below %d), "
+                      "whose peak memory is not comparable with the current pass's (one example at a time on one "
+                      "thread, the SBM sampler's scratch counted); marked when any seed of the row was%s. "
+                      "sbmbench remeasure DIR re-measures a folder's complete runs with the current pass.",
+                      SB_COST_METHOD, ratios ? ", and a ratio when its full-attention reference was" : "");
+}
+
+/* The CSV's cost_method: the oldest pass among the group's seeds (0: unrecorded), empty without a cost. */
+static char *csv_cost_method(const sb_group *g) {
+    return g->cost_method < 0 ? sb_strdupf("%s", "") : sb_strdupf("%d", g->cost_method);
+}
+
+static void runs_table(sb_table *t, const sb_results *r, const sb_group *g, int ng) {
     sb_table_init(t, "Runs: every variant, mean over seeds",
                   "Task|Model|>Seeds|>Test acc. (%)|>Test density (%)|>Dev acc. (%)|>Final train loss|>Train s"
                   "|>MFLOPs / example|>Peak MiB / example",
                   "variant,task,model,seeds,test_accuracy_mean,test_accuracy_std,test_density_mean,dev_accuracy_mean,"
                   "final_train_loss_mean,train_seconds_mean,flops_per_example_mean,flops_per_example_std,"
-                  "peak_memory_bytes_mean,sbm_lambda");
+                  "peak_memory_bytes_mean,sbm_lambda,cost_method");
+    int any_old = 0;
     for (int i = 0; i < ng; i++) {
         const sb_group *a = &g[i];
-        char acc[64], dens[64], flops[64];
+        const int old = sb_group_cost_old(a);
+        char acc[64], dens[64], flops[64], peak[64];
         fmt_pm(acc, sizeof acc, 100 * a->acc_mean, 100 * a->acc_std, 2);
         fmt_pm(dens, sizeof dens, 100 * a->dens_mean, 100 * a->dens_std, 2);
         fmt_pm(flops, sizeof flops, a->flops_mean / 1e6, a->flops_std > 0 ? a->flops_std / 1e6 : NAN, 3);
+        fmt_pm(peak, sizeof peak, a->peak_mean / 1048576.0, NAN, 3);
+        mark_old(flops, sizeof flops, old), mark_old(peak, sizeof peak, old);
+        any_old |= old;
         char *c[10] = {sb_strdupf("%s", a->task),           sb_strdupf("%s", a->row),
                        sb_strdupf("%d", a->n),              sb_strdupf("%s", acc),
                        sb_strdupf("%s", dens),              csv_num(100 * a->dev_mean, "%.2f"),
                        csv_num(a->loss_mean, "%.4f"),       csv_num(a->secs_mean, "%.1f"),
-                       sb_strdupf("%s", flops),             csv_num(a->peak_mean / 1048576.0, "%.3f")};
-        for (int k = 5; k < 10; k++)
+                       sb_strdupf("%s", flops),             sb_strdupf("%s", peak)};
+        for (int k = 5; k < 8; k++)
             if (!*c[k]) free(c[k]), c[k] = sb_strdupf(DASH);
         sb_table_add_row(t, (const char *const *)c);
         for (int k = 0; k < 10; k++) free(c[k]);
-        char *v[14] = {sb_strdupf("%s", a->row),            sb_strdupf("%s", a->task),
+        char *v[15] = {sb_strdupf("%s", a->row),            sb_strdupf("%s", a->task),
                        sb_strdupf("%s", a->model),          sb_strdupf("%d", a->n),
                        csv_num(100 * a->acc_mean, "%.4f"),  csv_num(100 * a->acc_std, "%.4f"),
                        csv_num(100 * a->dens_mean, "%.4f"), csv_num(100 * a->dev_mean, "%.4f"),
                        csv_num(a->loss_mean, "%.6f"),       csv_num(a->secs_mean, "%.2f"),
                        csv_num(a->flops_mean, "%.1f"),      csv_num(a->flops_std, "%.1f"),
-                       csv_num(a->peak_mean, "%.0f"),       csv_num(a->sbm_lambda, "%g")};
+                       csv_num(a->peak_mean, "%.0f"),       csv_num(a->sbm_lambda, "%g"),
+                       csv_cost_method(a)};
         sb_table_add_csv_row(t, (const char *const *)v);
-        for (int k = 0; k < 14; k++) free(v[k]);
+        for (int k = 0; k < 15; k++) free(v[k]);
     }
-    sb_table_set_note(t, "Accuracy and density: mean ± sample std over seeds. Inference cost per test example, "
-                         "measured one example at a time: FLOPs (mean ± std over examples; SBM's depend on the "
-                         "sampled graph) and the allocator's peak of live bytes (parameters + activations + "
-                         "attention state + scratch).");
+    char *old = any_old ? old_cost_note(0) : NULL;
+    char *note = table_note(r, 0,
+                            "Accuracy and density: mean ± sample std over seeds. Inference cost per test example, "
+                            "measured one example at a time: FLOPs (mean ± sample std over the measured examples "
+                            "of all seeds; SBM's depend on the sampled graph) and the allocator's peak of live "
+                            "bytes (parameters + activations + attention state + scratch; mean over the examples).",
+                            old);
+    sb_table_set_note(t, note);
+    free(note), free(old);
 }
 
 static int is_sbm(const sb_group *g) { return !strcmp(g->model, "sbm") && !isnan(g->sbm_lambda); }
@@ -200,7 +250,7 @@ static int by_lambda(const void *a, const void *b) {
 }
 
 /* 0 when sbm_lambda takes fewer than two values: no table. */
-static int lambda_table(sb_table *t, const sb_group *g, int ng, const char **tasks, int nt) {
+static int lambda_table(sb_table *t, const sb_results *r, const sb_group *g, int ng, const char **tasks, int nt) {
     const sb_group **sel = calloc((size_t)ng + 1, sizeof *sel);
     int ns = 0, nl = 0;
     for (int i = 0; i < ng; i++)
@@ -241,9 +291,12 @@ static int lambda_table(sb_table *t, const sb_group *g, int ng, const char **tas
             for (int j = 0; j < 8; j++) free(v[j]);
         }
     }
-    sb_table_set_note(t, "Mean ± sample std over seeds, the best of each task in bold; in parentheses the test "
-                         "density (attended pairs over N², averaged over layers, heads and test examples).");
-    free(sel), free(rows), free(best);
+    char *note = table_note(r, 0,
+                            "Mean ± sample std over seeds, the best of each task in bold; in parentheses the test "
+                            "density (attended pairs over N², averaged over layers, heads and test examples).",
+                            NULL);
+    sb_table_set_note(t, note);
+    free(note), free(sel), free(rows), free(best);
     return 1;
 }
 
@@ -256,8 +309,34 @@ static const sb_group *full_ref(const sb_group *g, int ng, const char *task) {
 
 static int has_cost(const sb_group *g) { return !isnan(g->flops_mean); }
 
+/* A cost table cell pair, FLOPs and memory of c over its task's reference
+ * (either may be NULL: dashes), marked when either side was measured by an
+ * older pass; returns whether they were. */
+static int cost_cells(char *flops, char *mem, size_t cap, const sb_group *c, const sb_group *ref) {
+    if (!c || !ref || !has_cost(c)) {
+        snprintf(flops, cap, DASH), snprintf(mem, cap, DASH);
+        return 0;
+    }
+    fmt_pm(flops, cap, c->flops_mean / ref->flops_mean, c->flops_std > 0 ? c->flops_std / ref->flops_mean : NAN, 2);
+    fmt_pm(mem, cap, c->peak_mean / ref->peak_mean, NAN, 2);
+    const int old = sb_group_cost_old(c) || sb_group_cost_old(ref);
+    mark_old(flops, cap, old), mark_old(mem, cap, old);
+    return old;
+}
+
+/* c's cost.csv row: absolute values and, with a reference, the ratios. */
+static void cost_csv_row(sb_table *t, const sb_group *c, const sb_group *ref) {
+    char *v[10] = {sb_strdupf("%s", c->row), sb_strdupf("%s", c->task), sb_strdupf("%s", c->model),
+                   csv_num(c->flops_mean, "%.1f"), csv_num(c->flops_std, "%.1f"), csv_num(c->peak_mean, "%.0f"),
+                   csv_num(ref ? c->flops_mean / ref->flops_mean : NAN, "%.6f"),
+                   csv_num(ref ? c->flops_std / ref->flops_mean : NAN, "%.6f"),
+                   csv_num(ref ? c->peak_mean / ref->peak_mean : NAN, "%.6f"), csv_cost_method(c)};
+    sb_table_add_csv_row(t, (const char *const *)v);
+    for (int j = 0; j < 10; j++) free(v[j]);
+}
+
 /* 0 without any measured cost: no table. */
-static int cost_table(sb_table *t, const sb_group *g, int ng, const char **tasks, int nt) {
+static int cost_table(sb_table *t, const sb_results *r, const sb_group *g, int ng, const char **tasks, int nt) {
     const char **rows = calloc((size_t)ng + 1, sizeof *rows);
     int nr = distinct_rows(g, ng, has_cost, rows);
     if (!nr) {
@@ -272,7 +351,7 @@ static int cost_table(sb_table *t, const sb_group *g, int ng, const char **tasks
         }
     sb_table_init(t, "Inference cost per example relative to full attention", h,
                   "variant,task,model,flops_per_example,flops_per_example_std,peak_memory_bytes,flops_relative,"
-                  "flops_relative_std,peak_memory_relative");
+                  "flops_relative_std,peak_memory_relative,cost_method");
     free(h);
     const char **cells = calloc((size_t)(2 * nt + 1), sizeof *cells);
     char (*text)[96] = calloc((size_t)(2 * nt), sizeof *text);
@@ -282,36 +361,26 @@ static int cost_table(sb_table *t, const sb_group *g, int ng, const char **tasks
             char *n = sb_strdupf("%s%s%s", missing, *missing ? ", " : "", tasks[k]);
             free(missing), missing = n;
         }
+    int any_old = 0;
     for (int i = 0; i < nr; i++) {
         cells[0] = rows[i];
         for (int k = 0; k < nt; k++) {
             const sb_group *c = find(g, ng, tasks[k], rows[i]), *ref = full_ref(g, ng, tasks[k]);
-            if (!c || !ref || !has_cost(c)) {
-                snprintf(text[k], sizeof text[k], DASH), snprintf(text[nt + k], sizeof text[nt + k], DASH);
-            } else {
-                fmt_pm(text[k], sizeof text[k], c->flops_mean / ref->flops_mean,
-                       c->flops_std > 0 ? c->flops_std / ref->flops_mean : NAN, 2);
-                fmt_pm(text[nt + k], sizeof text[nt + k], c->peak_mean / ref->peak_mean, NAN, 2);
-            }
+            any_old |= cost_cells(text[k], text[nt + k], sizeof text[k], c, ref);
             cells[1 + k] = text[k], cells[1 + nt + k] = text[nt + k];
-            if (!c || !has_cost(c)) continue;
-            char *v[9] = {sb_strdupf("%s", c->row), sb_strdupf("%s", c->task), sb_strdupf("%s", c->model),
-                          csv_num(c->flops_mean, "%.1f"), csv_num(c->flops_std, "%.1f"), csv_num(c->peak_mean, "%.0f"),
-                          csv_num(ref ? c->flops_mean / ref->flops_mean : NAN, "%.6f"),
-                          csv_num(ref ? c->flops_std / ref->flops_mean : NAN, "%.6f"),
-                          csv_num(ref ? c->peak_mean / ref->peak_mean : NAN, "%.6f")};
-            sb_table_add_csv_row(t, (const char *const *)v);
-            for (int j = 0; j < 9; j++) free(v[j]);
+            if (c && has_cost(c)) cost_csv_row(t, c, ref);
         }
         sb_table_add_row(t, cells);
     }
-    char *note = sb_strdupf("FLOPs (mean ± std over test examples, SBM's vary with the input) and peak memory (mean "
-                            "over examples of the allocator's high-water mark of live bytes: parameters, "
-                            "activations, attention state and scratch) of inference on one example at a time, "
-                            "divided by full attention's on the same task; absolute values in runs.csv.%s%s%s",
+    char *body = sb_strdupf("FLOPs (mean ± sample std over the measured test examples of all seeds, SBM's vary with "
+                            "the input) and peak memory (mean over examples of the allocator's high-water mark of "
+                            "live bytes: parameters, activations, attention state and scratch) of inference on one "
+                            "example at a time, divided by full attention's on the same task; absolute values in "
+                            "runs.csv.%s%s%s",
                             *missing ? " No full-attention run for: " : "", missing, *missing ? "." : "");
+    char *old = any_old ? old_cost_note(1) : NULL, *note = table_note(r, 0, body, old);
     sb_table_set_note(t, note);
-    free(note), free(missing), free(cells), free(text), free(rows);
+    free(note), free(old), free(body), free(missing), free(cells), free(text), free(rows);
     return 1;
 }
 
@@ -324,9 +393,9 @@ int sb_report_tables(const sb_results *r, const char *dir, char *err, size_t err
     const char *names[4] = {"accuracy", "runs", "lambda", "cost"};
     int have[4] = {1, 1, 0, 0};
     accuracy_table(&tabs[0], r, g, ng, tasks, nt);
-    runs_table(&tabs[1], g, ng);
-    have[2] = lambda_table(&tabs[2], g, ng, tasks, nt);
-    have[3] = cost_table(&tabs[3], g, ng, tasks, nt);
+    runs_table(&tabs[1], r, g, ng);
+    have[2] = lambda_table(&tabs[2], r, g, ng, tasks, nt);
+    have[3] = cost_table(&tabs[3], r, g, ng, tasks, nt);
     /* all Markdown tables in one page, for reading them together */
     char *all = sb_strdupf("# %s\n", r->experiment);
     int rc = 0;

@@ -124,7 +124,7 @@ char *sb_table_markdown(const sb_table *t) {
 static void put_latex(buf *b, const char *s) {
     static const struct {
         const char *from, *to;
-    } map[] = {{"±", "$\\pm$"}, {"—", "--"}, {"λ", "$\\lambda$"}, {"×", "$\\times$"}, {"%", "\\%"}, {"_", "\\_"},
+    } map[] = {{"±", "$\\pm$"}, {"†", "$^\\dagger$"}, {"—", "--"}, {"λ", "$\\lambda$"}, {"×", "$\\times$"}, {"%", "\\%"}, {"_", "\\_"},
                {"&", "\\&"},    {"#", "\\#"}, {"$", "\\$"},        {"{", "\\{"},         {"}", "\\}"}, {"^", "\\^{}"},
                {"~", "\\~{}"},  {"\\", "\\textbackslash{}"}};
     int bold = 0;

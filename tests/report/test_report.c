@@ -5,6 +5,10 @@
  * Checks that the tables' numbers equal the runs' (mean and std over seeds,
  * ratios to full attention), that the broken runs are named and left out
  * while everything else renders, and that every figure is a non-empty file.
+ * A second fixture (costs only, tables only) checks the FLOPs std of a group
+ * of seeds pooled over all their examples, the mark on costs measured by an
+ * older cost pass (and on ratios over one), and that every table of an
+ * experiment described as REDUCED says so.
  *
  * `test_report --make DIR` only writes the fixture (for report_cli);
  * `test_report --rank1-density FILE` rewrites FILE's /train/density as a
@@ -15,6 +19,8 @@
 #include "experiments/measure.h"
 #include "experiments/metrics_h5.h"
 #include "experiments/report.h"
+#include "experiments/report_data.h"
+#include "experiments/report_tables.h"
 #include "experiments/util.h"
 #include "tests/h5_replace.h"
 #include "tests/test_util.h"
@@ -138,6 +144,8 @@ static void make_fixture(const char *root) {
                 cJSON_AddNumberToObject(f, "flops_per_example", flops_of(t, sbm, li, seed));
                 cJSON_AddNumberToObject(f, "flops_per_example_std", sbm ? 95.0 : 0.0);
                 cJSON_AddNumberToObject(f, "peak_memory_bytes", peak_of(t, sbm));
+                cJSON_AddNumberToObject(f, "cost_examples", X);
+                cJSON_AddNumberToObject(f, "cost_method", SB_COST_METHOD);
                 cJSON_AddItemToArray(runs, cJSON_Duplicate(f, 1));
                 write_json(dir, "final.json", f);
                 write_metrics(dir, id, t, sbm, li, seed);
@@ -153,6 +161,65 @@ static void make_fixture(const char *root) {
     FILE *f = fopen(path, "w");
     fputs("{\"id\": \"image-full-s3\", \"test_accuracy\": 0.9", f); /* cut off mid-write */
     fclose(f);
+    write_json(root, "summary.json", summary);
+}
+
+/* One run of the cost fixture; a NAN leaves its key out of final.json. */
+typedef struct {
+    int t, seed;
+    const char *model;
+    double lambda, flops, flops_std, n, method;
+} cost_run;
+
+/* The cost fixture: two tasks, two seeds a variant, final.json and config.json only.
+ *   synthetic sbm λ=0: seeds of 2 and 3 examples, means 400000 and 405000,
+ *     stds 2000 and 1000: over all 5 examples the mean is 403000 and
+ *     SS = 1·2000² + 2·1000² + 2·3000² + 3·2000² = 36e6, so std = sqrt(36e6 / 4) = 3000
+ *     (the mean of the seeds' stds, 1500, understates it);
+ *   synthetic sbm λ=0.1: one seed by the current cost pass, one without cost_method;
+ *   synthetic linear: cost_method 1, neither cost_examples nor std (one example
+ *     a seed: std 1000·sqrt 2 over the two means);
+ *   image full: no cost_method, so every image ratio is marked; image sbm λ=0: current. */
+static const cost_run cost_runs[] = {
+    {0, 1, "full", NAN, 1e6, 0, 32, SB_COST_METHOD},     {0, 2, "full", NAN, 1e6, 0, 32, SB_COST_METHOD},
+    {0, 1, "sbm", 0, 4e5, 2000, 2, SB_COST_METHOD},      {0, 2, "sbm", 0, 4.05e5, 1000, 3, SB_COST_METHOD},
+    {0, 1, "sbm", 0.1, 3e5, 500, 32, SB_COST_METHOD},    {0, 2, "sbm", 0.1, 3e5, 500, 32, NAN},
+    {0, 1, "linear", NAN, 2e6, NAN, NAN, 1},             {0, 2, "linear", NAN, 2.002e6, NAN, NAN, 1},
+    {1, 1, "full", NAN, 5e6, 0, 32, NAN},                {1, 2, "full", NAN, 5e6, 0, 32, NAN},
+    {1, 1, "sbm", 0, 1e6, 100, 32, SB_COST_METHOD},      {1, 2, "sbm", 0, 1e6, 100, 32, SB_COST_METHOD},
+};
+
+static void add_num(cJSON *o, const char *key, double x) {
+    if (!isnan(x)) cJSON_AddNumberToObject(o, key, x);
+}
+
+static void make_cost_fixture(const char *root, const char *description) {
+    cJSON *summary = cJSON_CreateObject();
+    cJSON_AddStringToObject(summary, "experiment", "costs");
+    cJSON_AddStringToObject(summary, "description", description);
+    cJSON *runs = cJSON_AddArrayToObject(summary, "runs");
+    for (size_t i = 0; i < sizeof cost_runs / sizeof cost_runs[0]; i++) {
+        const cost_run *c = &cost_runs[i];
+        char variant[128], id[160], dir[4096], err[256];
+        if (isnan(c->lambda)) snprintf(variant, sizeof variant, "%s-%s", tasks[c->t], c->model);
+        else snprintf(variant, sizeof variant, "%s-sbm-sbm_lambda=%g", tasks[c->t], c->lambda);
+        snprintf(id, sizeof id, "%s-s%d", variant, c->seed);
+        snprintf(dir, sizeof dir, "%s/%s", root, id);
+        if (sb_mkdir_p(dir, err, sizeof err)) fprintf(stderr, "%s\n", err), exit(3);
+        cJSON *cfg = cJSON_CreateObject();
+        cJSON_AddStringToObject(cfg, "task", tasks[c->t]);
+        add_num(cfg, "sbm_lambda", c->lambda);
+        write_json(dir, "config.json", cfg);
+        cJSON *f = summary_entry(id, variant, c->t, c->model, c->seed, "done");
+        cJSON_AddNumberToObject(f, "test_accuracy", 0.8);
+        cJSON_AddNumberToObject(f, "flops_per_example", c->flops);
+        add_num(f, "flops_per_example_std", c->flops_std);
+        cJSON_AddNumberToObject(f, "peak_memory_bytes", 1e5 * (c->t + 2));
+        add_num(f, "cost_examples", c->n);
+        add_num(f, "cost_method", c->method);
+        cJSON_AddItemToArray(runs, cJSON_Duplicate(f, 1));
+        write_json(dir, "final.json", f);
+    }
     write_json(root, "summary.json", summary);
 }
 
@@ -182,6 +249,143 @@ static int file_contains(const char *path, const char *needle) {
 static long file_size(const char *path) {
     struct stat st;
     return stat(path, &st) ? -1 : (long)st.st_size;
+}
+
+/* Cell col (0-based) of the Markdown row that starts with lead, into out ("" without one). */
+static void md_cell(const char *path, const char *lead, int col, char *out, size_t cap) {
+    char *text = sb_read_file(path, NULL, NULL, 0);
+    *out = 0;
+    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, lead, strlen(lead))) continue;
+        char *p = line + 1; /* past the row's opening '|' */
+        for (int c = 0; c < col && p; c++) p = strchr(p, '|'), p = p ? p + 1 : NULL;
+        char *end = p ? strchr(p, '|') : NULL;
+        const int width = end ? (int)(end - p) - 2 : 0; /* without the padding spaces */
+        if (width > 0) snprintf(out, cap, "%.*s", width, p + 1);
+        break;
+    }
+    free(text);
+}
+
+/* Only the tables (no figures) of a fixture directory. */
+static void write_tables(const char *dir) {
+    sb_results r;
+    char tables[4200], err[1024];
+    sb_results_load(dir, &r);
+    snprintf(tables, sizeof tables, "%s/tables", dir);
+    if (sb_report_tables(&r, tables, err, sizeof err)) fprintf(stderr, "%s\n", err), exit(3);
+    sb_results_free(&r);
+}
+
+#define OLD_MARK "†"
+#define OLD_MARK_TEX "$^\\dagger$" /* the mark as experiments/table.c writes it in LaTeX */
+
+static int marked(const char *cell) {
+    size_t n = strlen(cell), m = strlen(OLD_MARK);
+    return n > m && !strcmp(cell + n - m, OLD_MARK);
+}
+
+/* Seeds' FLOPs std pooled over all their examples, and the fallback for runs
+ * without cost_examples (cost fixture above). */
+static void check_pooled_std(const char *root) {
+    char runs[4200], cost[4200], md[4200];
+    snprintf(runs, sizeof runs, "%s/tables/runs.csv", root);
+    snprintf(cost, sizeof cost, "%s/tables/cost.csv", root);
+    snprintf(md, sizeof md, "%s/tables/runs.md", root);
+    const char *sbm = "sbm-sbm_lambda=0,synthetic,";
+    tu_check(csv_value(runs, sbm, 10) == 403000.0 && csv_value(runs, sbm, 11) == 3000.0,
+             "runs.csv: FLOPs mean and std over all examples of both seeds: %.1f ± %.1f (403000 ± 3000)",
+             csv_value(runs, sbm, 10), csv_value(runs, sbm, 11));
+    tu_check(csv_value(cost, sbm, 4) == 3000.0 && fabs(csv_value(cost, sbm, 7) - 0.003) < 1e-12,
+             "cost.csv: the pooled std, and over full attention's FLOPs (%.6f)", csv_value(cost, sbm, 7));
+    tu_check(file_contains(md, "| 0.403 ± 0.003 |"), "runs.md: 0.403 ± 0.003 MFLOPs");
+    tu_report("runs.csv: without cost_examples, each seed one example", fabs(csv_value(runs, "linear,synthetic,", 11) - 1000 * sqrt(2.0)), 0.05);
+}
+
+/* Costs of an older pass marked, not dropped, in cost and runs tables (cost fixture above). */
+static void check_old_cost_marks(const char *root) {
+    char path[4200], cell[256];
+    /* cost.md: row, then whether each of FLOPs synthetic, FLOPs image, Memory synthetic, Memory image is marked */
+    const struct {
+        const char *lead;
+        int mark[4];
+    } cost[] = {{"| full |", {0, 1, 0, 1}},
+                {"| sbm-sbm_lambda=0 |", {0, 1, 0, 1}},   /* image: its reference is old */
+                {"| sbm-sbm_lambda=0.1 |", {1, 0, 1, 0}}, /* a seed old; no image run (a bare dash) */
+                {"| linear |", {1, 0, 1, 0}}};
+    snprintf(path, sizeof path, "%s/tables/cost.md", root);
+    for (size_t i = 0; i < sizeof cost / sizeof cost[0]; i++)
+        for (int k = 0; k < 4; k++) {
+            md_cell(path, cost[i].lead, 1 + k, cell, sizeof cell);
+            tu_check(*cell && marked(cell) == cost[i].mark[k],
+                     "cost.md %s column %d: '%s' %s", cost[i].lead, 1 + k, cell, cost[i].mark[k] ? "marked" : "unmarked");
+        }
+    md_cell(path, "| linear |", 2, cell, sizeof cell);
+    tu_check(!strcmp(cell, "—"), "cost.md: no value, no mark ('%s')", cell);
+    md_cell(path, "| linear |", 1, cell, sizeof cell);
+    tu_check(!strcmp(cell, "2.00 ± 0.00" OLD_MARK), "cost.md: an old value is kept, marked ('%s')", cell);
+    /* runs.md: the MFLOPs and peak MiB columns of each row */
+    const struct {
+        const char *lead;
+        int mark;
+    } runs[] = {{"| synthetic | full |", 0}, {"| synthetic | sbm-sbm_lambda=0 |", 0}, {"| synthetic | sbm-sbm_lambda=0.1 |", 1},
+                {"| synthetic | linear |", 1}, {"| image | full |", 1}, {"| image | sbm-sbm_lambda=0 |", 0}};
+    snprintf(path, sizeof path, "%s/tables/runs.md", root);
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
+        for (int col = 8; col < 10; col++) {
+            md_cell(path, runs[i].lead, col, cell, sizeof cell);
+            tu_check(*cell && marked(cell) == runs[i].mark, "runs.md %s column %d: '%s' %s", runs[i].lead, col, cell,
+                     runs[i].mark ? "marked" : "unmarked");
+        }
+    /* each file: a marked value (image full attention's), and the note */
+    const char *files[4][3] = {{"cost.md", "1.00" OLD_MARK, OLD_MARK},
+                               {"cost.tex", "1.00" OLD_MARK_TEX, OLD_MARK_TEX},
+                               {"runs.md", "5.000" OLD_MARK, OLD_MARK},
+                               {"runs.tex", "5.000" OLD_MARK_TEX, OLD_MARK_TEX}};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/tables/%s", root, files[i][0]);
+        char lead[64];
+        snprintf(lead, sizeof lead, "%s Measured by an older cost pass", files[i][2]);
+        tu_check(file_contains(path, files[i][1]) && file_contains(path, lead) &&
+                     file_contains(path, "sbmbench remeasure DIR re-measures"),
+                 "%s: marked values, the note says what the mark means and how to re-measure", files[i][0]);
+    }
+    snprintf(path, sizeof path, "%s/tables/runs.csv", root);
+    tu_check(csv_value(path, "sbm-sbm_lambda=0.1,synthetic,", 14) == 0.0 && csv_value(path, "linear,synthetic,", 14) == 1.0 &&
+                 csv_value(path, "sbm-sbm_lambda=0,synthetic,", 14) == SB_COST_METHOD,
+             "runs.csv: each row's oldest cost_method (0: unrecorded)");
+}
+
+/* A reduced experiment's every table carries its description's warning; a full-scale one's none. */
+static void check_reduced_label(const char *reduced, const char *plain, const char *warning) {
+    const char *kinds[4] = {"accuracy", "runs", "lambda", "cost"}, *exts[2] = {"md", "tex"};
+    int with = 0, without = 0;
+    for (int i = 0; i < 4; i++)
+        for (int e = 0; e < 2; e++) {
+            char a[4200], b[4200];
+            snprintf(a, sizeof a, "%s/tables/%s.%s", reduced, kinds[i], exts[e]);
+            snprintf(b, sizeof b, "%s/tables/%s.%s", plain, kinds[i], exts[e]);
+            if (file_contains(a, warning)) with++;
+            else printf("       %s lacks the warning\n", a);
+            if (file_size(b) > 0 && !file_contains(b, "REDUCED")) without++;
+            else printf("       %s has a warning or is missing\n", b);
+        }
+    tu_check(with == 8, "reduced experiment: every table (md, tex) carries the warning (%d of 8)", with);
+    tu_check(without == 8, "full-scale experiment: no table says REDUCED (%d of 8)", without);
+}
+
+static void check_cost_fixtures(void) {
+    const char *warning = "REDUCED-SCALE fixture, not the paper's setup";
+    char reduced[] = "/tmp/sbm_costs_XXXXXX", plain[] = "/tmp/sbm_costs_XXXXXX", desc[256];
+    if (!mkdtemp(reduced) || !mkdtemp(plain)) exit(3);
+    snprintf(desc, sizeof desc, "%s: two tasks, two seeds, costs only.", warning);
+    make_cost_fixture(reduced, desc);
+    make_cost_fixture(plain, "A fixture at the paper's scale, made by tests/report/test_report.c.");
+    write_tables(reduced), write_tables(plain);
+    check_pooled_std(plain);
+    check_old_cost_marks(plain);
+    check_reduced_label(reduced, plain, warning);
+    tu_remove_fixture(reduced), tu_remove_fixture(plain);
 }
 
 static void mean_std2(double a, double b, double *m, double *s) {
@@ -279,6 +483,8 @@ int main(int argc, char **argv) {
         ok &= file_size(p) > 0;
     }
     tu_check(ok, "tables in Markdown, CSV and LaTeX (booktabs)");
+    snprintf(md, sizeof md, "%s/tables/cost.md", root);
+    tu_check(!file_contains(md, OLD_MARK) && !file_contains(md, "remeasure"), "costs of the current pass: no mark, no note");
 
     /* figures: every one drawn, PNG and SVG */
     const char *figs[] = {"training-synthetic", "training-image", "lambda-tradeoff", "layer-density",
@@ -291,5 +497,6 @@ int main(int argc, char **argv) {
                  file_size(png), file_size(svg));
     }
     tu_remove_fixture(root);
+    check_cost_fixtures();
     return tu_finish();
 }
