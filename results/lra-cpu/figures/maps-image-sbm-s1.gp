@@ -33,8 +33,8 @@ run = "image-sbm-s1"
 K = 8
 LH = 4
 side = 14
-array intitles[K] = ["test #157, label 7\nmean density 0.013", "test #228, label 7\nmean density 0.014", "test #189, label 7\nmean density 0.015", "test #218, label 7\nmean density 0.015", "test #69, label 8\nmean density 0.098", "test #81, label 8\nmean density 0.100", "test #72, label 2\nmean density 0.101", "test #212, label 8\nmean density 0.106"]
-array maptitles[K * LH] = ["L1 H1: 0.013", "L1 H2: 0.013", "L2 H1: 0.013", "L2 H2: 0.012", "L1 H1: 0.014", "L1 H2: 0.014", "L2 H1: 0.013", "L2 H2: 0.014", "L1 H1: 0.015", "L1 H2: 0.015", "L2 H1: 0.016", "L2 H2: 0.015", "L1 H1: 0.016", "L1 H2: 0.015", "L2 H1: 0.015", "L2 H2: 0.016", "L1 H1: 0.097", "L1 H2: 0.101", "L2 H1: 0.097", "L2 H2: 0.098", "L1 H1: 0.101", "L1 H2: 0.102", "L2 H1: 0.100", "L2 H2: 0.099", "L1 H1: 0.099", "L1 H2: 0.102", "L2 H1: 0.100", "L2 H2: 0.101", "L1 H1: 0.105", "L1 H2: 0.109", "L2 H1: 0.104", "L2 H2: 0.105"]
+array intitles[K] = ["test #157, label 7\nmean density 0.012", "test #228, label 7\nmean density 0.013", "test #189, label 7\nmean density 0.015", "test #131, label 1\nmean density 0.015", "test #69, label 8\nmean density 0.097", "test #72, label 2\nmean density 0.099", "test #81, label 8\nmean density 0.101", "test #212, label 8\nmean density 0.106"]
+array maptitles[K * LH] = ["L1 H1: 0.012", "L1 H2: 0.013", "L2 H1: 0.012", "L2 H2: 0.012", "L1 H1: 0.013", "L1 H2: 0.014", "L2 H1: 0.013", "L2 H2: 0.014", "L1 H1: 0.014", "L1 H2: 0.015", "L2 H1: 0.016", "L2 H2: 0.015", "L1 H1: 0.015", "L1 H2: 0.016", "L2 H1: 0.015", "L2 H2: 0.016", "L1 H1: 0.096", "L1 H2: 0.099", "L2 H1: 0.097", "L2 H2: 0.097", "L1 H1: 0.098", "L1 H2: 0.101", "L2 H1: 0.100", "L2 H2: 0.099", "L1 H1: 0.100", "L1 H2: 0.102", "L2 H1: 0.099", "L2 H2: 0.102", "L1 H1: 0.105", "L1 H2: 0.107", "L2 H1: 0.106", "L2 H2: 0.106"]
 
 # ---- plots/density_maps.gp
 # Paper Figures 7/8: each row one test example (lowest density at the top,

@@ -33,8 +33,8 @@ run = "pathfinder-sbm-s1"
 K = 8
 LH = 4
 side = 16
-array intitles[K] = ["test #160, label 0\nmean density 0.079", "test #176, label 0\nmean density 0.082", "test #217, label 0\nmean density 0.084", "test #64, label 0\nmean density 0.088", "test #239, label 0\nmean density 0.137", "test #123, label 0\nmean density 0.140", "test #124, label 0\nmean density 0.142", "test #184, label 0\nmean density 0.143"]
-array maptitles[K * LH] = ["L1 H1: 0.078", "L1 H2: 0.081", "L2 H1: 0.080", "L2 H2: 0.079", "L1 H1: 0.080", "L1 H2: 0.084", "L2 H1: 0.081", "L2 H2: 0.083", "L1 H1: 0.082", "L1 H2: 0.086", "L2 H1: 0.085", "L2 H2: 0.083", "L1 H1: 0.087", "L1 H2: 0.089", "L2 H1: 0.090", "L2 H2: 0.087", "L1 H1: 0.136", "L1 H2: 0.139", "L2 H1: 0.138", "L2 H2: 0.136", "L1 H1: 0.139", "L1 H2: 0.142", "L2 H1: 0.140", "L2 H2: 0.140", "L1 H1: 0.141", "L1 H2: 0.144", "L2 H1: 0.142", "L2 H2: 0.143", "L1 H1: 0.143", "L1 H2: 0.144", "L2 H1: 0.143", "L2 H2: 0.141"]
+array intitles[K] = ["test #160, label 0\nmean density 0.079", "test #176, label 0\nmean density 0.082", "test #217, label 0\nmean density 0.083", "test #64, label 0\nmean density 0.087", "test #239, label 0\nmean density 0.137", "test #123, label 0\nmean density 0.140", "test #124, label 0\nmean density 0.142", "test #184, label 0\nmean density 0.143"]
+array maptitles[K * LH] = ["L1 H1: 0.078", "L1 H2: 0.079", "L2 H1: 0.080", "L2 H2: 0.078", "L1 H1: 0.080", "L1 H2: 0.083", "L2 H1: 0.082", "L2 H2: 0.081", "L1 H1: 0.084", "L1 H2: 0.085", "L2 H1: 0.084", "L2 H2: 0.081", "L1 H1: 0.087", "L1 H2: 0.086", "L2 H1: 0.088", "L2 H2: 0.088", "L1 H1: 0.136", "L1 H2: 0.138", "L2 H1: 0.137", "L2 H2: 0.136", "L1 H1: 0.138", "L1 H2: 0.141", "L2 H1: 0.139", "L2 H2: 0.141", "L1 H1: 0.141", "L1 H2: 0.143", "L2 H1: 0.141", "L2 H2: 0.142", "L1 H1: 0.141", "L1 H2: 0.144", "L2 H1: 0.144", "L2 H2: 0.144"]
 
 # ---- plots/density_maps.gp
 # Paper Figures 7/8: each row one test example (lowest density at the top,
