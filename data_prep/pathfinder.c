@@ -91,8 +91,11 @@ static void bytescale(const double *in, int count, double *out) {
     }
 }
 
-/* cv2.dilate: max over the kernel's nonzero taps, anchor at the kernel centre,
- * outside pixels ignored. */
+/* cv2.dilate on a float64 image: max over the kernel's nonzero taps, anchor
+ * at the kernel centre, outside pixels ignored; a pixel whose taps all fall
+ * outside the image gets OpenCV's constant border for dilation, -DBL_MAX
+ * (here -inf). Only a kernel off its centre can leave such pixels: the seed's
+ * head-centred paddle (sample_free_tail). */
 static void dilate(const double *in, int h, int w, const uint8_t *kernel, int kh, int kw, double *out) {
     const int ay = kh / 2, ax = kw / 2;
     for (int y = 0; y < h; y++)
@@ -106,7 +109,7 @@ static void dilate(const double *in, int h, int w, const uint8_t *kernel, int kh
                     double v = in[yy * w + xx];
                     if (!any || v > m) m = v, any = 1;
                 }
-            out[y * w + x] = any ? m : 0.0;
+            out[y * w + x] = any ? m : -INFINITY;
         }
 }
 
@@ -168,7 +171,15 @@ static int in_image(const gen *g, const int c[2]) { return c[0] >= 0 && c[0] < g
 
 /* Sample a free seed tail for a paddle at theta, from the pixels of
  * `lined` (the occupancy with forbidden bands) still free (<= 0.3) after
- * dilation by the paddle's own head-centred mask. 0: none free. */
+ * dilation by the paddle's own head-centred mask. 0: none free, and also
+ * when the dilation left any pixel at the border value: the reference's
+ * find_available_coordinates returns nothing for a mask with a negative
+ * entry. The kernel's head sits one pixel off its centre, so for most
+ * orientations some edge pixel has no tap inside the image, and only
+ * orientations whose paddle reaches back over every edge (on Pathfinder32,
+ * -150 to -121 degrees) can seed: every first target paddle points that
+ * way, and most distractor seeds fail (about 1 distractor snake an image
+ * at the hard level, where ignoring the border drew 4 to 5). */
 static int sample_free_tail(gen *g, const double *lined, double theta, int tail[2]) {
     const sb_pf_params *p = g->p;
     const int L = p->paddle_length, m = p->margin, ks = 2 * (L + m) + 1;
@@ -179,6 +190,8 @@ static int sample_free_tail(gen *g, const double *lined, double theta, int tail[
     for (int i = 0; i < ks * ks; i++) k[i] = sm[i] >= 1.0; /* struct.astype(uint8) */
     dilate(lined, g->n, g->n, k, ks, ks, dil);
     int free_px[N_MAX], n_free = 0;
+    for (int i = 0; i < g->n * g->n; i++)
+        if (dil[i] < 0.0) return 0;
     for (int i = 0; i < g->n * g->n; i++)
         if (dil[i] <= 0.3) free_px[n_free++] = i;
     if (!n_free) return 0;
@@ -295,7 +308,10 @@ static int two_snakes(gen *g, snake sn[2], double *mask, sb_pf_trace *tr) {
             for (int x = 0; x < n; x++)
                 if (y < band || y >= n - band || x < band || x >= n - band) lined[y * n + x] = 1.0;
         if (!sample_free_tail(g, lined, theta, tail[0])) return 0;
-        if (seed_at(g, &sn[0], tail[0], theta, contrast)) break;
+        if (seed_at(g, &sn[0], tail[0], theta, contrast)) {
+            tr->seed_degrees = (int)lround(theta * 180.0 / M_PI);
+            break;
+        }
     }
     if (trial > p->max_paddle_retrial) return 0;
     /* second seed: seed_distance away in a random direction */

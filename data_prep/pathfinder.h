@@ -12,7 +12,12 @@
  * sampling its next head on a circle around a pivot ahead of the last paddle,
  * weighted by (1 - dilated occupancy) x max(cos(min(|turn| x continuity,
  * pi/2)), 0)^2, and a paddle is accepted only if occupancy + its mask stays
- * below 1.8; a failed target snake restarts both. The image is min-max
+ * below 1.8; a failed target snake restarts both. A seed's free pixels come
+ * from the occupancy dilated by the paddle's head-centred mask with OpenCV's
+ * border rule (a pixel with no kernel tap inside the image gets -DBL_MAX, and
+ * then no pixel is free): only seeds pointing -150 to -121 degrees succeed,
+ * so every first target paddle points that way and most distractor seeds
+ * fail, as in the reference's data. The image is min-max
  * scaled to 0..255 as scipy.misc.imsave did. Draws come from Philox keyed by
  * (seed, image index), not numpy's generator, and single-paddle distractors
  * are off (the released wrapper's use_single_paddles = False). */
@@ -55,6 +60,7 @@ typedef struct {
     int marker[2][2];         /* marker centres: origin, terminal */
     int attempts;             /* two-snake stages tried */
     int distractors;          /* distractor snakes drawn */
+    int seed_degrees;         /* orientation of target snake 0's first paddle, degrees */
 } sb_pf_trace;
 
 /* Image `index` of a stream seeded by seed: pixels [size*size] 0..255,
