@@ -4,6 +4,8 @@
  * zero-padded to --max-length. As LRA: train = IMDB train, and dev and test
  * are both IMDB test (so the reference selects its checkpoint on the test
  * set). Rows are shuffled per split (seeded), so fixed dev batches mix labels.
+ * Each review is stripped of leading and trailing ASCII whitespace first, as
+ * TFDS imdb_reviews' imdb_f.read().strip() does.
  *
  * Length: LRA's and NYS's text.py keep 1000 bytes (+24 padding = 1024), the
  * NYS config says 4000, and the SBM code keeps 3000 (+72 = 3072, the paper's
@@ -43,6 +45,31 @@ static int list_dir(const char *dir, int label, review **r, int64_t *n) {
     return 0;
 }
 
+/* The bytes Python's bytes.strip() removes with no argument: TFDS reads each
+ * review from the tar archive as bytes (tarfile's extractfile), so this is
+ * bytes.strip(), not str.strip(): only space, \t, \n, \v, \f, \r go; the
+ * other whitespace str.strip() knows (\x1c-\x1f, U+0085, U+00A0, U+3000, ...)
+ * is kept, as in the reference. */
+static int is_bytes_space(int c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/* The first L bytes of the file's text once stripped of leading and trailing
+ * whitespace (TFDS imdb_reviews: imdb_f.read().strip()); -1 on a read error.
+ * Streams: it reads past the L bytes only as far as the first non-whitespace
+ * byte, which tells whether the bytes kept end in trailing whitespace. */
+static long read_stripped(FILE *f, unsigned char *buf, int L) {
+    int c;
+    while ((c = getc(f)) != EOF && is_bytes_space(c)) continue;
+    size_t got = 0;
+    if (c != EOF) {
+        buf[got++] = (unsigned char)c;
+        got += fread(buf + 1, 1, (size_t)L - 1, f);
+    }
+    while ((c = getc(f)) != EOF && is_bytes_space(c)) continue;
+    if (c == EOF) /* nothing but whitespace follows: what ends the kept bytes is trailing */
+        while (got && is_bytes_space(buf[got - 1])) got--;
+    return ferror(f) ? -1 : (long)got;
+}
+
 /* One IMDB split (train or test) into the given HDF5 splits. */
 static int convert_split(sb_h5ds_writer *w, const char *root, const char *name, const int *splits, int n_splits,
                          int L, uint64_t seed) {
@@ -74,15 +101,14 @@ static int convert_split(sb_h5ds_writer *w, const char *root, const char *name, 
             rc = -1;
             break;
         }
-        size_t got = fread(buf, 1, (size_t)L, f);
-        int bad = ferror(f);
+        const long got = read_stripped(f, buf, L);
         fclose(f);
-        if (bad) {
+        if (got < 0) {
             fprintf(stderr, "sbmbench prep text: %s: read error\n", r[i].path);
             rc = -1;
             break;
         }
-        sb_prep_bytes_to_ids(buf, got, L, ids);
+        sb_prep_bytes_to_ids(buf, (size_t)got, L, ids);
         for (int s = 0; s < n_splits; s++)
             if (sb_h5ds_append(w, splits[s], ids, NULL, r[i].label)) rc = -1;
     }
@@ -115,6 +141,7 @@ int sb_prep_text(int argc, char **argv) {
     sb_h5ds_attr_int(w, "vocab_size", 257);
     sb_h5ds_attr_int(w, "n_classes", 2);
     sb_h5ds_attr_int(w, "seed", seed);
-    sb_h5ds_attr_str(w, "encoding", "byte + 1 (LRA ByteTextEncoder), 0 padding; label 1 = pos");
+    sb_h5ds_attr_str(w, "encoding", "ASCII whitespace stripped at both ends (TFDS bytes.strip()), then byte + 1 "
+                                    "(LRA ByteTextEncoder), 0 padding; label 1 = pos");
     return sb_prep_commit(w, ok, out);
 }

@@ -1,7 +1,8 @@
 /* `sbmbench gen pathfinder`: LRA Pathfinder-32 images (data_prep/pathfinder.c)
  * -> the HDF5 schema, optionally the release's layout too
- * (DIR/imgs/<k>/sample_<i>.png and DIR/metadata/<k>.npy, which despite its
- * name holds space-separated text lines, as the LRA release is read), and a
+ * (DIR/imgs/<k>/sample_<j>.png and DIR/metadata/<k>.npy, which despite its
+ * name holds space-separated text lines, as the LRA release is read; j counts
+ * from 0 within each batch k, as snakes2.from_wrapper's iimg), and a
  * preview grid (--preview FILE.png: the first 32 samples, x4, framed green
  * when the markers are connected, red when not). Images are numbered in
  * generation order; the first --train go to train, then dev, then test. */
@@ -45,7 +46,24 @@ static int write_preview(const char *path, const uint8_t *px, const int *labels,
     return rc;
 }
 
-/* The release's files for image i: imgs/<i / per_folder>/sample_<i>.png plus a metadata line. */
+/* v as Python's str() of a float would write it, for the metadata row (the
+ * reference's np.array of the row turns its floats into str: continuity 1.0
+ * is '1.0', not '1'): the shortest %g that reads back as the same float, with
+ * ".0" added when that looks like an integer. (Python writes exponents from
+ * 1e16 and below 1e-4 where %g does from 10^digits and below 1e-4; no
+ * parameter comes near either.) */
+static void py_float_str(char *buf, size_t len, float v) {
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, len, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v) break;
+    }
+    if (!strpbrk(buf, ".eEn")) strncat(buf, ".0", len - strlen(buf) - 1); /* 'n': inf, nan */
+}
+
+/* The release's files for image i, number j = i % per_folder in batch k =
+ * i / per_folder: imgs/<k>/sample_<j>.png plus a metadata line. The reference
+ * runs one from_wrapper per batch, whose image counter iimg starts at 0, and
+ * names and numbers the image by it. */
 static int write_release_image(const char *dir, int64_t i, int per_folder, const uint8_t *px, int side, int label,
                                const sb_pf_params *p, FILE **meta, sb_atomic_file *mf, char *meta_path,
                                int *meta_batch) {
@@ -66,12 +84,16 @@ static int write_release_image(const char *dir, int64_t i, int per_folder, const
         *meta = mf->f;
         *meta_batch = batch;
     }
-    snprintf(path, sizeof path, "%s/imgs/%d/sample_%lld.png", dir, batch, (long long)i);
+    const int j = (int)(i % per_folder);
+    snprintf(path, sizeof path, "%s/imgs/%d/sample_%d.png", dir, batch, j);
     if (sb_png_write(path, px, side, side, 1, err, sizeof err)) goto fail;
+    char continuity[32], thickness[32];
+    py_float_str(continuity, sizeof continuity, p->continuity);
+    py_float_str(thickness, sizeof thickness, p->paddle_thickness);
     /* [subpath, filename, nimg, label, continuity, contour_length, distractor_length,
      *  paddle_length, paddle_thickness, margin, n_contrasts] */
-    fprintf(*meta, "imgs/%d sample_%lld.png %lld %d %g %d %d %d %g %d 1\n", batch, (long long)i, (long long)i, label,
-            p->continuity, p->contour_length, p->distractor_length, p->paddle_length, p->paddle_thickness, p->margin);
+    fprintf(*meta, "imgs/%d sample_%d.png %d %d %s %d %d %d %s %d 1\n", batch, j, j, label, continuity,
+            p->contour_length, p->distractor_length, p->paddle_length, thickness, p->margin);
     return 0;
 fail:
     fprintf(stderr, "sbmbench gen pathfinder: %s\n", err);
@@ -165,7 +187,7 @@ int sb_gen_pathfinder(int argc, char **argv) {
             ok = 0;
         }
     }
-    if (ok && rel) printf("%s: release layout (imgs/<k>/sample_<i>.png, metadata/<k>.npy)\n", rel);
+    if (ok && rel) printf("%s: release layout (imgs/<k>/sample_<j>.png, j from 0 in each k; metadata/<k>.npy)\n", rel);
     if (ok && preview && write_preview(preview, prev_px, prev_labels, n_prev, side)) ok = 0;
     if (ok) printf("labels: %lld of %lld connected (%.1f%%)\n", (long long)n_pos, (long long)total,
                    total ? 100.0 * n_pos / total : 0.0);

@@ -3,7 +3,8 @@
  * space-separated text lines "imgs/<k> sample_<i>.png <i> <label> ...", and
  * the PNGs they name) -> HDF5. As the NYS/SBM preparation: empty PNG files
  * are skipped (and counted), all examples are pooled, shuffled and split
- * 80/10/10 (seeded here; theirs is unseeded). */
+ * 80/10/10 with NYS's split points (seeded here; theirs is unseeded). Only
+ * metadata files named *.npy are read, as NYS's (and LRA's) readers. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -78,6 +79,27 @@ static int read_metadata(const char *dir, const char *meta_path, entry_list *l) 
     return rc;
 }
 
+/* NYS reads only the metadata files whose name ends in ".npy" (os.listdir +
+ * endswith, so hidden ones too), so a README or an editor's backup beside
+ * them is no metadata. */
+static int is_metadata_name(const char *name) {
+    const size_t n = strlen(name);
+    return n >= 4 && strcmp(name + n - 4, ".npy") == 0;
+}
+
+/* NYS's split points over the shuffled pool of n: train = [0, bp80), dev =
+ * [bp80, bp90), test = [bp90, n), with bp80 = int(0.8 n), bp90 = int(0.9 n)
+ * in float64. Computed in integers as floor(8n/10) and floor(9n/10), which
+ * equal those for every n below 2^49: the doubles 0.8 and 0.9 lie just above
+ * their decimal values (so the product never falls below the integer part),
+ * and 8n/10 and 9n/10 sit at least 0.2 and 0.1 below the next integer, more
+ * than the product's error (about 1.6e-16 n). Dev is bp90 - bp80, not n/10:
+ * 419 -> 335/42/42 (n/10 gave 335/41/43), 49 -> 39/5/5 (was 39/4/6). */
+static void nys_split_points(int64_t n, int64_t *bp80, int64_t *bp90) {
+    *bp80 = n * 8 / 10;
+    *bp90 = n * 9 / 10;
+}
+
 int sb_prep_pathfinder(int argc, char **argv) {
     sb_prep_args a;
     if (sb_prep_args_parse(&a, "prep pathfinder", argc, argv, "in out seed size train dev test")) return 2;
@@ -101,7 +123,7 @@ int sb_prep_pathfinder(int argc, char **argv) {
     char **names = NULL;
     int n_names = 0;
     for (struct dirent *de; (de = readdir(d));)
-        if (de->d_name[0] != '.') {
+        if (is_metadata_name(de->d_name)) {
             names = realloc(names, sizeof(char *) * (size_t)(n_names + 1));
             names[n_names++] = strdup(de->d_name);
         }
@@ -109,7 +131,7 @@ int sb_prep_pathfinder(int argc, char **argv) {
     if (n_names) qsort(names, (size_t)n_names, sizeof(char *), by_number); /* names is NULL when there are none */
     entry_list l = {0};
     int ok = n_names > 0;
-    if (!ok) fprintf(stderr, "sbmbench prep pathfinder: %s: no metadata files\n", mdir);
+    if (!ok) fprintf(stderr, "sbmbench prep pathfinder: %s: no metadata files (*.npy)\n", mdir);
     for (int i = 0; i < n_names && ok; i++) {
         char p[8400];
         snprintf(p, sizeof p, "%s/%s", mdir, names[i]);
@@ -127,7 +149,8 @@ int sb_prep_pathfinder(int argc, char **argv) {
             l.e[i] = l.e[j];
             l.e[j] = t;
         }
-        const int64_t n_train = l.n * 8 / 10, n_dev = l.n / 10;
+        int64_t bp80, bp90;
+        nys_split_points(l.n, &bp80, &bp90);
         uint8_t *px = malloc((size_t)side * side);
         int32_t *ids = malloc(sizeof(int32_t) * (size_t)side * side);
         for (int64_t i = 0; i < l.n && ok; i++) {
@@ -138,7 +161,7 @@ int sb_prep_pathfinder(int argc, char **argv) {
                 break;
             }
             for (int j = 0; j < side * side; j++) ids[j] = px[j];
-            int split = i < n_train ? 0 : i < n_train + n_dev ? 1 : 2;
+            int split = i < bp80 ? 0 : i < bp90 ? 1 : 2;
             if (sb_h5ds_append(w, split, ids, NULL, l.e[i].label)) ok = 0;
         }
         free(px), free(ids);

@@ -31,3 +31,17 @@ make_aan() {
         printf '1.0\tP01-1001\tP02-2002\tWe study parsing.\tParsing is studied here.\n0.0\tP03-3003\tP04-4004\tA paper on speech.\tAn unrelated one.\n1.0\tP05\tP06\tx\ty\n0.0\tP07\tP08\tz\tw\n' > "$1/new_aan_pairs.$f.tsv"
     done
 }
+# IMDB reviews with whitespace around the text (TFDS strips it: bytes.strip()):
+# train ' Hello \n'; test every ASCII whitespace byte around 'Hi ', NBSP
+# (UTF-8 c2 a0) and \x1c, which bytes.strip() keeps (str.strip() would not)
+make_imdb_ws() {
+    make_imdb "$1"
+    for f in "$1"/train/*/*.txt; do printf ' Hello \n' > "$f"; done
+    for f in "$1"/test/*/*.txt; do printf ' \t\v\f\r\nHi \xc2\xa0\x1c\n\r\t\v\f ' > "$f"; done
+}
+# A Pathfinder level folder of N examples: one generated PNG named N times in
+# metadata/0.npy (labels alternate), for split sizes without generating N images
+make_pf_pool() { # dir n
+    "$SBM" gen pathfinder --out "$1.h5" --release "$1" --train 1 --dev 0 --test 0 --contour-length 6 >/dev/null || return 1
+    for i in $(seq 0 $(($2 - 1))); do echo "imgs/0 sample_0.png $i $((i % 2)) 1.0 6 2 2 0.5 1 1"; done > "$1/metadata/0.npy"
+}

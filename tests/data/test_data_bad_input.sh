@@ -37,6 +37,17 @@ no_output l.h5
     pass "an empty split asked for (--train 0) is no error" || fail "--train 0 refused: $(cat err.txt)"
 "$SBM" gen pathfinder --out pz.h5 --train 4 --dev 0 --test 1 >/dev/null 2>err.txt && [ -f pz.h5 ] &&
     pass "a generator asked for no dev examples (--dev 0) is no error" || fail "gen --dev 0 refused: $(cat err.txt)"
+# gen listops too: empty dev and test datasets ([0, L] ids, [0] labels), which a run then refuses by name
+"$SBM" gen listops --out lz.h5 --train 4 --dev 0 --test 0 --min-length 8 --max-length 40 >out.txt 2>err.txt &&
+    grep -q "lz.h5: train 4, dev 0, test 0" out.txt && pass "gen listops --dev 0 --test 0 is no error" ||
+    fail "gen listops --dev 0 --test 0 refused: $(cat err.txt)"
+for s in dev test; do
+    h5dump -H -d /$s/input_ids lz.h5 2>/dev/null | grep -q 'SIMPLE { ( 0, 40 )' &&
+        h5dump -H -d /$s/label lz.h5 2>/dev/null | grep -q 'SIMPLE { ( 0 )' &&
+        pass "gen listops: /$s is there and empty" || fail "gen listops: /$s not an empty [0, 40] dataset"
+done
+expect_error "a run on empty dev and test" 1 "lz.h5: splits train 4, dev 0, test 0: .*non-empty dev and test" -- "$SBM" run /dev/stdin \
+    --out rz <<<'{"experiment":"z","tasks":["listops"],"models":["full"],"config":{"data_file":"lz.h5","seq_len":40,"steps":2,"warmup_steps":1,"batch_size":4}}'
 # Ctrl-C (SIGINT) or SIGTERM in the middle of writing: neither the file nor its
 # temporary is left, nor the temporaries of the TSV copy (--tsv)
 for sig in INT TERM; do
