@@ -33,8 +33,8 @@ run = "pathfinder-sbm-s1"
 K = 8
 LH = 4
 side = 16
-array intitles[K] = ["test #160, label 0\nmean density 0.079", "test #176, label 0\nmean density 0.082", "test #217, label 0\nmean density 0.083", "test #64, label 0\nmean density 0.087", "test #239, label 0\nmean density 0.137", "test #123, label 0\nmean density 0.140", "test #124, label 0\nmean density 0.142", "test #184, label 0\nmean density 0.143"]
-array maptitles[K * LH] = ["L1 H1: 0.078", "L1 H2: 0.079", "L2 H1: 0.080", "L2 H2: 0.078", "L1 H1: 0.080", "L1 H2: 0.083", "L2 H1: 0.082", "L2 H2: 0.081", "L1 H1: 0.084", "L1 H2: 0.085", "L2 H1: 0.084", "L2 H2: 0.081", "L1 H1: 0.087", "L1 H2: 0.086", "L2 H1: 0.088", "L2 H2: 0.088", "L1 H1: 0.136", "L1 H2: 0.138", "L2 H1: 0.137", "L2 H2: 0.136", "L1 H1: 0.138", "L1 H2: 0.141", "L2 H1: 0.139", "L2 H2: 0.141", "L1 H1: 0.141", "L1 H2: 0.143", "L2 H1: 0.141", "L2 H2: 0.142", "L1 H1: 0.141", "L1 H2: 0.144", "L2 H1: 0.144", "L2 H2: 0.144"]
+array intitles[K] = ["test #250, label 0\nmean density 0.027", "test #81, label 0\nmean density 0.035", "test #176, label 0\nmean density 0.041", "test #33, label 0\nmean density 0.042", "test #120, label 0\nmean density 0.098", "test #246, label 0\nmean density 0.108", "test #151, label 0\nmean density 0.108", "test #25, label 0\nmean density 0.112"]
+array maptitles[K * LH] = ["L1 H1: 0.027", "L1 H2: 0.026", "L2 H1: 0.027", "L2 H2: 0.027", "L1 H1: 0.035", "L1 H2: 0.035", "L2 H1: 0.034", "L2 H2: 0.036", "L1 H1: 0.040", "L1 H2: 0.042", "L2 H1: 0.042", "L2 H2: 0.041", "L1 H1: 0.040", "L1 H2: 0.041", "L2 H1: 0.043", "L2 H2: 0.042", "L1 H1: 0.097", "L1 H2: 0.099", "L2 H1: 0.097", "L2 H2: 0.097", "L1 H1: 0.106", "L1 H2: 0.109", "L2 H1: 0.108", "L2 H2: 0.110", "L1 H1: 0.108", "L1 H2: 0.108", "L2 H1: 0.107", "L2 H2: 0.109", "L1 H1: 0.113", "L1 H2: 0.112", "L2 H1: 0.112", "L2 H2: 0.111"]
 
 # ---- plots/density_maps.gp
 # Paper Figures 7/8: each row one test example (lowest density at the top,

@@ -33,8 +33,8 @@ run = "pathfinder-sbm-sbm_lambda=0.01-s1"
 K = 8
 LH = 4
 side = 16
-array intitles[K] = ["test #160, label 0\nmean density 0.078", "test #176, label 0\nmean density 0.080", "test #217, label 0\nmean density 0.082", "test #64, label 0\nmean density 0.086", "test #239, label 0\nmean density 0.135", "test #123, label 0\nmean density 0.138", "test #124, label 0\nmean density 0.140", "test #184, label 0\nmean density 0.142"]
-array maptitles[K * LH] = ["L1 H1: 0.078", "L1 H2: 0.078", "L2 H1: 0.079", "L2 H2: 0.076", "L1 H1: 0.080", "L1 H2: 0.082", "L2 H1: 0.080", "L2 H2: 0.080", "L1 H1: 0.082", "L1 H2: 0.085", "L2 H1: 0.082", "L2 H2: 0.079", "L1 H1: 0.087", "L1 H2: 0.086", "L2 H1: 0.086", "L2 H2: 0.087", "L1 H1: 0.136", "L1 H2: 0.137", "L2 H1: 0.135", "L2 H2: 0.132", "L1 H1: 0.137", "L1 H2: 0.141", "L2 H1: 0.137", "L2 H2: 0.138", "L1 H1: 0.141", "L1 H2: 0.141", "L2 H1: 0.138", "L2 H2: 0.139", "L1 H1: 0.140", "L1 H2: 0.144", "L2 H1: 0.142", "L2 H2: 0.142"]
+array intitles[K] = ["test #250, label 0\nmean density 0.026", "test #81, label 0\nmean density 0.035", "test #176, label 0\nmean density 0.040", "test #33, label 0\nmean density 0.041", "test #120, label 0\nmean density 0.096", "test #151, label 0\nmean density 0.106", "test #246, label 0\nmean density 0.106", "test #25, label 0\nmean density 0.110"]
+array maptitles[K * LH] = ["L1 H1: 0.027", "L1 H2: 0.026", "L2 H1: 0.027", "L2 H2: 0.026", "L1 H1: 0.035", "L1 H2: 0.035", "L2 H1: 0.033", "L2 H2: 0.035", "L1 H1: 0.039", "L1 H2: 0.042", "L2 H1: 0.040", "L2 H2: 0.040", "L1 H1: 0.040", "L1 H2: 0.041", "L2 H1: 0.042", "L2 H2: 0.041", "L1 H1: 0.094", "L1 H2: 0.099", "L2 H1: 0.095", "L2 H2: 0.096", "L1 H1: 0.107", "L1 H2: 0.107", "L2 H1: 0.103", "L2 H2: 0.107", "L1 H1: 0.105", "L1 H2: 0.108", "L2 H1: 0.105", "L2 H2: 0.106", "L1 H1: 0.111", "L1 H2: 0.111", "L2 H1: 0.109", "L2 H2: 0.108"]
 
 # ---- plots/density_maps.gp
 # Paper Figures 7/8: each row one test example (lowest density at the top,

@@ -33,8 +33,8 @@ run = "pathfinder-sbm-sbm_lambda=0.1-s1"
 K = 8
 LH = 4
 side = 16
-array intitles[K] = ["test #160, label 0\nmean density 0.074", "test #176, label 0\nmean density 0.077", "test #217, label 0\nmean density 0.079", "test #64, label 0\nmean density 0.082", "test #239, label 0\nmean density 0.128", "test #123, label 0\nmean density 0.131", "test #124, label 0\nmean density 0.133", "test #184, label 0\nmean density 0.134"]
-array maptitles[K * LH] = ["L1 H1: 0.074", "L1 H2: 0.075", "L2 H1: 0.075", "L2 H2: 0.072", "L1 H1: 0.077", "L1 H2: 0.079", "L2 H1: 0.075", "L2 H2: 0.076", "L1 H1: 0.079", "L1 H2: 0.082", "L2 H1: 0.078", "L2 H2: 0.075", "L1 H1: 0.083", "L1 H2: 0.082", "L2 H1: 0.081", "L2 H2: 0.082", "L1 H1: 0.129", "L1 H2: 0.132", "L2 H1: 0.126", "L2 H2: 0.126", "L1 H1: 0.131", "L1 H2: 0.134", "L2 H1: 0.129", "L2 H2: 0.129", "L1 H1: 0.134", "L1 H2: 0.136", "L2 H1: 0.130", "L2 H2: 0.132", "L1 H1: 0.134", "L1 H2: 0.138", "L2 H1: 0.132", "L2 H2: 0.134"]
+array intitles[K] = ["test #250, label 0\nmean density 0.022", "test #81, label 0\nmean density 0.029", "test #176, label 0\nmean density 0.034", "test #33, label 0\nmean density 0.034", "test #120, label 0\nmean density 0.080", "test #151, label 0\nmean density 0.088", "test #246, label 0\nmean density 0.088", "test #25, label 0\nmean density 0.091"]
+array maptitles[K * LH] = ["L1 H1: 0.024", "L1 H2: 0.023", "L2 H1: 0.021", "L2 H2: 0.019", "L1 H1: 0.031", "L1 H2: 0.032", "L2 H1: 0.027", "L2 H2: 0.025", "L1 H1: 0.035", "L1 H2: 0.038", "L2 H1: 0.032", "L2 H2: 0.029", "L1 H1: 0.035", "L1 H2: 0.036", "L2 H1: 0.034", "L2 H2: 0.031", "L1 H1: 0.085", "L1 H2: 0.089", "L2 H1: 0.074", "L2 H2: 0.070", "L1 H1: 0.095", "L1 H2: 0.096", "L2 H1: 0.082", "L2 H2: 0.079", "L1 H1: 0.094", "L1 H2: 0.098", "L2 H1: 0.083", "L2 H2: 0.078", "L1 H1: 0.098", "L1 H2: 0.099", "L2 H1: 0.086", "L2 H2: 0.079"]
 
 # ---- plots/density_maps.gp
 # Paper Figures 7/8: each row one test example (lowest density at the top,
