@@ -106,7 +106,7 @@ static int list_complete(const char *dir, run_item **items, int *n, char *err, s
         names[count++] = strdup(de->d_name);
     }
     closedir(d);
-    qsort(names, (size_t)count, sizeof *names, sb_cmp_strings);
+    if (count) qsort(names, (size_t)count, sizeof *names, sb_cmp_strings); /* names is NULL when empty */
     *items = calloc((size_t)(count ? count : 1), sizeof **items);
     int rc = 0;
     for (int i = 0; i < count; i++) {
