@@ -334,6 +334,12 @@ int main(void) {
     c.cfg.sbm_reg_kind = SB_SBM_REG_SAMPLED;
     c.cfg.sbm_ste_clip = 0.01f;
     check_gradients(be, &c, "STE clipped at 0.01");
+    /* with the regulariser's share r = 3 / (H B N²) = 0.015, comparable to the
+     * clip: r goes in before the clip (reference §6), so adding it after
+     * fails here */
+    c.weight = 3.0;
+    check_gradients(be, &c, "STE + sampled regulariser, clipped at 0.01");
+    c.weight = 0.0;
     c.cfg.sbm_ste_clip = 0.0f;
     /* self-loops forced: the graph's diagonal edges carry no estimator gradient */
     c.weight = 3.0;

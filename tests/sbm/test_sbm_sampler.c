@@ -61,12 +61,15 @@ static void test_poisson(void) {
         snprintf(name, sizeof name, "Poisson(%g): |z| of mean, variance ratio", lam);
         tu_report(name, fmax(z, zv), 5.0);
     }
-    /* the whole pmf at a small and at a rejection-sampled mean */
-    const double lams[] = {4.0, 30.0};
-    for (int l = 0; l < 2; l++) {
+    /* the whole pmf at a small mean (inversion) and at two rejection-sampled
+     * ones; 4M draws, enough to see a squeeze bound of the PTRS sampler off
+     * by 0.02 (a mean shift of about 0.01 at 30) */
+    const double lams[] = {4.0, 30.0, 1000.0};
+    for (int l = 0; l < 3; l++) {
         const double lam = lams[l];
-        enum { MAXK = 120, DRAWS = 200000 };
-        long count[MAXK + 1] = {0};
+        enum { MAXK = 1400, DRAWS = 4000000 };
+        static long count[MAXK + 1];
+        memset(count, 0, sizeof count);
         sb_rng_reader r = tu_rng(200 + (uint32_t)l);
         for (int i = 0; i < DRAWS; i++) {
             int64_t x = sb_poisson(&r, lam);
@@ -98,6 +101,17 @@ typedef struct {
     double p[NMAX * NMAX]; /* Q̂ S K̂ᵀ in double */
 } small_sbm;
 
+/* p[i,j] = Q̂_i S K̂_jᵀ in double, for memberships with k clusters [N, k]. */
+static void edge_probs(const float *qhat, const float *khat, const float *S, int k, double *p) {
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            double acc = 0;
+            for (int a = 0; a < k; a++)
+                for (int b = 0; b < k; b++) acc += (double)qhat[i * k + a] * S[a * k + b] * khat[j * k + b];
+            p[i * N + j] = acc;
+        }
+}
+
 static void make_small(small_sbm *m, float hi) {
     tu_fill_uniform(m->qhat, (size_t)N * K, 0.05f, hi, 10);
     tu_fill_uniform(m->khat, (size_t)N * K, 0.05f, hi, 11);
@@ -107,13 +121,31 @@ static void make_small(small_sbm *m, float hi) {
     for (int i = 0; i < K * K; i++) z += exp(logits[i]);
     for (int i = 0; i < K * K; i++) m->S[i] = (float)(exp(logits[i]) / z);
     for (int i = 0; i < N; i++) m->mask[i] = i == 4 ? 0.0f : 1.0f; /* position 4 is padding */
-    for (int i = 0; i < N; i++)
-        for (int j = 0; j < N; j++) {
-            double acc = 0;
-            for (int a = 0; a < K; a++)
-                for (int b = 0; b < K; b++) acc += (double)m->qhat[i * K + a] * m->S[a * K + b] * m->khat[j * K + b];
-            m->p[i * N + j] = acc;
-        }
+    edge_probs(m->qhat, m->khat, m->S, K, m->p);
+}
+
+/* Memberships that reveal each row's cluster draw: S diagonal and key j
+ * (nearly) in cluster j alone, so edge i -> j counts how often row i drew
+ * a = j. Rows 0-2 flat (memberships rising, falling, alternating), rows 3-5
+ * peaked on the last, a middle and the first cluster (the guide-table
+ * path), rows 6-7 flat at random. Random memberships average a wrong
+ * acceptance scale or guide threshold away; these do not. */
+static void make_revealing(small_sbm *m) {
+    memset(m->S, 0, sizeof m->S);
+    for (int a = 0; a < K; a++) m->S[a * K + a] = 0.5f;
+    for (int j = 0; j < N; j++)
+        for (int b = 0; b < K; b++) m->khat[j * K + b] = b == j ? 1.0f : 0.01f;
+    tu_fill_uniform(m->qhat, (size_t)N * K, 0.05f, 0.95f, 90);
+    for (int a = 0; a < K; a++) {
+        m->qhat[0 * K + a] = 0.1f + 0.8f * a / (K - 1.0f);
+        m->qhat[1 * K + a] = 0.9f - 0.8f * a / (K - 1.0f);
+        m->qhat[2 * K + a] = a % 2 ? 0.9f : 0.15f;
+        m->qhat[3 * K + a] = a == K - 1 ? 0.95f : 0.01f;
+        m->qhat[4 * K + a] = a == K / 2 ? 0.9f : 0.05f;
+        m->qhat[5 * K + a] = a == 0 ? 0.95f : 0.01f;
+    }
+    for (int i = 0; i < N; i++) m->mask[i] = 1.0f;
+    edge_probs(m->qhat, m->khat, m->S, K, m->p);
 }
 
 /* Draw COPIES*CALLS graphs of memberships qhat, khat [N, k] and block
@@ -370,6 +402,66 @@ static void test_reject_kernels(void) {
 #endif
 }
 
+/* The AVX2 flat kernel where random words rarely go: (1) every slot ab of
+ * k² at k = 41 (where the float quotient ab / k first undershoots), 3433
+ * (first overshoots) and 4095, on a uniform table that always keeps its slot
+ * and with every try accepted: b must be ab % k (the quotient's corrections
+ * are dead code at the k the random cases use); (2) acceptance words exactly
+ * at q_a (u == q_a / qmax): the scalar loop's strict u < q_a rejects them. */
+static void test_flat_kernel_edges(void) {
+#ifdef __AVX2__
+    const int ks[] = {41, 3433, 4095};
+    long bad = 0;
+    for (int t = 0; t < 3; t++) {
+        const int k = ks[t];
+        const uint32_t kk = (uint32_t)(k * k);
+        sb_alias_slot *tab = malloc(sizeof(sb_alias_slot) * kk);
+        for (uint32_t ab = 0; ab < kk; ab++) tab[ab].threshold = 0xFFFFFFFFu, tab[ab].alias = (int32_t)ab;
+        float *qi = tu_alloc((size_t)k + 8);
+        for (int a = 0; a < k + 8; a++) qi[a] = 1.0f;
+        uint32_t words[16];
+        uint16_t out[16];
+        for (uint32_t ab0 = 0; ab0 < kk; ab0 += 8) {
+            for (int l = 0; l < 8; l++) {
+                const uint64_t ab = ab0 + l < kk ? ab0 + l : kk - 1;
+                words[2 * l] = (uint32_t)(((ab << 32) + kk - 1) / kk); /* the smallest word whose slot is ab */
+                words[2 * l + 1] = 0;                                   /* u = 0: accepted */
+            }
+            int64_t e = 0;
+            sb_flat_pairs_avx2(tab, kk, k, qi, 1.0f / 16777216.0f, words, 16, out, &e, 8);
+            for (int l = 0; l < 8; l++) bad += e != 8 || out[l] != (ab0 + l < kk ? ab0 + l : kk - 1) % (uint32_t)k;
+        }
+        free(tab), free(qi);
+    }
+    tu_check(bad == 0, "AVX2 flat kernel: b = ab %% k for every slot at k = 41, 3433, 4095 (%ld wrong)", bad);
+    enum { KT = 8 };
+    sb_alias_slot tab[KT * KT];
+    float w[KT * KT], qi[KT + 8];
+    static char work[SB_ALIAS_WORK_BYTES(KT * KT)];
+    for (int i = 0; i < KT * KT; i++) w[i] = 1.0f;
+    sb_alias_build(tab, w, KT * KT, work);
+    for (int a = 0; a < KT + 8; a++) qi[a] = a == 0 ? 1.0f : 0.5f;
+    sb_rng_reader r = tu_rng(95);
+    uint32_t words[64];
+    for (int i = 0; i < 64; i++) words[i] = i % 2 ? 0x80000000u : sb_rng_next_u32(&r); /* u = 0.5 exactly */
+    const float scale = 1.0f / 16777216.0f;
+    uint16_t ref[40], got[40];
+    int64_t e = 0, e2 = 0;
+    int used = 0;
+    for (; used + 2 <= 64 && e < 20; used += 2) {
+        const int32_t ab = sb_alias_draw(tab, KT * KT, words[used]);
+        ref[e] = (uint16_t)(ab % KT);
+        e += (float)(words[used + 1] >> 8) * scale < qi[ab / KT];
+    }
+    const int used2 = sb_flat_pairs_avx2(tab, KT * KT, KT, qi, scale, words, 64, got, &e2, 20);
+    tu_check(e == e2 && used == used2 && !memcmp(ref, got, sizeof(uint16_t) * (size_t)e),
+             "AVX2 flat kernel at u == q_a: the scalar loop's verdicts (%lld and %lld accepted, %d and %d words)",
+             (long long)e, (long long)e2, used, used2);
+#else
+    printf("SKIP  AVX2 flat kernel edge cases: not an AVX2 build\n");
+#endif
+}
+
 /* be->rng_words, the words fastRG reports generating (the benchmark's
  * words per edge), replayed from the graph. Equal memberships c and a
  * uniform block matrix make every rate c², every row and cluster flat and
@@ -406,6 +498,26 @@ static void test_word_count(sb_backend *be) {
     free(qh), free(S);
 }
 
+/* δ keys past SB_ONE_WORD_MAX real positions take two words each: with no
+ * SBM edges (memberships 0) and about 100 δ edges a row at n = 70003, the
+ * words generated are at least 4 a row (its Poisson counts) plus 2 per
+ * merged edge. A one-word δ key (biased by at most n / 2^32, below what any
+ * frequency test sees) uses half. */
+static void test_delta_two_words(sb_backend *be) {
+    enum { NL = 70003 };
+    float *q = tu_alloc(NL), S[1] = {0.5f};
+    memset(q, 0, sizeof(float) * NL);
+    sb_csr g = {0};
+    be->rng_words = 0;
+    be->sbm_sample(be, &g, q, q, S, NULL, 1, 1, NL, 1, 100.0f / NL, 0, SB_SAMPLER_FASTRG,
+                   sb_rng_make(14, SB_RNG_ATTN, 0, 0, 0, 0));
+    tu_check(be->rng_words >= 4LL * NL + 2 * g.nnz && g.nnz > 50LL * NL,
+             "δ keys past 65536 positions take two words: %lld words >= 4 x rows + 2 x %lld edges",
+             (long long)be->rng_words, (long long)g.nnz);
+    sb_csr_free(be, &g);
+    free(q);
+}
+
 /* Tables past SB_ONE_WORD_MAX slots draw from two words as one 64-bit
  * uniform X = x 2^32 + y: sb_mul_shift2 must be the top 64 bits of X n / 2^32
  * exactly, so the slot is floor(X n / 2^64) and the alias decision reads the
@@ -434,13 +546,34 @@ static void test_two_word_draws(void) {
              bad_pick);
 }
 
+enum { KB = 300 };
+
+/* Edge frequencies of k = 300 memberships [N, KB] against 1 - exp(-p). */
+static void large_pair_case(sb_backend *be, const float *qh, const float *kh, const float *S, int padded,
+                            const char *name) {
+    static small_sbm m; /* its p and mask; the memberships are the caller's */
+    for (int i = 0; i < N; i++) m.mask[i] = i == padded ? 0.0f : 1.0f;
+    edge_probs(qh, kh, S, KB, m.p);
+    long *count = calloc((size_t)N * N, sizeof(long));
+    const int ok = draw_counts_k(be, qh, kh, S, m.mask, KB, SB_SAMPLER_FASTRG, 0.0f, 0, count);
+    int dof;
+    long pads, loops;
+    const double chi2 = edge_chi2(&m, count, prob_poisson, 0.0, 0, &dof, &pads, &loops);
+    char full[160];
+    snprintf(full, sizeof full, "%s: edge frequencies chi2/bound", name);
+    tu_report(full, chi2 / chi2_bound(dof), 1.0);
+    tu_check(ok && pads == 0, "%s: CSR sorted and unique, no edge at a padded position (%ld)", name, pads);
+    free(count);
+}
+
 /* k = 300: the pair table has k² = 90000 slots, past SB_ONE_WORD_MAX, so
- * flat rows try pairs with three words (two for the pair, one for the acceptance).
- * Edge frequencies against 1 - exp(-p) as in test_sampler. */
+ * flat rows try pairs with three words (two for the pair, one for the
+ * acceptance). Random memberships, then revealing ones: S pairs cluster a
+ * with a + 150 only, key j owns clusters 50j .. 50j + 49, and rows put 0.1
+ * on one half of the clusters and 0.9 on the other, so which key group a
+ * row reaches shows which a its tries accepted. */
 static void test_large_pair_table(sb_backend *be) {
-    enum { KB = 300 };
     N = 6, COPIES = 500, CALLS = 4;
-    static small_sbm m; /* its p and mask; the memberships live below */
     float *qh = tu_alloc((size_t)N * KB), *kh = tu_alloc((size_t)N * KB), *S = tu_alloc((size_t)KB * KB);
     tu_fill_uniform(qh, (size_t)N * KB, 0.05f, 0.95f, 40);
     tu_fill_uniform(kh, (size_t)N * KB, 0.05f, 0.95f, 41);
@@ -448,22 +581,15 @@ static void test_large_pair_table(sb_backend *be) {
     double z = 0.0;
     for (int i = 0; i < KB * KB; i++) z += exp(S[i]);
     for (int i = 0; i < KB * KB; i++) S[i] = (float)(exp(S[i]) / z);
-    for (int i = 0; i < N; i++) m.mask[i] = i == 2 ? 0.0f : 1.0f;
-    for (int i = 0; i < N; i++)
-        for (int j = 0; j < N; j++) {
-            double acc = 0.0;
-            for (int a = 0; a < KB; a++)
-                for (int b = 0; b < KB; b++) acc += (double)qh[i * KB + a] * S[a * KB + b] * kh[j * KB + b];
-            m.p[i * N + j] = acc;
-        }
-    long *count = calloc((size_t)N * N, sizeof(long));
-    const int ok = draw_counts_k(be, qh, kh, S, m.mask, KB, SB_SAMPLER_FASTRG, 0.0f, 0, count);
-    int dof;
-    long pads, loops;
-    const double chi2 = edge_chi2(&m, count, prob_poisson, 0.0, 0, &dof, &pads, &loops);
-    tu_report("fastRG, k 300 (pair table past one word): edge frequencies chi2/bound", chi2 / chi2_bound(dof), 1.0);
-    tu_check(ok && pads == 0, "fastRG, k 300: CSR sorted and unique, no edge at a padded position (%ld)", pads);
-    free(count), free(qh), free(kh), free(S);
+    large_pair_case(be, qh, kh, S, 2, "fastRG, k 300 (pair table past one word)");
+    memset(S, 0, sizeof(float) * KB * KB);
+    for (int a = 0; a < KB; a++) S[a * KB + (a + KB / 2) % KB] = 0.006f;
+    for (int j = 0; j < N; j++)
+        for (int b = 0; b < KB; b++) kh[j * KB + b] = b / 50 == j ? 1.0f : 0.01f;
+    tu_fill_uniform(qh, (size_t)N * KB, 0.05f, 0.95f, 92);
+    for (int a = 0; a < KB; a++) qh[a] = a < KB / 2 ? 0.1f : 0.9f, qh[KB + a] = a < KB / 2 ? 0.9f : 0.1f;
+    large_pair_case(be, qh, kh, S, -1, "fastRG, k 300, revealing memberships");
+    free(qh), free(kh), free(S);
 }
 
 /* n = 70003 with 3 padded positions: 70000 real keys, past SB_ONE_WORD_MAX,
@@ -542,6 +668,7 @@ int main(void) {
     expect_refusal(be, 8, 4097, SB_SAMPLER_FASTRG, "k = 4097");
     expect_refusal(be, (1 << 17) + 1, 1, SB_SAMPLER_BERNOULLI, "the Bernoulli sampler at n = 2^17 + 1");
     test_reject_kernels();
+    test_flat_kernel_edges();
     test_alias();
     test_poisson();
     static small_sbm m;
@@ -556,14 +683,15 @@ int main(void) {
         for (int i = 0; i < N; i++)
             for (int a = 0; a < K; a++)
                 if (i != a) pk.qhat[i * K + a] *= 0.03f, pk.khat[i * K + a] *= 0.03f;
-        for (int i = 0; i < N; i++)
-            for (int j = 0; j < N; j++) {
-                double acc = 0;
-                for (int a = 0; a < K; a++)
-                    for (int b = 0; b < K; b++) acc += (double)pk.qhat[i * K + a] * pk.S[a * K + b] * pk.khat[j * K + b];
-                pk.p[i * N + j] = acc;
-            }
+        edge_probs(pk.qhat, pk.khat, pk.S, K, pk.p);
         test_sampler(be, &pk, SB_SAMPLER_FASTRG, 0.02f, 0, "fastRG, peaked memberships (alias tables)");
+    }
+    {   /* rows whose cluster draws show in the edges (make_revealing) */
+        N = 8;
+        static small_sbm rv;
+        make_revealing(&rv);
+        test_sampler(be, &rv, SB_SAMPLER_FASTRG, 0.0f, 0, "fastRG, cluster-revealing memberships");
+        N = 6;
     }
     test_sampler(be, &m, SB_SAMPLER_BERNOULLI, 0.0f, 0, "Bernoulli");
     test_sampler(be, &m, SB_SAMPLER_BERNOULLI, 0.2f, 1, "Bernoulli, delta 0.2, self-loops");
@@ -602,6 +730,7 @@ int main(void) {
         test_chunk_independence(be);
     }
     test_word_count(be);
+    test_delta_two_words(be);
     test_large_pair_table(be);
     test_large_key_range(be);
     sb_backend_destroy(be);
