@@ -211,6 +211,14 @@ int sb_config_set(sb_run_config *c, const sb_config_key *k, const cJSON *v, char
     return 0;
 }
 
+void sb_config_resolve(sb_run_config *c) {
+    if (c->micro_batch == 0) c->micro_batch = c->batch_size;
+    if (c->max_len == 0) {
+        c->max_len = 1;
+        while (c->max_len < c->seq_len) c->max_len *= 2;
+    }
+}
+
 int sb_config_validate(const sb_run_config *c, char *err, size_t errlen) {
     int micro = c->micro_batch ? c->micro_batch : c->batch_size;
     if (c->batch_size % micro != 0) {
@@ -326,7 +334,7 @@ int sb_config_from_json(const cJSON *stored, const char *name, sb_run_config *c,
             return -1;
         }
     }
-    if (c->micro_batch == 0) c->micro_batch = c->batch_size; /* as the manifest resolves it */
+    sb_config_resolve(c); /* as the manifest does */
     if (!sb_attention_find(c->model) || !c->task[0]) {
         snprintf(err, errlen, "%s: key '%s': missing or unknown", name, !c->task[0] ? "task" : "model");
         return -1;

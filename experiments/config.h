@@ -62,6 +62,9 @@ const sb_config_key *sb_config_find_key(const char *name);
  * key path, which the caller prepends) in err. */
 int sb_config_set(sb_run_config *c, const sb_config_key *k, const struct cJSON *v, char *err,
                   size_t errlen);
+/* Keys whose 0 means "derive it": micro_batch 0 = batch_size, max_len 0 =
+ * the next power of two >= seq_len. After all keys are set. */
+void sb_config_resolve(sb_run_config *c);
 /* Cross-key checks after all keys are set (e.g. batch divisible by micro-batch). */
 int sb_config_validate(const sb_run_config *c, char *err, size_t errlen);
 /* The resolved configuration as a JSON object (caller deletes). */

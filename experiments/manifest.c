@@ -190,11 +190,7 @@ int sb_manifest_parse(const char *name, const char *text, sb_manifest *m, char *
                         }
                         if (sb_config_set(c, ov[k].key, v, msg, sizeof msg)) FAIL("%s: %s", ov[k].path, msg);
                     }
-                    if (c->micro_batch == 0) c->micro_batch = c->batch_size;
-                    if (c->max_len == 0) {
-                        c->max_len = 1;
-                        while (c->max_len < c->seq_len) c->max_len *= 2;
-                    }
+                    sb_config_resolve(c);
                     if (snprintf(r->id, sizeof r->id, "%s-s%lld", r->variant, (long long)c->seed) >= (int)sizeof r->id)
                         FAIL("run %s-s%lld: the run id is longer than %zu characters (shorter task, model or swept "
                              "values)", r->variant, (long long)c->seed, sizeof r->id - 1);

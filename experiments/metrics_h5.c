@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "core/atomic_file.h"
 #include "experiments/util.h"
 
 void sb_metrics_init(sb_metrics *m, int cap_train, int cap_dev, int density_width) {
@@ -143,7 +144,7 @@ int sb_metrics_write(const sb_metrics *m, const char *path, const char *run_id, 
 }
 
 /* The cost part of write_cost, unlinked where present (the space it held is
- * not reclaimed: a few KB). */
+ * not reclaimed, see the header). */
 static int unlink_cost(hid_t f) {
     static const char *const parts[] = {"/test/flops", "/test/peak_bytes", "/test/inference_density", "/test/maps"};
     if (H5Lexists(f, "/test", H5P_DEFAULT) <= 0) return 0;
@@ -153,12 +154,13 @@ static int unlink_cost(hid_t f) {
     return bad ? -1 : 0;
 }
 
-int sb_metrics_cost_replaced(const char *path, const sb_inference_cost *c, char *tmp, size_t tmplen, char *err,
-                             size_t errlen) {
+int sb_metrics_cost_replaced(const char *path, const sb_inference_cost *c, char *tmp, size_t tmplen, int *slot,
+                             char *err, size_t errlen) {
     size_t len;
     char *bytes = sb_read_file(path, &len, err, errlen);
     if (!bytes) return -1;
     snprintf(tmp, tmplen, "%s.tmp", path);
+    *slot = sb_temp_register(tmp);
     FILE *o = fopen(tmp, "wb");
     int bad = !o || fwrite(bytes, 1, len, o) != len;
     bad |= o && fclose(o) != 0;
@@ -173,6 +175,7 @@ int sb_metrics_cost_replaced(const char *path, const sb_inference_cost *c, char 
     if (bad || f < 0) {
         snprintf(err, errlen, "%s: %s", path, f < 0 && !bad ? "not a readable HDF5 file" : "rewriting its cost failed");
         unlink(tmp);
+        sb_temp_release(*slot);
         return -1;
     }
     return 0;

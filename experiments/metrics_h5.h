@@ -36,10 +36,14 @@ int sb_metrics_write(const sb_metrics *m, const char *path, const char *run_id, 
 
 /* A copy of the metrics file at path whose inference cost (/test/flops,
  * /test/peak_bytes, /test/inference_density, /test/maps) is c's, written to
- * tmp (path.tmp) for the caller to rename into place: 0 on success; else a
- * message naming path in err, and no temporary left. */
-int sb_metrics_cost_replaced(const char *path, const sb_inference_cost *c, char *tmp, size_t tmplen, char *err,
-                             size_t errlen);
+ * tmp (path.tmp) for the caller to rename into place: 0 on success, with
+ * *slot the temporary's entry for removal on a signal (core/atomic_file.h:
+ * the caller releases it once the file is renamed or removed); else a
+ * message naming path in err, and no temporary left. The old datasets'
+ * space stays in the file (HDF5 does not reclaim it; h5repack would): each
+ * replacement adds their size, tens of KB for an image task's maps. */
+int sb_metrics_cost_replaced(const char *path, const sb_inference_cost *c, char *tmp, size_t tmplen, int *slot,
+                             char *err, size_t errlen);
 
 /* Read one dataset of an HDF5 file as float32 (HDF5 converts ints and
  * doubles), rank <= 4: *data malloc'd, dims[0..rank-1] filled (the rest 1). 0 on success;

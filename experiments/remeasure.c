@@ -11,10 +11,12 @@
  * peak_memory_bytes and _max, cost_examples, cost_method), metrics.h5's
  * /test/flops, /test/peak_bytes, /test/inference_density and /test/maps;
  * then summary.json's entries of those runs, and the tables and figures.
- * Accuracy, density and training curves are untouched. Every run's config
- * and data file are checked before anything is written; each file is
- * replaced whole (metrics.h5 first, then final.json, so a run interrupted
- * between the two still reads as measured by the old pass). */
+ * Accuracy, density and training curves are untouched. Every run's config,
+ * files and named data file (a config's data_file; a task's default path is
+ * only found when the run opens it) are checked before anything is written;
+ * each file is replaced whole (metrics.h5 first, then final.json, so a run
+ * interrupted between the two still reads as measured by the old pass), and
+ * Ctrl-C removes the temporaries. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -64,10 +66,14 @@ static int load_item(const char *dir, const char *id, run_item *it, char *err, s
         snprintf(err, errlen, "%.1024s: not a complete run (no final.json)", it->dir);
         return -1;
     }
-    sb_path(p, sizeof p, "%s/best.bin", it->dir);
-    if (!sb_file_exists(p)) {
-        snprintf(err, errlen, "%.1024s: missing (the run's tested parameters)", p);
-        return -1;
+    static const char *const needed[][2] = {{"best.bin", "the run's tested parameters"},
+                                            {"metrics.h5", "the run's metrics, whose cost part is rewritten"}};
+    for (int i = 0; i < 2; i++) {
+        sb_path(p, sizeof p, "%s/%s", it->dir, needed[i][0]);
+        if (!sb_file_exists(p)) {
+            snprintf(err, errlen, "%.1024s: missing (%s)", p, needed[i][1]);
+            return -1;
+        }
     }
     sb_path(p, sizeof p, "%s/config.json", it->dir);
     cJSON *c = sb_read_json(p, err, errlen);
@@ -138,12 +144,14 @@ static int remeasure_run(const run_item *it, char *err, size_t errlen) {
         sb_inference_cost cost;
         sb_run_measure_cost(c, task, &mc, sb_model_params(m), &cost);
         if (task->error[0]) {
-            snprintf(err, errlen, "run %s: %s", it->id, task->error);
+            snprintf(err, errlen, "%s", task->error);
             rc = -1;
         }
-        if (!rc && sb_file_exists(mpath)) {
-            rc = sb_metrics_cost_replaced(mpath, &cost, tmp, sizeof tmp, err, errlen);
-            if (!rc && sb_rename_into_place(tmp, mpath, err, errlen)) unlink(tmp), rc = -1;
+        int slot = -1;
+        if (!rc) rc = sb_metrics_cost_replaced(mpath, &cost, tmp, sizeof tmp, &slot, err, errlen);
+        if (!rc) {
+            if (sb_rename_into_place(tmp, mpath, err, errlen)) unlink(tmp), rc = -1;
+            sb_temp_release(slot);
         }
         if (!rc) {
             sb_cost_to_json(f, &cost);
@@ -168,6 +176,7 @@ int sb_cmd_remeasure(int argc, char **argv) {
         return 2;
     }
     const char *dir = argv[0];
+    sb_temp_remove_on_signal(); /* Ctrl-C leaves no metrics, final.json or table temporary */
     char err[2048];
     run_item *items = NULL;
     int n = 0, rc = 0;
