@@ -1,11 +1,9 @@
 /* sbmbench: the command-line entry point. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "core/attention.h"
 #include "core/backend.h"
@@ -137,13 +135,10 @@ static int check_data_files(const sb_manifest *m, const char *name, const char *
                             char *err, size_t errlen) {
     for (int i = 0; i < m->n_runs; i++) {
         const sb_run_config *c = &m->runs[i].cfg;
-        struct stat st;
-        const char *why = NULL;
         char done[4096];
         sb_path(done, sizeof done, "%s/%s/final.json", out_dir, m->runs[i].id);
         if (!c->data_file[0] || sb_file_exists(done)) continue; /* a complete run is skipped: it reads nothing */
-        if (stat(c->data_file, &st) != 0 || access(c->data_file, R_OK) != 0) why = strerror(errno);
-        else if (!S_ISREG(st.st_mode)) why = "not a regular file";
+        const char *why = sb_data_file_problem(c->data_file);
         if (!why) continue;
         char key[256] = "data_file", msg[256];
         snprintf(msg, sizeof msg, "%s", why); /* strerror's buffer may be reused below */

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "core/atomic_file.h"
 #include "core/backend.h"
@@ -85,11 +84,10 @@ static int load_item(const char *dir, const char *id, run_item *it, char *err, s
         snprintf(err, errlen, "%.1024s: unknown task '%s'", p, it->cfg.task);
         return -1;
     }
-    struct stat st;
-    if (it->cfg.data_file[0] && (stat(it->cfg.data_file, &st) != 0 || !S_ISREG(st.st_mode) ||
-                                 access(it->cfg.data_file, R_OK) != 0)) {
-        snprintf(err, errlen, "%.1024s: data_file: %s: cannot read it (run remeasure where the run was trained, or make "
-                 "the data with 'sbmbench prep' or 'sbmbench gen')", p, it->cfg.data_file);
+    const char *why = it->cfg.data_file[0] ? sb_data_file_problem(it->cfg.data_file) : NULL;
+    if (why) {
+        snprintf(err, errlen, "%.1024s: data_file: %s: cannot read it: %s (run remeasure where the run was trained, or "
+                 "make the data with 'sbmbench prep' or 'sbmbench gen')", p, it->cfg.data_file, why);
         return -1;
     }
     return 0;

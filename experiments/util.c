@@ -37,6 +37,12 @@ int sb_is_dir(const char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+const char *sb_data_file_problem(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0 || access(path, R_OK) != 0) return strerror(errno);
+    return S_ISREG(st.st_mode) ? NULL : "not a regular file";
+}
+
 int sb_cmp_strings(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 void sb_keep_name_chars(char *s, const char *keep) {

@@ -10,6 +10,10 @@ int sb_mkdir_p(const char *path, char *err, size_t errlen);
 int sb_file_exists(const char *path);
 /* Whether path exists and is a directory. */
 int sb_is_dir(const char *path);
+/* Why a run's data file cannot be read (strerror's text, or "not a regular
+ * file"), or NULL when it can: the up-front check of `run` and `remeasure`.
+ * The text may be overwritten by the next strerror call. */
+const char *sb_data_file_problem(const char *path);
 /* qsort/bsearch comparator over an array of C strings (char *), by strcmp. */
 int sb_cmp_strings(const void *a, const void *b);
 /* s[0..] in place: characters other than letters, digits and those in keep
