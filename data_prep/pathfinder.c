@@ -190,10 +190,10 @@ static int sample_free_tail(gen *g, const double *lined, double theta, int tail[
     for (int i = 0; i < ks * ks; i++) k[i] = sm[i] >= 1.0; /* struct.astype(uint8) */
     dilate(lined, g->n, g->n, k, ks, ks, dil);
     int free_px[N_MAX], n_free = 0;
-    for (int i = 0; i < g->n * g->n; i++)
-        if (dil[i] < 0.0) return 0;
-    for (int i = 0; i < g->n * g->n; i++)
+    for (int i = 0; i < g->n * g->n; i++) {
+        if (dil[i] < 0.0) return 0; /* the border value: no pixel is free */
         if (dil[i] <= 0.3) free_px[n_free++] = i;
+    }
     if (!n_free) return 0;
     int pick = free_px[randint(g, 0, n_free)];
     tail[0] = pick / g->n, tail[1] = pick % g->n;
