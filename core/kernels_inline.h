@@ -10,9 +10,11 @@
 #include "core/philox.h"
 
 /* exp(x) to about 2 ulp for x in [-87, 88]; returns exactly 0 below -87.3
- * (so masked or far-below-max logits vanish, as with expf's underflow). */
+ * (so masked or far-below-max logits vanish, as with expf's underflow), and
+ * NaN for NaN: the clamp sends NaN to 88 (a NaN must not reach the float to
+ * int conversion below, which is undefined for it). */
 SB_HD static inline float sb_expf(float x) {
-    float xc = x > 88.0f ? 88.0f : x;
+    float xc = x < 88.0f ? x : 88.0f;
     xc = xc < -87.0f ? -87.0f : xc;
     float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
     float r = xc - n * 0.693145751953125f;  /* ln2 split: hi part exact */
@@ -28,7 +30,7 @@ SB_HD static inline float sb_expf(float x) {
     float scale;
     memcpy(&scale, &e, sizeof scale);
     float y = p * scale;
-    return x < -87.3f ? 0.0f : y;
+    return x < -87.3f ? 0.0f : (x == x ? y : x);
 }
 
 /* erf(x), Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7). */

@@ -9,8 +9,8 @@
 
 #define FAIL(...)                                          \
     do {                                                   \
-        int n_ = snprintf(err, errlen, "%s: ", name);      \
-        snprintf(err + n_, errlen - n_, __VA_ARGS__);      \
+        size_t n_ = sb_appendf(err, errlen, 0, "%s: ", name); \
+        sb_appendf(err, errlen, n_, __VA_ARGS__);          \
         goto fail;                                         \
     } while (0)
 

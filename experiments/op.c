@@ -18,6 +18,7 @@
 #include "core/attention.h"
 #include "core/backend.h"
 #include "experiments/config.h"
+#include "experiments/util.h"
 
 #define ERR(...)                                   \
     do {                                           \
@@ -27,9 +28,9 @@
     } while (0)
 
 static void dims_str(char *buf, size_t len, int rank, const hsize_t *d) {
-    int n = snprintf(buf, len, "[");
-    for (int i = 0; i < rank; i++) n += snprintf(buf + n, len - n, "%s%llu", i ? "," : "", (unsigned long long)d[i]);
-    snprintf(buf + n, len - n, "]");
+    size_t n = sb_appendf(buf, len, 0, "[");
+    for (int i = 0; i < rank; i++) n = sb_appendf(buf, len, n, "%s%llu", i ? "," : "", (unsigned long long)d[i]);
+    sb_appendf(buf, len, n, "]");
 }
 
 /* Read dataset `name` of class (float or int) with exactly `rank` dims; if

@@ -190,6 +190,17 @@ double sb_now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+size_t sb_appendf(char *buf, size_t len, size_t at, const char *fmt, ...) {
+    if (len == 0) return 0;
+    if (at >= len) at = len - 1; /* already full: the text stays cut where it was */
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + at, len - at, fmt, ap);
+    va_end(ap);
+    if (n < 0) return at;
+    return at + (size_t)n < len ? at + (size_t)n : len - 1;
+}
+
 void sb_path(char *out, size_t outlen, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -88,6 +88,13 @@ expect_error "missing data file for one model" 2 'nodata3.json: model_config.sbm
 write nodata4.json '{"experiment": "t", "tasks": ["listops"], "models": ["full"], "config": {"data_file": "adir"}}'
 expect_error "a folder as data file" 2 'nodata4.json: config.data_file: adir: cannot read data file: not a regular file' -- "$SBM" run nodata4.json --out o24
 
+# a manifest whose path alone fills the error buffer (2048 bytes): the message
+# is cut short, never written past the buffer (the sanitizer build checks)
+deep=$(printf 'd%.0s' $(seq 1 200))
+long="$deep/$deep/$deep/$deep/$deep/$deep/$deep/$deep/$deep/$deep/$deep"
+mkdir -p "$long" && cp key.json "$long/key.json"
+expect_error "manifest path longer than the error buffer" 2 'dddd' -- "$SBM" run "$long/key.json" --out o25
+
 # none of the failures above created its output directory
 made=$(ls -d o[0-9]* 2>/dev/null | wc -l)
 if [ "$made" -eq 0 ]; then pass "no output directory created by a rejected manifest"; else fail "rejected manifests created: $(ls -d o[0-9]*)"; fi
