@@ -2,22 +2,25 @@
  * `SoftmaxAttention`: softmax(QKᵀ/√d + mask) with padded keys excluded,
  * attention dropout on the probabilities, then (.)V. A query whose row has no
  * real key outputs zero. The fused kernel is the backend's
- * dense_attention_forward/backward; this file only owns the saved state. */
+ * dense_attention_forward/backward; this file only owns the saved state.
+ * Only a training state keeps the [B,H,N,N] probabilities (backward reads
+ * them); inference runs the same kernel on one block of rows per thread, so
+ * its peak memory is O(N) per thread, not the N² a PyTorch softmax attention
+ * (the reference's) materialises. */
 #include <stdlib.h>
 #include "core/attention.h"
 
 typedef struct {
-    float *probs; /* [B,H,N,N] softmax probabilities before dropout */
+    float *probs; /* [B,H,N,N] softmax probabilities before dropout; training states only */
     int B, N;
 } full_state;
 
 static void *full_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N,
                                int training) {
-    (void)training;
     full_state *s = calloc(1, sizeof *s);
     s->B = B;
     s->N = N;
-    s->probs = be->alloc(be, sizeof(float) * (size_t)B * cfg->n_heads * N * N);
+    if (training) s->probs = be->alloc(be, sizeof(float) * (size_t)B * cfg->n_heads * N * N);
     return s;
 }
 

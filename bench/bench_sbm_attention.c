@@ -7,7 +7,9 @@
  * p = -ln(1 - ρ); δ = 0 so training and inference sample the same density.
  * For each density it prints forward (inference) and forward+backward
  * (training) time, the share of each part, the tracked peak memory of the
- * attention at inference (state + scratch, not Q/K/V), then the least-squares fit of time
+ * attention (state + scratch, not Q/K/V) at inference and in training (state
+ * created, forward and backward; the gradients' buffers are the caller's), then
+ * the least-squares fit of time
  * against edges and the break-even density against full attention.
  *
  *   bench_sbm_attention [--n 4096] [--d 32] [--k 128] [--pairs 4] [--reps 3]
@@ -26,6 +28,7 @@
 typedef struct {
     double fwd, train;     /* best seconds over reps */
     double mem_fwd;        /* tracked peak bytes above the inputs, inference */
+    double mem_train;      /* likewise, training (state, forward, backward) */
     double edges, density; /* sampled edges of the last inference call */
     double parts[SB_SBM_PART_COUNT];     /* training: mean seconds per call in each part */
     double inf_parts[SB_SBM_PART_COUNT]; /* inference, likewise */
@@ -52,7 +55,7 @@ static void set_sbm_params(const sb_attn_config *cfg, float *params, double p, s
 static result time_variant(sb_backend *be, const sb_attention_ops *ops, const sb_attn_config *cfg,
                            const float *params, float *dparams, const sb_attn_call *base, float *dq, float *dk,
                            float *dv, const float *dout, int reps) {
-    result res = {1e30, 1e30, 0, 0, 0, {0}, {0}};
+    result res = {1e30, 1e30, 0, 0, 0, 0, {0}, {0}};
     /* inference on an inference state (what evaluation holds), training on a training one */
     int64_t live0 = be->mem.live_bytes;
     sb_mem_reset_peak(&be->mem);
@@ -81,6 +84,8 @@ static result time_variant(sb_backend *be, const sb_attention_ops *ops, const sb
         free(d);
     }
     ops->state_destroy(be, st);
+    live0 = be->mem.live_bytes;
+    sb_mem_reset_peak(&be->mem);
     st = ops->state_create(be, cfg, base->B, base->N, 1);
     sb_sbm_profile_reset();
     for (int r = 0; r <= reps; r++) {
@@ -92,6 +97,7 @@ static result time_variant(sb_backend *be, const sb_attention_ops *ops, const sb
         ops->backward(be, st, cfg, params, dparams, &c, &g);
         double t1 = omp_get_wtime();
         if (r > 0 && t1 - t0 < res.train) res.train = t1 - t0;
+        if (r == 0) res.mem_train = (double)(be->mem.peak_bytes - live0);
     }
     sb_sbm_profile_get(res.parts);
     for (int i = 0; i < SB_SBM_PART_COUNT; i++) res.parts[i] /= reps;
@@ -222,12 +228,12 @@ int main(int argc, char **argv) {
     printf("one attention call: n=%d d_h=%d k=%d pairs=%d threads=%d, best of %d\n", n, D, k, pairs,
            omp_get_max_threads(), reps);
     const sb_attention_ops *full = sb_attention_find("full"), *sbm = sb_attention_find("sbm");
-    result rf = {1e30, 1e30, 1e30, 0, 0, {0}, {0}};
+    result rf = {1e30, 1e30, 1e30, 1e30, 0, 0, {0}, {0}};
     if (with_full) rf = time_variant(be, full, &cfg, NULL, NULL, &call, dq, dk, dv, dout, reps);
     double full_fwd_max = rf.fwd, full_train_max = rf.train; /* the spread of full attention's timings */
     if (with_full)
-        printf("\nfull attention: inference %.1f ms, training %.1f ms, attention memory %.1f MiB\n", 1e3 * rf.fwd,
-               1e3 * rf.train, rf.mem_fwd / 1048576.0);
+        printf("\nfull attention: inference %.1f ms, training %.1f ms, attention memory %.1f MiB (inference), "
+               "%.1f MiB (training)\n", 1e3 * rf.fwd, 1e3 * rf.train, rf.mem_fwd / 1048576.0, rf.mem_train / 1048576.0);
     else
         printf("\nfull attention: skipped (--no-full), so the ratios below print as 0\n");
 
@@ -238,8 +244,8 @@ int main(int argc, char **argv) {
     if (only > 0.0) targets[0] = only, nt = 1;
     double ex[16], yt[16], yi[16], dens[16];
     printf("\nSBM (fastRG, O(edges)):\n");
-    printf("%8s %8s %10s %10s %8s %8s %9s | inference share: %s %s %s | training share: %s %s %s %s\n",
-           "target", "density", "infer ms", "train ms", "inf/full", "trn/full", "mem/full", sb_sbm_part_names[0],
+    printf("%8s %8s %10s %10s %8s %8s %9s %9s | inference share: %s %s %s | training share: %s %s %s %s\n",
+           "target", "density", "infer ms", "train ms", "inf/full", "trn/full", "imem/full", "tmem/full", sb_sbm_part_names[0],
            sb_sbm_part_names[1], sb_sbm_part_names[2], sb_sbm_part_names[0], sb_sbm_part_names[1],
            sb_sbm_part_names[2], sb_sbm_part_names[3]);
     /* Full attention is timed again after each density, and each ratio
@@ -259,8 +265,9 @@ int main(int argc, char **argv) {
             full_fwd_max = fmax(full_fwd_max, rf_after.fwd), full_train_max = fmax(full_train_max, rf_after.train);
             rf_before = rf_after;
         }
-        printf("%7.0f%% %7.2f%% %10.1f %10.1f %8.3f %8.3f %9.3f |", 100 * targets[t], 100 * rs.density, 1e3 * rs.fwd,
-               1e3 * rs.train, rs.fwd / rf_near.fwd, rs.train / rf_near.train, rs.mem_fwd / rf.mem_fwd);
+        printf("%7.0f%% %7.2f%% %10.1f %10.1f %8.3f %8.3f %9.3f %9.3f |", 100 * targets[t], 100 * rs.density,
+               1e3 * rs.fwd, 1e3 * rs.train, rs.fwd / rf_near.fwd, rs.train / rf_near.train, rs.mem_fwd / rf.mem_fwd,
+               rs.mem_train / rf.mem_train);
         print_shares(rs.inf_parts, SB_SBM_PART_STE); /* inference has no STE */
         printf(" |");
         print_shares(rs.parts, SB_SBM_PART_COUNT);

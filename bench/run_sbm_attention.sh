@@ -43,14 +43,14 @@ for i in $(seq 1 "$runs"); do
         /^full attention over its/ { split($0, a, /inference |-| ms/); lo = a[2]; hi = a[3]; spread = hi / lo }
         /^SBM \(fastRG/ { sbm = 1 }
         /^sampling alone/ { sbm = 0; samp = 1; next }
-        sbm && $1 ~ /%$/ && $2 ~ /%$/ { inf[$1] = $5; trn[$1] = $6; mem[$1] = $7; order[++n] = $1 }
+        sbm && $1 ~ /%$/ && $2 ~ /%$/ { inf[$1] = $5; trn[$1] = $6; mem[$1] = $7; tmem[$1] = $8; order[++n] = $1 }
         samp && $1 ~ /%$/ { ratio[$1] = $5 }
         /^training time vs edges/ { match($0, /R\^2 = [0-9.]+/); r2t = substr($0, RSTART + 6, RLENGTH - 6)
                                     match($0, /full: [0-9.-]+%/); bet = substr($0, RSTART + 6, RLENGTH - 7) }
         /^inference time vs edges/ { match($0, /R\^2 = [0-9.]+/); r2i = substr($0, RSTART + 6, RLENGTH - 6)
                                      match($0, /full: [0-9.-]+%/); bei = substr($0, RSTART + 6, RLENGTH - 7) }
         END {
-            for (j = 1; j <= n; j++) { d = order[j]; print run, spread, d, inf[d], trn[d], mem[d], ratio[d] }
+            for (j = 1; j <= n; j++) { d = order[j]; print run, spread, d, inf[d], trn[d], mem[d], tmem[d], ratio[d] }
             print run, spread, "fit", bet, bei, r2t, r2i
         }' "$out/run_$i.txt"
 done > "$out/summary.tsv"
@@ -58,7 +58,7 @@ done > "$out/summary.tsv"
 awk '
     { if (!($1 in spread)) spread[$1] = $2 }
     $3 != "fit" { key = $3; if (!(key in seen)) { seen[key] = 1; order[++n] = key }
-                  for (c = 4; c <= 7; c++) { range(key, c, $c); val[$1, key, c] = $c } }
+                  for (c = 4; c <= 8; c++) { range(key, c, $c); val[$1, key, c] = $c } }
     $3 == "fit" { for (c = 4; c <= 7; c++) range("fit", c, $c) }
     # the smallest and largest of a column, kept as the bench printed them
     function range(key, c, s,    k2) {
@@ -70,11 +70,11 @@ awk '
         quiet = ""; for (r in spread) if (quiet == "" || spread[r] < spread[quiet]) quiet = r
         printf "ranges over %d runs; in brackets run %s, whose full-attention inference timings spread least (%.0f%%)\n\n",
                length(spread), quiet, 100 * (spread[quiet] - 1)
-        print "| density | inference / full | training / full | memory / full | sampling / SDDMM |"
-        print "|---:|---:|---:|---:|---:|"
+        print "| density | inference / full | training / full | memory / full, inference | memory / full, training | sampling / SDDMM |"
+        print "|---:|---:|---:|---:|---:|---:|"
         for (j = 1; j <= n; j++) {
             d = order[j]; line = "| " d
-            for (c = 4; c <= 7; c++) line = line sprintf(" | %s-%s (%s)", lo[d, c], hi[d, c], val[quiet, d, c])
+            for (c = 4; c <= 8; c++) line = line sprintf(" | %s-%s (%s)", lo[d, c], hi[d, c], val[quiet, d, c])
             print line " |"
         }
         printf "\nbreak-even density: training %s to %s%%, inference %s to %s%%; R^2 training %s-%s, inference %s-%s\n",

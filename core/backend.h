@@ -118,7 +118,9 @@ struct sb_backend {
 
     /* ---- dense (full) softmax attention, fused per block of query rows ---- */
     /* q,k,v,out [B,H,N,D]; key_mask [B,N] (1 real, 0 pad) or NULL; probs [B,H,N,N]
-     * receives the softmax probabilities before dropout (saved for backward).
+     * receives the softmax probabilities before dropout (saved for backward), or
+     * is NULL (inference): then each thread holds one block of rows' scores at
+     * a time and nothing N² is allocated.
      * Attention dropout p uses streams keyed by (base stream, example b, head h). */
     void (*dense_attention_forward)(sb_backend *be, float *out, float *probs, const float *q,
                                     const float *k, const float *v, const float *key_mask, int B,

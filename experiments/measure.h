@@ -17,10 +17,13 @@
 
 /* The cost pass's version, recorded as final.json's cost_method: 2 = one
  * example at a time on one thread, the sampler's scratch counted (since
- * 2026-11-30); runs without the key were measured by an older pass, whose
- * peak memory depended on the thread count. `sbmbench remeasure` re-measures
- * such runs. */
-#define SB_COST_METHOD 2
+ * 2026-11-30); 3 = the same, with full attention's inference holding one
+ * block of scores per thread instead of the [B,H,N,N] probabilities only
+ * backward needs (since 2026-11-30, session 11: full attention's peak fell,
+ * so every ratio to it rose). Runs without the key were measured by an older
+ * pass, whose peak memory depended on the thread count. `sbmbench remeasure`
+ * re-measures such runs. */
+#define SB_COST_METHOD 3
 
 /* At most this many test examples are measured (the first ones, in batch
  * order), so the pass stays small next to training on long LRA tasks. */

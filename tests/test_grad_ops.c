@@ -501,6 +501,18 @@ static void attention_thread_invariance(sb_backend *be, int n_rows, const float 
         tu_fill_normal(R, n, 1.0f, 93);
         const sb_rng_stream s = sb_rng_make(6, SB_RNG_ATTN_DROPOUT, 1, 0, 0, 0);
         be->dense_attention_forward(be, out, probs, q, k, v, mask, pairs, 1, n_rows, 2, 0.3f, s);
+        /* inference (no probabilities kept: one block of rows per thread) gives the same output */
+        float *out_inf = tu_alloc(n);
+        const int64_t live = be->mem.live_bytes;
+        sb_mem_reset_peak(&be->mem);
+        be->dense_attention_forward(be, out_inf, NULL, q, k, v, mask, pairs, 1, n_rows, 2, 0.3f, s);
+        const int64_t held = be->mem.peak_bytes - live, block = (int64_t)sizeof(float) * (n_rows < 128 ? n_rows : 128) *
+                                                                 n_rows * omp_get_max_threads();
+        tu_check(!memcmp(out, out_inf, n * sizeof(float)) && held == 2 * block,
+                 "attention forward, %d pair(s) of %d rows, without probabilities: the same output bit for bit, "
+                 "holding 2 x %lld bytes (scores and dropout blocks), not %zu", pairs, n_rows, (long long)block,
+                 nn * sizeof(float));
+        free(out_inf);
         for (int run = 0; run < 3; run++) {
             sb_cpu_set_threads(threads[run]);
             for (int t = 0; t < 3; t++) g[run][t] = tu_alloc(n);

@@ -96,9 +96,12 @@ void sb_cpu_dense_attention_forward(sb_backend *be, float *out, float *probs, co
     const uint32_t thr = sb_dropout_threshold(p_drop);
     const float dscale = sb_dropout_scale(p_drop);
     /* not zeroed: a task writes each of its rows of Pd before the product reads them */
-    float *scratch = p_drop > 0.0f ? be->alloc_uninit(be, sizeof(float) * (size_t)omp_get_max_threads() *
-                                                              ATT_ROWS * N)
-                                   : NULL;
+    const int rows = N < ATT_ROWS ? N : ATT_ROWS;
+    const size_t per_thread = (size_t)rows * N, threads = (size_t)omp_get_max_threads();
+    float *scratch = p_drop > 0.0f ? be->alloc_uninit(be, sizeof(float) * threads * per_thread) : NULL;
+    /* without probs (inference) a block's scores live in the thread's own rows:
+     * the call then holds threads x rows x N floats, never N² */
+    float *blocks = probs ? NULL : be->alloc_uninit(be, sizeof(float) * threads * per_thread);
     /* tasks = (pair, row block); enough of them to balance any B*H */
 #pragma omp parallel for schedule(static)
     for (int64_t task = 0; task < pairs * nblk; task++) {
@@ -107,12 +110,13 @@ void sb_cpu_dense_attention_forward(sb_backend *be, float *out, float *probs, co
         int rb = N - i0 < ATT_ROWS ? N - i0 : ATT_ROWS;
         int b = (int)(pair / H), h = (int)(pair % H);
         size_t off = (size_t)pair * N * D;
-        float *P = probs + (size_t)pair * nn + (size_t)i0 * N; /* [rb, N] */
+        float *P = probs ? probs + (size_t)pair * nn + (size_t)i0 * N                  /* [rb, N] */
+                         : blocks + (size_t)omp_get_thread_num() * per_thread;
         sb_cpu_gemm_serial(0, 1, rb, N, D, scale, q + off + (size_t)i0 * D, D, k + off, D, 0.0f, P,
                            N);
         const float *km = key_mask ? key_mask + (size_t)b * N : NULL;
         const float *A = P;
-        float *Pd = p_drop > 0.0f ? scratch + (size_t)omp_get_thread_num() * ATT_ROWS * N : NULL;
+        float *Pd = p_drop > 0.0f ? scratch + (size_t)omp_get_thread_num() * per_thread : NULL;
         sb_rng_stream s = sb_rng_derive(base, (uint32_t)b, (uint32_t)h);
         /* row by row while the row is in L1: softmax, then the dropped copy */
         for (int r = 0; r < rb; r++) {
@@ -129,6 +133,7 @@ void sb_cpu_dense_attention_forward(sb_backend *be, float *out, float *probs, co
                            out + off + (size_t)i0 * D, D);
     }
     be->free(be, scratch);
+    be->free(be, blocks);
 }
 
 /* Rows whose dK and dV contributions are summed on their own before they

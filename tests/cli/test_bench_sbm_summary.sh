@@ -12,8 +12,8 @@ bash "$SCRIPT" --runs 2 --threads 2 --reps 1 --bin "$BENCH" --out runs "${tiny[@
 [ -s runs/run_1.txt ] && [ -s runs/run_2.txt ] && pass "each run's output kept" || fail "run outputs missing"
 ls runs/*.part >/dev/null 2>&1 && fail "a partial file was left" || pass "no partial file left"
 cell='[0-9.]+-[0-9.]+ \([0-9.]+\)'
-rows=$(grep -Ec "^\| [0-9]+% \| $cell \| $cell \| $cell \| $cell \|$" table.txt)
-[ "$rows" -eq 6 ] && pass "6 density rows with 4 ranges each" || fail "$rows well-formed rows: $(cat table.txt)"
+rows=$(grep -Ec "^\| [0-9]+% \| $cell \| $cell \| $cell \| $cell \| $cell \|$" table.txt)
+[ "$rows" -eq 6 ] && pass "6 density rows with 5 ranges each" || fail "$rows well-formed rows: $(cat table.txt)"
 grep -Eq '^break-even density: training .*%, inference .*%; R\^2 training ' table.txt && pass "break-even and R^2 ranges" ||
     fail "no break-even line: $(cat table.txt)"
 # the quietest run is the one whose full attention spread least, and the
@@ -35,8 +35,8 @@ bash "$SCRIPT" --runs 3 --bin ./replay.sh --out replayed >replay_table.txt 2>err
 grep -q 'in brackets run 2, whose full-attention inference timings spread least (10%)' replay_table.txt &&
     pass "the quietest run named (run 2, spread 10%)" || fail "wrong quietest run: $(head -n 1 replay_table.txt)"
 want=$(awk '/^SBM \(fastRG/ { s = 1 } /^sampling alone/ { s = 0; t = 1; next }
-            s && $1 == "5%" && $2 ~ /%$/ { a = $5 " " $6 " " $7 } t && $1 == "5%" { print a " " $5; exit }' canned_2.txt)
-got=$(sed -n 's/^| 5% | [0-9.]*-[0-9.]* (\([0-9.]*\)) | [0-9.]*-[0-9.]* (\([0-9.]*\)) | [0-9.]*-[0-9.]* (\([0-9.]*\)) | [0-9.]*-[0-9.]* (\([0-9.]*\)) |$/\1 \2 \3 \4/p' replay_table.txt)
+            s && $1 == "5%" && $2 ~ /%$/ { a = $5 " " $6 " " $7 " " $8 } t && $1 == "5%" { print a " " $5; exit }' canned_2.txt)
+got=$(sed -n 's/^| 5% | [0-9.]*-[0-9.]* (\([0-9.]*\)) | [0-9.]*-[0-9.]* (\([0-9.]*\)) | [0-9.]*-[0-9.]* (\([0-9.]*\)) | [0-9.]*-[0-9.]* (\([0-9.]*\)) | [0-9.]*-[0-9.]* (\([0-9.]*\)) |$/\1 \2 \3 \4 \5/p' replay_table.txt)
 [ -n "$want" ] && [ "$got" = "$want" ] && pass "run 2's own 5% ratios in brackets ($got)" ||
     fail "bracketed 5% values '$got', run 2 printed '$want'"
 # the range is the smallest and the largest over the runs
