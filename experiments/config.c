@@ -42,7 +42,7 @@ const sb_config_key sb_config_keys[] = {
     E(sbm_sampler, "fastrg|bernoulli", "SBM: fastrg = O(edges) Poisson sampler; bernoulli = the public code's dense O(n^2) sampler"),
     K(sbm_self_loops, SB_KEY_BOOL, 0, 1, "SBM: every real query attends to itself (paper's +I option)"),
     E(sbm_reg, "sampled|expected", "SBM: density regulariser through the sampled edges (reference) or the expected density"),
-    K(sbm_lambda, SB_KEY_DOUBLE, 0, 1e6, "SBM: density regulariser weight (reference run_tasks.sh uses 1e-4)"),
+    K(sbm_lambda, SB_KEY_DOUBLE, 0, 1e6, "SBM: density regulariser weight (LRA default 0, the paper's Table 1; the released run_tasks.sh uses 1e-4)"),
     K(sbm_ste, SB_KEY_BOOL, 0, 1, "SBM: straight-through gradients to the edge probabilities (false: memberships and clusters get no gradient, an ablation)"),
     K(sbm_ste_clip, SB_KEY_DOUBLE, 0, 1e30, "SBM: clip of dL/dp in the straight-through estimator (0 = none); default 2^-16 = the reference's +-1 in units of its initial AMP loss scale"),
     K(linformer_k, SB_KEY_INT, 1, 65536, "Linformer: projected length k of keys and values"),

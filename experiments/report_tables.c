@@ -18,6 +18,14 @@ static void fmt_pm(char *out, size_t cap, double m, double s, int prec) {
 /* A CSV number: empty for NaN. */
 static char *csv_num(double x, const char *fmt) { return isnan(x) ? sb_strdupf("%s", "") : sb_strdupf(fmt, x); }
 
+/* What an SBM density cell measures, in the notes of every table that shows
+ * one. Padded positions get no edges here, while the public code samples the
+ * whole grid and counts pad pairs too, so on padded inputs (ListOps, Text,
+ * Image and Pathfinder's black pixels) the two are not the same quantity. */
+#define DENSITY_DEFINITION                                                                                     \
+    "attended pairs over N² averaged over layers, heads and test examples (pairs with a padded position never " \
+    "have an edge here; the public code samples and counts them too, so on padded inputs its density is higher)"
+
 /* "acc ± std (density ± std%)" in percent, the paper's cell. */
 static void fmt_acc_cell(char *out, size_t cap, const sb_group *g) {
     char acc[64], dens[64];
@@ -159,8 +167,7 @@ static void accuracy_table(sb_table *t, const sb_results *r, const sb_group *g, 
     char *probs = problems_note(r);
     char *note = table_note(r, 1,
                             "Mean ± sample standard deviation over seeds (runs.md lists the seeds per cell), the "
-                            "best of each task in bold; in parentheses the test density, attended pairs over N² "
-                            "averaged over layers, heads and test examples.",
+                            "best of each task in bold; in parentheses the test density, " DENSITY_DEFINITION ".",
                             probs);
     sb_table_set_note(t, note);
     free(note), free(probs), free(rows);
@@ -293,7 +300,7 @@ static int lambda_table(sb_table *t, const sb_results *r, const sb_group *g, int
     }
     char *note = table_note(r, 0,
                             "Mean ± sample std over seeds, the best of each task in bold; in parentheses the test "
-                            "density (attended pairs over N², averaged over layers, heads and test examples).",
+                            "density, " DENSITY_DEFINITION ".",
                             NULL);
     sb_table_set_note(t, note);
     free(note), free(sel), free(rows), free(best);

@@ -10,6 +10,7 @@ extern const sb_task_ops sb_task_text;
 static void text_defaults(sb_run_config *c) {
     sb_h5_task_lra_defaults(c);
     c->seq_len = 3072;
+    c->max_len = 3072; /* run_tasks.py sets max_seq_len = 3072 for text, not the rounding up to 4096 */
     c->batch_size = 128;
     c->lr = 5e-4;
     c->warmup_steps = 8000;
