@@ -124,7 +124,7 @@ static void performer_state_destroy(sb_backend *be, void *state) {
     free(s);
 }
 
-/* performer_kernel: 0 = reference, 1 = paper (manifest values); bit 2, set
+/* performer_kernel: 0 = reference, 1 = paper (manifest values); the value 2 (bit 1), set
  * only by tests, drops the max stabiliser c (c = 0), which makes the forward
  * smooth so finite differences can check backward exactly. */
 enum { KERNEL_PAPER = 1, KERNEL_NO_STABILISER = 2 };

@@ -8,7 +8,7 @@ void sb_csr_reserve(sb_backend *be, sb_csr *c, int G, int n, int64_t nnz) {
         be->free(be, c->row_ptr);
         be->free(be, c->col_ptr);
         c->row_ptr = be->alloc(be, sizeof(int64_t) * ((size_t)G * n + 1));
-        c->col_ptr = be->alloc(be, sizeof(int64_t) * ((size_t)G * n + 1));
+        c->col_ptr = NULL; /* sized by the shape: sb_csr_reserve_transpose makes it when needed */
         c->n_graphs = G;
         c->n = n;
     }
@@ -21,6 +21,7 @@ void sb_csr_reserve(sb_backend *be, sb_csr *c, int G, int n, int64_t nnz) {
 }
 
 void sb_csr_reserve_transpose(sb_backend *be, sb_csr *c) {
+    if (!c->col_ptr) c->col_ptr = be->alloc(be, sizeof(int64_t) * ((size_t)c->n_graphs * c->n + 1));
     if (c->nnz <= c->t_cap && c->row_of) return;
     be->free(be, c->row_of);
     be->free(be, c->perm);

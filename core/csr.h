@@ -1,8 +1,10 @@
 /* A batch of G sparse n x n graphs (one per (example, head)) in CSR, stored as
  * one block-diagonal matrix: global row g*n + i holds query i of graph g, and
  * its column indices are key positions 0..n-1 within the same graph, sorted
- * and unique within a row. The transpose (built for backward) lists, for each
- * global key g*n + j, the edges that end there, in row order. */
+ * and unique within a row. The transpose lists, for each global key g*n + j,
+ * the edges that end there, in row order: the CPU kernels never build it (they
+ * scatter by key instead, cpu_sparse.c); it is kept for backends that would
+ * otherwise need atomics, and for the tests. */
 #ifndef SB_CSR_H
 #define SB_CSR_H
 
@@ -15,8 +17,9 @@ typedef struct {
     int64_t cap;       /* edge capacity of col */
     int64_t *row_ptr;  /* [G*n + 1] edge offsets of each global row */
     int32_t *col;      /* [cap] key index within the graph; entries past nnz are undefined */
-    /* transpose, valid when has_transpose; allocated by sb_csr_reserve_transpose
-     * only when a backward pass needs it, so inference holds 4 bytes per edge */
+    /* transpose, valid when has_transpose; allocated (col_ptr included) by
+     * sb_csr_reserve_transpose only, so a graph alone holds 4 bytes per edge
+     * and one row pointer per query */
     int has_transpose;
     int64_t t_cap;     /* edge capacity of row_of/perm */
     int64_t *col_ptr;  /* [G*n + 1] offsets of each global key's incoming edges */

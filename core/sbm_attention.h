@@ -6,7 +6,7 @@
 
 enum {
     SB_SBM_PART_MEMBERSHIPS,  /* MLP, memberships, block matrix (forward) */
-    SB_SBM_PART_SAMPLING,     /* graph sampling and its transpose */
+    SB_SBM_PART_SAMPLING,     /* graph sampling into the CSR */
     SB_SBM_PART_ATTENTION,    /* SDDMM + edge softmax + SpMM, forward and backward */
     SB_SBM_PART_STE,          /* straight-through estimator: O(m k) SpMMs and what follows */
     SB_SBM_PART_COUNT

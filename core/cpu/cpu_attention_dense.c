@@ -19,10 +19,10 @@
 #define ATT_ROWS 128
 #endif
 
-/* Row reductions run in SB_LANES independent partial sums/maxima (one SIMD
- * register's worth), combined in a fixed order at the end, so GCC vectorises
- * them without -ffast-math and the result does not depend on the build's
- * vector width or the thread count. */
+/* Row sums run in SB_LANES independent partial sums, and the row maximum in
+ * one 8-lane vector (a maximum does not depend on the order), combined in a
+ * fixed order at the end, so GCC vectorises them without -ffast-math and the
+ * result does not depend on the build's vector width or the thread count. */
 #define SB_LANES 16
 typedef float sb_v8sf __attribute__((vector_size(32)));
 typedef int32_t sb_v8si __attribute__((vector_size(32)));
