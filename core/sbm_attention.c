@@ -54,7 +54,8 @@ typedef struct {
     /* backward scratch, kept across calls (no page faults per step) */
     float *ds, *pk;             /* [edge capacity] */
     int64_t scratch_cap;
-    float *Y, *U, *dqhat, *dkhat; /* [B,H,N,k] */
+    float *Y, *dqhat, *dkhat;   /* [B,H,N,k]: G K̂ then Q̂ Ŝ then dQm; dQ̂ then dKm; dK̂ */
+    float *kvec;                /* [4k] the expected-density regulariser's sums */
     float *dqp, *dkp, *dh;      /* [B,H,N,D] */
     float *dS, *dD;             /* [H,k,k] */
 } sbm_state;
@@ -135,8 +136,9 @@ static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, 
     s->S = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
     s->density = be->alloc(be, sizeof(float) * (size_t)B * s->H);
     if (training) {
-        float **nk[] = {&s->Y, &s->U, &s->dqhat, &s->dkhat}, **nd[] = {&s->dqp, &s->dkp, &s->dh};
-        for (int i = 0; i < 4; i++) *nk[i] = be->alloc(be, sizeof(float) * rows * s->k);
+        float **nk[] = {&s->Y, &s->dqhat, &s->dkhat}, **nd[] = {&s->dqp, &s->dkp, &s->dh};
+        for (int i = 0; i < 3; i++) *nk[i] = be->alloc(be, sizeof(float) * rows * s->k);
+        s->kvec = be->alloc(be, sizeof(float) * 4 * (size_t)s->k);
         for (int i = 0; i < 3; i++) *nd[i] = be->alloc(be, sizeof(float) * rows * s->D);
         s->dS = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
         s->dD = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
@@ -148,7 +150,7 @@ static void sbm_state_destroy(sb_backend *be, void *state) {
     sbm_state *s = state;
     if (!s) return;
     float *bufs[] = {s->h1q, s->qp, s->h1k, s->kp, s->qhat, s->khat, s->S, s->probs, s->density, s->ds, s->pk,
-                     s->Y, s->U, s->dqhat, s->dkhat, s->dqp, s->dkp, s->dh, s->dS, s->dD};
+                     s->Y, s->dqhat, s->dkhat, s->kvec, s->dqp, s->dkp, s->dh, s->dS, s->dD};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->free(be, bufs[i]);
     sb_csr_free(be, &s->graph);
     free(s);
@@ -225,14 +227,116 @@ static void mlp_backward(sb_backend *be, float *dx, const sbm_params *dp, const 
     sb_linear_backward(be, dx, dp->w1, dp->b1, dout, x, p->w1, rows, D, D);
 }
 
+/* The straight-through estimator's edge values, in place over the attention
+ * gradients ds: G_e = clip(dL/dA_e + r). The reference regulariser
+ * differentiates λ × mean density through each sampled entry, r = its weight /
+ * (H B N²). A forced self-loop (sbm_self_loops) is present whatever p_ii, so
+ * no gradient reaches p_ii through it: its G_e is 0. */
+static void ste_edge_values(sb_backend *be, float *ds, const sb_csr *g, float r, float clip, int loops) {
+    const size_t grows = (size_t)g->n_graphs * g->n;
+#pragma omp parallel for schedule(static)
+    for (size_t row = 0; row < grows; row++) {
+        const int32_t i = (int32_t)(row % (size_t)g->n);
+        for (int64_t e = g->row_ptr[row]; e < g->row_ptr[row + 1]; e++) {
+            float v = ds[e] + r;
+            if (clip > 0.0f) v = v > clip ? clip : v < -clip ? -clip : v;
+            ds[e] = loops && g->col[e] == i ? 0.0f : v;
+        }
+    }
+    be->flops.total += 2LL * g->nnz;
+}
+
+/* Through p = Q̂ Ŝ K̂ᵀ from the edge values G: dQ̂ = (G K̂) Ŝᵀ into dqhat,
+ * dŜ += Σ_b Q̂ᵀ (G K̂), dK̂ = Gᵀ (Q̂ Ŝ) into dkhat (zeroed by the caller). Y
+ * [B,H,N,k] holds G K̂, then Q̂ Ŝ (Ŝ is symmetric, so Ŝᵀ = Ŝ). */
+static void ste_memberships_backward(sb_backend *be, const sbm_state *s, const sb_attn_call *c, const sb_csr *g,
+                                     const float *G, float *Y, float *dqhat, float *dkhat, float *dS) {
+    const int B = c->B, H = c->H, N = c->N, k = s->k;
+    be->zero(be, Y, sizeof(float) * (size_t)B * H * N * k);
+    be->spmm_rows(be, Y, g, G, s->khat, k);                                   /* Y = G K̂ */
+    per_head_gemm_nt(be, dqhat, Y, s->S, B, H, N, k, k, 0.0f);                /* dQ̂ = Y Ŝᵀ */
+    for (int b = 0; b < B; b++)                                               /* dŜ += Q̂ᵀ Y */
+        be->gemm_batched(be, 1, 0, k, k, N, 1.0f, s->qhat + (size_t)b * H * N * k, k, (size_t)N * k,
+                         Y + (size_t)b * H * N * k, k, (size_t)N * k, 1.0f, dS, k, (size_t)k * k, H);
+    per_head_gemm_nt(be, Y, s->qhat, s->S, B, H, N, k, k, 0.0f);              /* Y = Q̂ Ŝ */
+    be->spmm_cols(be, dkhat, g, G, Y, k);                                     /* dK̂ = Gᵀ Y */
+}
+
+/* The expected-density regulariser w Σ_b (1ᵀQ̂_b) Ŝ_h (K̂_bᵀ1) over real
+ * positions (w = its weight / (H B N²)), added into dqhat, dkhat and dS:
+ * d/dQ̂_i = w Ŝ (K̂ᵀ1), d/dK̂_j = w Ŝᵀ (Q̂ᵀ1), d/dŜ = w (Q̂ᵀ1)(K̂ᵀ1)ᵀ. */
+static void expected_density_backward(const sbm_state *s, const sb_attn_call *c, float w, float *dqhat,
+                                      float *dkhat, float *dS) {
+    const int B = c->B, H = c->H, N = c->N, k = s->k;
+    const float *key_mask = c->key_mask;
+    float *sq = s->kvec, *sk = sq + k, *aq = sk + k, *ak = aq + k;
+    for (int gi = 0; gi < B * H; gi++) {
+        const int b = gi / H, h = gi % H;
+        const float *km = key_mask ? key_mask + (size_t)b * N : NULL;
+        const float *qh = s->qhat + (size_t)gi * N * k, *kh = s->khat + (size_t)gi * N * k;
+        const float *Sh = s->S + (size_t)h * k * k;
+        memset(sq, 0, sizeof(float) * k), memset(sk, 0, sizeof(float) * k);
+        for (int i = 0; i < N; i++)
+            if (!km || km[i] > 0.0f)
+                for (int a = 0; a < k; a++) sq[a] += qh[(size_t)i * k + a], sk[a] += kh[(size_t)i * k + a];
+        for (int a = 0; a < k; a++) {
+            aq[a] = ak[a] = 0.0f;
+            for (int bb = 0; bb < k; bb++) aq[a] += Sh[(size_t)a * k + bb] * sk[bb], ak[a] += Sh[(size_t)bb * k + a] * sq[bb];
+        }
+        for (int i = 0; i < N; i++)
+            if (!km || km[i] > 0.0f)
+                for (int a = 0; a < k; a++)
+                    dqhat[(size_t)gi * N * k + (size_t)i * k + a] += w * aq[a],
+                        dkhat[(size_t)gi * N * k + (size_t)i * k + a] += w * ak[a];
+        for (int a = 0; a < k; a++)
+            for (int bb = 0; bb < k; bb++) dS[(size_t)h * k * k + (size_t)a * k + bb] += w * sq[a] * sk[bb];
+    }
+}
+
+/* From dQ̂, dK̂ and dŜ to the parameters and to dQ, dK: σ' (dQm into Y, then
+ * dKm into dqhat's buffer, which is free by then), Qm = Q' Cᵀ (dQ' = dQm C,
+ * dC += dQmᵀ Q'), Ŝ = softmax(C Cᵀ) over k² (dC += (dD + dDᵀ) C), and the
+ * shared MLP. */
+static void memberships_backward(sb_backend *be, const sbm_state *s, const sbm_params *p, sbm_params *dp,
+                                 const sb_attn_call *c, const sb_attn_grads *gr, float *Y, float *dqhat,
+                                 const float *dkhat, const float *dS) {
+    const int B = c->B, H = c->H, N = c->N, D = c->D, k = s->k, rows = B * H * N;
+    const size_t nk = (size_t)rows * k;
+    float *dQm = Y, *dKm = dqhat;
+    be->zero(be, dQm, sizeof(float) * nk);
+    be->sigmoid_backward(be, dQm, s->qhat, dqhat, nk);
+    be->zero(be, dKm, sizeof(float) * nk);
+    be->sigmoid_backward(be, dKm, s->khat, dkhat, nk);
+    float *dqp = s->dqp, *dkp = s->dkp, *dD = s->dD;
+    for (int b = 0; b < B; b++) {
+        size_t ok = (size_t)b * H * N * k, od = (size_t)b * H * N * D;
+        be->gemm_batched(be, 0, 0, N, D, k, 1.0f, dQm + ok, k, (size_t)N * k, p->C, D, (size_t)k * D, 0.0f, dqp + od,
+                         D, (size_t)N * D, H);
+        be->gemm_batched(be, 0, 0, N, D, k, 1.0f, dKm + ok, k, (size_t)N * k, p->C, D, (size_t)k * D, 0.0f, dkp + od,
+                         D, (size_t)N * D, H);
+        be->gemm_batched(be, 1, 0, k, D, N, 1.0f, dQm + ok, k, (size_t)N * k, s->qp + od, D, (size_t)N * D, 1.0f,
+                         dp->C, D, (size_t)k * D, H);
+        be->gemm_batched(be, 1, 0, k, D, N, 1.0f, dKm + ok, k, (size_t)N * k, s->kp + od, D, (size_t)N * D, 1.0f,
+                         dp->C, D, (size_t)k * D, H);
+    }
+    be->zero(be, dD, sizeof(float) * (size_t)H * k * k);
+    be->softmax_rows_backward(be, dD, s->S, dS, (size_t)H, k * k);
+    be->gemm_batched(be, 0, 0, k, D, k, 1.0f, dD, k, (size_t)k * k, p->C, D, (size_t)k * D, 1.0f, dp->C, D,
+                     (size_t)k * D, H);
+    be->gemm_batched(be, 1, 0, k, D, k, 1.0f, dD, k, (size_t)k * k, p->C, D, (size_t)k * D, 1.0f, dp->C, D,
+                     (size_t)k * D, H);
+    /* the shared MLP, for queries then keys */
+    mlp_backward(be, gr->dq, dp, p, dqp, s->h1q, c->q, s->dh, rows, D);
+    mlp_backward(be, gr->dk, dp, p, dkp, s->h1k, c->k, s->dh, rows, D);
+}
+
 static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg, const float *params,
                          float *dparams, const sb_attn_call *c, const sb_attn_grads *gr) {
     sbm_state *s = state;
     sbm_params p = unpack(cfg, (float *)params), dp = unpack(cfg, dparams);
-    const int B = c->B, H = c->H, N = c->N, D = c->D, k = s->k, rows = B * H * N;
+    const int B = c->B, H = c->H, N = c->N, D = c->D, k = s->k;
     const sb_csr *g = s->used;
     double t = omp_get_wtime();
-    const size_t m = (size_t)g->nnz, nk = (size_t)rows * k;
     float **scratch[] = {&s->ds, &s->pk};
     reserve_edges(be, scratch, 2, &s->scratch_cap, g->nnz);
     float *ds = s->ds, *pk = s->pk;
@@ -246,98 +350,20 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
      * still trains them. */
     const int expected = cfg->sbm_reg_kind == SB_SBM_REG_EXPECTED && gr->density_weight != 0.0f;
     if (!cfg->sbm_ste && !expected) return;
-    float *Y = s->Y, *U = s->U, *dqhat = s->dqhat, *dkhat = s->dkhat, *dS = s->dS, *dD = s->dD;
+    const size_t nk = (size_t)B * H * N * k;
+    float *Y = s->Y, *dqhat = s->dqhat, *dkhat = s->dkhat, *dS = s->dS;
     be->zero(be, dkhat, sizeof(float) * nk);
     be->zero(be, dS, sizeof(float) * (size_t)H * k * k);
-    be->zero(be, dD, sizeof(float) * (size_t)H * k * k);
+    const float reg_share = gr->density_weight / ((float)H * (float)B * (float)N * (float)N);
     if (cfg->sbm_ste) {
-        /* STE: G_e = clip(dL/dA_e + r). The reference regulariser differentiates
-         * lambda * mean density through each sampled entry: r = weight / (H B N²).
-         * A forced self-loop (sbm_self_loops) is present whatever p_ii, so no
-         * gradient reaches p_ii through it: its G_e is 0. */
-        const float r = cfg->sbm_reg_kind == SB_SBM_REG_SAMPLED
-                            ? gr->density_weight / ((float)H * (float)B * (float)N * (float)N)
-                            : 0.0f;
-        const float clip = cfg->sbm_ste_clip;
-        const int loops = cfg->sbm_self_loops;
-        const size_t grows = (size_t)g->n_graphs * g->n;
-#pragma omp parallel for schedule(static)
-        for (size_t row = 0; row < grows; row++) {
-            const int32_t i = (int32_t)(row % (size_t)g->n);
-            for (int64_t e = g->row_ptr[row]; e < g->row_ptr[row + 1]; e++) {
-                float v = ds[e] + r;
-                if (clip > 0.0f) v = v > clip ? clip : v < -clip ? -clip : v;
-                ds[e] = loops && g->col[e] == i ? 0.0f : v;
-            }
-        }
-        be->flops.total += 2LL * (int64_t)m;
-        be->zero(be, Y, sizeof(float) * nk);
-        be->spmm_rows(be, Y, g, ds, s->khat, k);                                  /* Y = G K̂ */
-        per_head_gemm_nt(be, dqhat, Y, s->S, B, H, N, k, k, 0.0f);                /* dQ̂ = Y Ŝᵀ */
-        for (int b = 0; b < B; b++)                                               /* dŜ += Q̂ᵀ Y */
-            be->gemm_batched(be, 1, 0, k, k, N, 1.0f, s->qhat + (size_t)b * H * N * k, k, (size_t)N * k,
-                             Y + (size_t)b * H * N * k, k, (size_t)N * k, 1.0f, dS, k, (size_t)k * k, H);
-        /* U = Q̂ Ŝ: per head, Q̂ [N,k] times Ŝ [k,k]; Ŝ is symmetric, so Ŝᵀ = Ŝ */
-        per_head_gemm_nt(be, U, s->qhat, s->S, B, H, N, k, k, 0.0f);
-        be->spmm_cols(be, dkhat, g, ds, U, k);                                     /* dK̂ = Gᵀ U */
+        ste_edge_values(be, ds, g, cfg->sbm_reg_kind == SB_SBM_REG_SAMPLED ? reg_share : 0.0f, cfg->sbm_ste_clip,
+                        cfg->sbm_self_loops);
+        ste_memberships_backward(be, s, c, g, ds, Y, dqhat, dkhat, dS);
     } else {
         be->zero(be, dqhat, sizeof(float) * nk);
     }
-    if (expected) {
-        /* rho_h = (1/(B N²)) Σ_b (1ᵀQ̂_b) Ŝ_h (K̂_bᵀ1) over real positions; d/dQ̂_i = w Ŝ (K̂ᵀ1), etc. */
-        const float w = gr->density_weight / ((float)H * (float)B * (float)N * (float)N);
-        float *sq = malloc(sizeof(float) * k), *sk = malloc(sizeof(float) * k);
-        float *aq = malloc(sizeof(float) * k), *ak = malloc(sizeof(float) * k);
-        for (int gi = 0; gi < B * H; gi++) {
-            const int b = gi / H, h = gi % H;
-            const float *km = c->key_mask ? c->key_mask + (size_t)b * N : NULL;
-            const float *qh = s->qhat + (size_t)gi * N * k, *kh = s->khat + (size_t)gi * N * k;
-            const float *Sh = s->S + (size_t)h * k * k;
-            memset(sq, 0, sizeof(float) * k), memset(sk, 0, sizeof(float) * k);
-            for (int i = 0; i < N; i++)
-                if (!km || km[i] > 0.0f)
-                    for (int a = 0; a < k; a++) sq[a] += qh[(size_t)i * k + a], sk[a] += kh[(size_t)i * k + a];
-            for (int a = 0; a < k; a++) {
-                aq[a] = ak[a] = 0.0f;
-                for (int bb = 0; bb < k; bb++) aq[a] += Sh[(size_t)a * k + bb] * sk[bb], ak[a] += Sh[(size_t)bb * k + a] * sq[bb];
-            }
-            for (int i = 0; i < N; i++)
-                if (!km || km[i] > 0.0f)
-                    for (int a = 0; a < k; a++)
-                        dqhat[(size_t)gi * N * k + (size_t)i * k + a] += w * aq[a],
-                            dkhat[(size_t)gi * N * k + (size_t)i * k + a] += w * ak[a];
-            for (int a = 0; a < k; a++)
-                for (int bb = 0; bb < k; bb++) dS[(size_t)h * k * k + (size_t)a * k + bb] += w * sq[a] * sk[bb];
-        }
-        free(sq), free(sk), free(aq), free(ak);
-    }
-    /* σ': dQm = dQ̂ Q̂(1-Q̂) (reuse Y, U) */
-    be->zero(be, Y, sizeof(float) * nk);
-    be->zero(be, U, sizeof(float) * nk);
-    be->sigmoid_backward(be, Y, s->qhat, dqhat, nk);
-    be->sigmoid_backward(be, U, s->khat, dkhat, nk);
-    /* Qm = Q' Cᵀ: dQ' = dQm C, dC += dQmᵀ Q' (per head, summed over examples) */
-    float *dqp = s->dqp, *dkp = s->dkp;
-    for (int b = 0; b < B; b++) {
-        size_t ok = (size_t)b * H * N * k, od = (size_t)b * H * N * D;
-        be->gemm_batched(be, 0, 0, N, D, k, 1.0f, Y + ok, k, (size_t)N * k, p.C, D, (size_t)k * D, 0.0f, dqp + od, D,
-                         (size_t)N * D, H);
-        be->gemm_batched(be, 0, 0, N, D, k, 1.0f, U + ok, k, (size_t)N * k, p.C, D, (size_t)k * D, 0.0f, dkp + od, D,
-                         (size_t)N * D, H);
-        be->gemm_batched(be, 1, 0, k, D, N, 1.0f, Y + ok, k, (size_t)N * k, s->qp + od, D, (size_t)N * D, 1.0f, dp.C,
-                         D, (size_t)k * D, H);
-        be->gemm_batched(be, 1, 0, k, D, N, 1.0f, U + ok, k, (size_t)N * k, s->kp + od, D, (size_t)N * D, 1.0f, dp.C,
-                         D, (size_t)k * D, H);
-    }
-    /* Ŝ = softmax(C Cᵀ) over k²: dD = softmax'(dŜ); dC += (dD + dDᵀ) C */
-    be->softmax_rows_backward(be, dD, s->S, dS, (size_t)H, k * k);
-    be->gemm_batched(be, 0, 0, k, D, k, 1.0f, dD, k, (size_t)k * k, p.C, D, (size_t)k * D, 1.0f, dp.C, D,
-                     (size_t)k * D, H);
-    be->gemm_batched(be, 1, 0, k, D, k, 1.0f, dD, k, (size_t)k * k, p.C, D, (size_t)k * D, 1.0f, dp.C, D,
-                     (size_t)k * D, H);
-    /* the shared MLP, for queries then keys */
-    mlp_backward(be, gr->dq, &dp, &p, dqp, s->h1q, c->q, s->dh, rows, D);
-    mlp_backward(be, gr->dk, &dp, &p, dkp, s->h1k, c->k, s->dh, rows, D);
+    if (expected) expected_density_backward(s, c, reg_share, dqhat, dkhat, dS);
+    memberships_backward(be, s, &p, &dp, c, gr, Y, dqhat, dkhat, dS);
     lap(SB_SBM_PART_STE, &t);
 }
 
