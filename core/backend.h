@@ -145,7 +145,8 @@ struct sb_backend {
                                      float p_drop, sb_rng_stream base, int H);
     /* Backward of the above. Writes ds [nnz], the gradient w.r.t. each edge's
      * score logit (which is also dL/dA_e for a 0/1 edge mask, the STE's
-     * input), and dprobs_kept [nnz] = dropout(probs) (scratch for dV).
+     * input), and, with dropout (p_drop > 0), probs_kept [nnz] = dropout(probs)
+     * (scratch for dV; without dropout it is not touched and may be NULL).
      * dq, dk, dv accumulate. */
     void (*sparse_attention_backward)(sb_backend *be, float *dq, float *dk, float *dv, float *ds,
                                       float *probs_kept, const float *dout, const float *probs,

@@ -52,8 +52,8 @@ typedef struct {
     float *density;             /* [B,H] */
     int last_B;
     /* backward scratch, kept across calls (no page faults per step) */
-    float *ds, *pk;             /* [edge capacity] */
-    int64_t scratch_cap;
+    float *ds, *pk;             /* [edge capacity]: edge gradients; kept probabilities (dropout only) */
+    int64_t ds_cap, pk_cap;
     float *Y, *dqhat, *dkhat;   /* [B,H,N,k]: G K̂ then Q̂ Ŝ then dQm; dQ̂ then dKm; dK̂ */
     float *kvec;                /* [4k] the expected-density regulariser's sums */
     float *dqp, *dkp, *dh;      /* [B,H,N,D] */
@@ -337,10 +337,12 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     const int B = c->B, H = c->H, N = c->N, D = c->D, k = s->k;
     const sb_csr *g = s->used;
     double t = omp_get_wtime();
-    float **scratch[] = {&s->ds, &s->pk};
-    reserve_edges(be, scratch, 2, &s->scratch_cap, g->nnz);
-    float *ds = s->ds, *pk = s->pk;
     float pd = c->training ? cfg->attn_dropout : 0.0f;
+    float **dsb[] = {&s->ds}, **pkb[] = {&s->pk};
+    reserve_edges(be, dsb, 1, &s->ds_cap, g->nnz);
+    /* the dropped-out probabilities only with dropout (without, dV reads probs) */
+    if (pd > 0.0f) reserve_edges(be, pkb, 1, &s->pk_cap, g->nnz);
+    float *ds = s->ds, *pk = pd > 0.0f ? s->pk : NULL;
     be->sparse_attention_backward(be, gr->dq, gr->dk, gr->dv, ds, pk, gr->dout, s->probs, c->q, c->k, c->v, g, D,
                                   pd, c->rng, H);
     lap(SB_SBM_PART_ATTENTION, &t);

@@ -359,12 +359,10 @@ void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, floa
         const int64_t e0 = c->row_ptr[r], e1 = c->row_ptr[r + 1], len = e1 - e0;
         if (len == 0) continue;
         const float *p = probs + e0;
-        float *dsr = ds + e0, *pk = probs_kept + e0;
+        float *dsr = ds + e0, *pk = p_drop > 0.0f ? probs_kept + e0 : NULL;
         if (p_drop > 0.0f) {
             row_keep(c, r, base, H, thr, dscale, pk); /* the factors first, then times p */
             for (int64_t e = 0; e < len; e++) dsr[e] *= pk[e], pk[e] *= p[e];
-        } else {
-            memcpy(pk, p, sizeof(float) * (size_t)len);
         }
         float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
@@ -375,7 +373,9 @@ void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, floa
     /* dQ_i += scale Σ ds k_j;  dK_j += scale Σ ds q_i;  dV_j += Σ kept dO_i */
     edge_pass pq = {.op = EDGE_GATHER, .w = D, .alpha = scale, .X = k, .v = ds, .out = dq};
     edge_pass pk = {.op = EDGE_SCATTER, .w = D, .alpha = scale, .X = q, .v = ds, .out = dk};
-    edge_pass pv = {.op = EDGE_SCATTER, .w = D, .alpha = 1.0f, .X = dout, .v = probs_kept, .out = dv};
+    /* without dropout the kept probabilities are the probabilities themselves */
+    edge_pass pv = {.op = EDGE_SCATTER, .w = D, .alpha = 1.0f, .X = dout, .v = p_drop > 0.0f ? probs_kept : probs,
+                    .out = dv};
     run_pass(c, &pq);
     run_pass(c, &pk);
     run_pass(c, &pv);
