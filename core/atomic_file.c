@@ -1,5 +1,6 @@
 #include "core/atomic_file.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,7 +79,19 @@ int sb_atomic_open(sb_atomic_file *a, const char *path, char *err, size_t errlen
     return 0;
 }
 
+int sb_commit_written(const char *tmp, const char *path, char *err, size_t errlen) {
+    const int fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        snprintf(err, errlen, "%s: cannot flush to disk: %s", tmp, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    return sb_rename_into_place(tmp, path, err, errlen);
+}
+
 int sb_atomic_close(sb_atomic_file *a, int ok, char *err, size_t errlen) {
+    errno = 0; /* a stale errno (lstat's ENOENT on a new path) must not name a non-I/O failure */
     ok = ok && fflush(a->f) == 0 && fsync(fileno(a->f)) == 0;
     if (fclose(a->f) != 0) ok = 0;
     a->f = NULL;

@@ -27,6 +27,11 @@ int sb_check_replaceable(const char *path, char *err, size_t errlen);
  * (the caller removes tmp). */
 int sb_rename_into_place(const char *tmp, const char *path, char *err, size_t errlen);
 
+/* For a temporary written and closed by another library (HDF5): fsync it,
+ * then sb_rename_into_place; -1 and a message in err (the caller removes
+ * tmp). */
+int sb_commit_written(const char *tmp, const char *path, char *err, size_t errlen);
+
 /* The temporaries in progress (atomic files, the HDF5 dataset writer), so
  * that an interrupted command can remove them: register one as it is
  * created (returns its slot, or -1 when all SB_TEMP_SLOTS are taken: it is

@@ -135,8 +135,13 @@ int sb_metrics_write(const sb_metrics *m, const char *path, const char *run_id, 
     bad |= write_attr(f, "task", task);
     bad |= write_attr(f, "model", model);
     bad |= H5Fclose(f) < 0;
-    if (bad || rename(tmp, path) != 0) {
+    if (bad) {
         snprintf(err, errlen, "%s: writing metrics failed", path);
+        unlink(tmp);
+        return -1;
+    }
+    /* on disk before final.json (written next) can mark the run complete */
+    if (sb_commit_written(tmp, path, err, errlen)) {
         unlink(tmp);
         return -1;
     }

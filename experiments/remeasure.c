@@ -148,7 +148,7 @@ static int remeasure_run(const run_item *it, char *err, size_t errlen) {
         int slot = -1;
         if (!rc) rc = sb_metrics_cost_replaced(mpath, &cost, tmp, sizeof tmp, &slot, err, errlen);
         if (!rc) {
-            if (sb_rename_into_place(tmp, mpath, err, errlen)) unlink(tmp), rc = -1;
+            if (sb_commit_written(tmp, mpath, err, errlen)) unlink(tmp), rc = -1;
             sb_temp_release(slot);
         }
         if (!rc) {

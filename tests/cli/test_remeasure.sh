@@ -5,7 +5,10 @@
 # summary.json and the cost table follow. Bad input (no complete runs, a
 # missing best.bin, an unknown config key, a missing data file) is refused
 # before anything is written.
-. "$(dirname "$0")/lib.sh"
+here="$(cd "$(dirname "$0")" && pwd)" # before lib.sh moves to a temporary directory
+. "$here/lib.sh"
+# the cost pass's version this build writes (experiments/measure.h)
+method=$(sed -n 's/^#define SB_COST_METHOD \([0-9]*\).*/\1/p' "$here/../../experiments/measure.h")
 
 cat > m.json <<'J'
 {"experiment": "t", "tasks": ["synthetic"], "models": ["full", "sbm"], "seeds": [1],
@@ -16,7 +19,7 @@ J
 "$SBM" run m.json --out r --threads 1 >/dev/null 2>err.txt || fail "run: $(cat err.txt)"
 sbm=r/synthetic-sbm-s1
 cp $sbm/final.json fresh.json
-grep -q '"cost_method":[[:space:]]*2' fresh.json && pass "a run records its cost pass's version" ||
+grep -q "\"cost_method\":[[:space:]]*$method" fresh.json && pass "a run records its cost pass's version" ||
     fail "no cost_method in final.json: $(cat fresh.json)"
 field() { grep "\"$1\":" "$2" | head -n 1 | sed 's/,$//'; } # the value, wherever the key sits
 
@@ -51,7 +54,7 @@ done
 [ $bad -eq 0 ] && pass "the cost fields are the run's own again; accuracy and density untouched"
 cmp -s r/synthetic-full-s1/final.json full_before.json && pass "a run already measured by this pass is unchanged" ||
     fail "full's final.json changed: $(diff r/synthetic-full-s1/final.json full_before.json)"
-! grep -q '12345' r/summary.json && grep -q '"cost_method":[[:space:]]*2' r/summary.json &&
+! grep -q '12345' r/summary.json && grep -q "\"cost_method\":[[:space:]]*$method" r/summary.json &&
     pass "summary.json follows" || fail "summary.json still old: $(cat r/summary.json)"
 ! grep -q '12345' r/tables/cost.csv && pass "the cost table follows" || fail "cost.csv: $(cat r/tables/cost.csv)"
 if [ $HAVE_H5DUMP = 1 ]; then
