@@ -18,7 +18,7 @@ typedef struct {
     char path[512];
 } h5_task;
 
-void sb_h5_task_lra_defaults(sb_run_config *c) {
+void sb_h5_task_lra_defaults(sb_run_config *c, const sb_lra_setup *setup) {
     /* lra_config.py common block: 2 layers, 64 wide, 2 heads of 32, FFN 128 (built-in defaults) */
     c->n_layers = 2;
     c->n_heads = 2;
@@ -32,6 +32,15 @@ void sb_h5_task_lra_defaults(sb_run_config *c) {
      * row (run_tasks.py's own default); the released run_tasks.sh passes
      * --sparsity_weight 1e-4, Table 9's second row */
     c->sbm_lambda = 0.0f;
+    c->seq_len = setup->seq_len;
+    c->max_len = setup->max_len;
+    c->batch_size = setup->batch_size;
+    c->lr = setup->lr;
+    c->warmup_steps = setup->warmup_steps;
+    c->steps = setup->steps;
+    c->eval_every = setup->eval_every;
+    c->eval_batches = setup->eval_batches;
+    c->checkpoint_every = setup->eval_every;
 }
 
 /* Fisher-Yates over 0..n-1 from the (seed, epoch) stream. */
@@ -110,21 +119,20 @@ static int read_image_side(h5_task *t) {
     return got == 1 && v >= 1 && v * v <= t->r.L ? (int)v : -1;
 }
 
-sb_task *sb_h5_task_open(const sb_task_ops *ops, const sb_run_config *c, sb_token_kind kind, char *err,
+sb_task *sb_h5_task_open(const sb_task_ops *ops, const sb_lra_setup *setup, const sb_run_config *c, char *err,
                          size_t errlen) {
     h5_task *t = calloc(1, sizeof *t);
     if (c->data_file[0]) snprintf(t->path, sizeof t->path, "%s", c->data_file);
     else snprintf(t->path, sizeof t->path, "data/lra/%s.h5", ops->name);
     if (sb_h5ds_open(&t->r, t->path, err, errlen)) {
         size_t n = strlen(err);
-        int generated = !strcmp(ops->name, "listops") || !strcmp(ops->name, "pathfinder");
         snprintf(err + n, errlen - n, " (task %s: make it with 'sbmbench %s %s ...' and point data_file at it; see docs/lra.md)",
-                 ops->name, generated ? "gen" : "prep", ops->name);
+                 ops->name, setup->generated ? "gen" : "prep", ops->name);
         free(t);
         return NULL;
     }
     const int B = c->micro_batch;
-    const int pair = !strcmp(ops->name, "retrieval"); /* two documents per example */
+    const int pair = setup->n_seqs == 2; /* two documents per example */
     const int image_side = read_image_side(t);
     if (strcmp(t->r.task, ops->name) != 0) {
         snprintf(err, errlen, "%s: holds task '%s', not '%s'", t->path, t->r.task, ops->name);
@@ -162,7 +170,7 @@ sb_task *sb_h5_task_open(const sb_task_ops *ops, const sb_run_config *c, sb_toke
             }
     }
     t->base.ops = ops;
-    t->shift = kind == SB_TOKENS_PIXELS && c->pixel_shift;
+    t->shift = setup->kind == SB_TOKENS_PIXELS && c->pixel_shift;
     t->base.vocab_size = t->r.vocab_size + t->shift;
     t->base.seq_len = c->seq_len;
     t->base.n_classes = t->r.n_classes;
