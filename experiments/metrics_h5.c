@@ -32,18 +32,21 @@ void sb_metrics_free(sb_metrics *m) {
     free(m->test_density);
 }
 
-static int write_nd(hid_t file, const char *name, hid_t type, const void *data, int rank, const hsize_t *dims) {
+int sb_h5_write(hid_t file, const char *name, hid_t type, const void *data, int rank, const hsize_t *dims) {
     hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t ds = H5Dcreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t ds = H5Dcreate2(file, name, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     herr_t rc = ds < 0 ? -1 : (H5Sget_simple_extent_npoints(space) ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
     if (ds >= 0) H5Dclose(ds);
+    H5Pclose(lcpl);
     H5Sclose(space);
     return ds < 0 || rc < 0 ? -1 : 0;
 }
 
 static int write_ds(hid_t file, const char *name, hid_t type, const void *data, int rank, hsize_t d0, hsize_t d1) {
     hsize_t dims[2] = {d0, d1};
-    return write_nd(file, name, type, data, rank, dims);
+    return sb_h5_write(file, name, type, data, rank, dims);
 }
 
 static int make_group(hid_t file, const char *name) {
@@ -76,8 +79,8 @@ static int write_cost(hid_t f, const sb_inference_cost *c, int have_test_group) 
         bad |= make_group(f, "/test/maps");
         bad |= write_ds(f, "/test/maps/example", H5T_NATIVE_INT32, c->map_example, 1, K, 0);
         bad |= write_ds(f, "/test/maps/label", H5T_NATIVE_INT32, c->map_label, 1, K, 0);
-        bad |= write_nd(f, "/test/maps/input_ids", H5T_NATIVE_INT32, c->map_ids, 2, ids);
-        bad |= write_nd(f, "/test/maps/indegree", H5T_NATIVE_FLOAT, c->map_indegree, 4, indeg);
+        bad |= sb_h5_write(f, "/test/maps/input_ids", H5T_NATIVE_INT32, c->map_ids, 2, ids);
+        bad |= sb_h5_write(f, "/test/maps/indegree", H5T_NATIVE_FLOAT, c->map_indegree, 4, indeg);
         bad |= write_ds(f, "/test/maps/density", H5T_NATIVE_FLOAT, c->map_density, 2, K, LH);
         /* the grid to draw on: T is seq_len, which may pad past the image */
         if (c->map_side > 0) bad |= write_int_attr(f, "/test/maps", "image_side", c->map_side);

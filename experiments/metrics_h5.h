@@ -15,6 +15,7 @@
  * root attributes: run_id, task, model. Written to metrics.h5.tmp, renamed. */
 #ifndef SB_METRICS_H5_H
 #define SB_METRICS_H5_H
+#include <hdf5.h>
 #include <stddef.h>
 #include "experiments/measure.h"
 
@@ -44,6 +45,11 @@ int sb_metrics_write(const sb_metrics *m, const char *path, const char *run_id, 
  * replacement adds their size, tens of KB for an image task's maps. */
 int sb_metrics_cost_replaced(const char *path, const sb_inference_cost *c, char *tmp, size_t tmplen, int *slot,
                              char *err, size_t errlen);
+
+/* Dataset `name` of `rank` dims in an open file, intermediate groups
+ * created, `data` written unless the dataset is empty; 0, or -1 on any HDF5
+ * error. */
+int sb_h5_write(hid_t file, const char *name, hid_t type, const void *data, int rank, const hsize_t *dims);
 
 /* Read one dataset of an HDF5 file as float32 (HDF5 converts ints and
  * doubles), rank <= 4: *data malloc'd, dims[0..rank-1] filled (the rest 1). 0 on success;

@@ -18,6 +18,7 @@
 #include "core/attention.h"
 #include "core/backend.h"
 #include "experiments/config.h"
+#include "experiments/metrics_h5.h"
 #include "experiments/util.h"
 
 #define ERR(...)                                   \
@@ -71,18 +72,6 @@ static void *read_ds(hid_t f, const char *file, const char *name, H5T_class_t cl
     if (sp >= 0) H5Sclose(sp);
     if (ds >= 0) H5Dclose(ds);
     return data;
-}
-
-static int write_ds(hid_t f, const char *name, hid_t type, const void *data, int rank, const hsize_t *d) {
-    hid_t sp = H5Screate_simple(rank, d, NULL);
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    H5Pset_create_intermediate_group(lcpl, 1);
-    hid_t ds = H5Dcreate2(f, name, type, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-    int ok = ds >= 0 && H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0;
-    if (ds >= 0) H5Dclose(ds);
-    H5Pclose(lcpl);
-    H5Sclose(sp);
-    return ok ? 0 : -1;
 }
 
 typedef struct {
@@ -319,17 +308,17 @@ int sb_cmd_op(int argc, char **argv) {
     snprintf(tmp, sizeof tmp, "%s.tmp", out);
     wf = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (wf < 0) ERR("%s: cannot create", tmp);
-    int bad = write_ds(wf, "/out", H5T_NATIVE_FLOAT, o, 4, shp) || write_ds(wf, "/dq", H5T_NATIVE_FLOAT, dq, 4, shp) ||
-              write_ds(wf, "/dk", H5T_NATIVE_FLOAT, dk, 4, shp) || write_ds(wf, "/dv", H5T_NATIVE_FLOAT, dv, 4, shp);
+    int bad = sb_h5_write(wf, "/out", H5T_NATIVE_FLOAT, o, 4, shp) || sb_h5_write(wf, "/dq", H5T_NATIVE_FLOAT, dq, 4, shp) ||
+              sb_h5_write(wf, "/dk", H5T_NATIVE_FLOAT, dk, 4, shp) || sb_h5_write(wf, "/dv", H5T_NATIVE_FLOAT, dv, 4, shp);
     for (int i = 0; !bad && i < nd; i++) {
         char name[64];
         hsize_t w[4];
         for (int j = 0; j < desc[i].rank; j++) w[j] = (hsize_t)desc[i].dims[j];
         snprintf(name, sizeof name, "/grads/%s", desc[i].name);
-        bad = write_ds(wf, name, H5T_NATIVE_FLOAT, dparams + desc[i].offset, desc[i].rank, w);
+        bad = sb_h5_write(wf, name, H5T_NATIVE_FLOAT, dparams + desc[i].offset, desc[i].rank, w);
     }
     hsize_t bh[2] = {(hsize_t)B, (hsize_t)H};
-    if (!bad && dens) bad = write_ds(wf, "/density", H5T_NATIVE_FLOAT, dens, 2, bh);
+    if (!bad && dens) bad = sb_h5_write(wf, "/density", H5T_NATIVE_FLOAT, dens, 2, bh);
     if (H5Fclose(wf) < 0) bad = 1;
     wf = -1;
     if (bad) ERR("%s: write failed", out);
