@@ -5,7 +5,6 @@
 /* Atomic, so ops may allocate per-thread scratch inside parallel regions. */
 void sb_mem_note_alloc(sb_mem_tracker *t, size_t bytes) {
     int64_t live = __atomic_add_fetch(&t->live_bytes, (int64_t)bytes, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&t->n_allocs, 1, __ATOMIC_RELAXED);
     int64_t peak = __atomic_load_n(&t->peak_bytes, __ATOMIC_RELAXED);
     while (live > peak &&
            !__atomic_compare_exchange_n(&t->peak_bytes, &peak, live, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
@@ -14,7 +13,6 @@ void sb_mem_note_alloc(sb_mem_tracker *t, size_t bytes) {
 
 void sb_mem_note_free(sb_mem_tracker *t, size_t bytes) {
     __atomic_sub_fetch(&t->live_bytes, (int64_t)bytes, __ATOMIC_RELAXED);
-    __atomic_sub_fetch(&t->n_allocs, 1, __ATOMIC_RELAXED);
 }
 
 void sb_mem_reset_peak(sb_mem_tracker *t) { t->peak_bytes = t->live_bytes; }

@@ -9,7 +9,6 @@
 typedef struct {
     int64_t live_bytes;
     int64_t peak_bytes;
-    int64_t n_allocs;
 } sb_mem_tracker;
 
 void sb_mem_note_alloc(sb_mem_tracker *t, size_t bytes);

@@ -226,14 +226,6 @@ fail_quiet:
     return -1;
 }
 
-int sb_manifest_load(const char *path, sb_manifest *m, char *err, size_t errlen) {
-    char *text = sb_read_file(path, NULL, err, errlen);
-    if (!text) return -1;
-    int rc = sb_manifest_parse(path, text, m, err, errlen);
-    free(text);
-    return rc;
-}
-
 void sb_manifest_free(sb_manifest *m) {
     free(m->runs);
     m->runs = NULL;

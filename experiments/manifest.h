@@ -37,7 +37,6 @@ typedef struct {
 /* Parse text (name is the file name used in messages). 0 on success; on error
  * err holds "NAME: key.path: what is wrong". */
 int sb_manifest_parse(const char *name, const char *text, sb_manifest *m, char *err, size_t errlen);
-int sb_manifest_load(const char *path, sb_manifest *m, char *err, size_t errlen);
 void sb_manifest_free(sb_manifest *m);
 
 /* Each task's paper setup: the keys its defaults change, for `run --help`. */

@@ -120,10 +120,10 @@ static void evaluate(run_ctx *r, sb_split split, int n_batches, double *loss, do
 }
 
 static void progress(const sb_train_opts *o, const char *id, int step, int steps, double loss, double acc,
-                     double dev_acc, double secs, int final_line) {
+                     double dev_acc, double secs) {
     if (o->progress_tty) {
-        fprintf(stderr, "\r[%d/%d] %-34s step %6d/%-6d loss %.4f  acc %5.1f%%  dev %5.1f%%  %6.0fs%s", o->index,
-                o->total, id, step, steps, loss, 100 * acc, 100 * dev_acc, secs, final_line ? "\n" : "");
+        fprintf(stderr, "\r[%d/%d] %-34s step %6d/%-6d loss %.4f  acc %5.1f%%  dev %5.1f%%  %6.0fs", o->index,
+                o->total, id, step, steps, loss, 100 * acc, 100 * dev_acc, secs);
     } else {
         fprintf(stderr, "[%d/%d] %s step %d/%d loss %.4f acc %.1f%% dev %.1f%% %.0fs\n", o->index, o->total, id,
                 step, steps, loss, 100 * acc, 100 * dev_acc, secs);
@@ -273,7 +273,7 @@ sb_run_status sb_train_run(const sb_run_spec *spec, const char *run_dir, const s
         double now = sb_now_seconds();
         int last = step + 1 == c->steps;
         if (!o->progress_tty ? ((step + 1) % c->eval_every == 0 || last) : (now - last_draw > 0.2 || last)) {
-            progress(o, spec->id, step + 1, c->steps, loss, acc, dev_acc, seconds_before + now - t0, 0);
+            progress(o, spec->id, step + 1, c->steps, loss, acc, dev_acc, seconds_before + now - t0);
             last_draw = now;
         }
         if ((step + 1) % c->checkpoint_every == 0 || sb_interrupted || last) {
