@@ -31,6 +31,7 @@ static void bench_one(sb_backend *be, const char *name, int N, int H, int D, int
     sb_run_config rc;
     sb_config_init(&rc);
     rc.n_heads = H, rc.d_head = D, rc.seq_len = N, rc.max_len = N;
+    rc.reformer_form = 0; /* "nys": torch_attention_variants.py times HF's LSHSelfAttention */
     sb_attn_config cfg = sb_config_attn(&rc);
     cfg.attn_dropout = 0.0f;
     const size_t sz = (size_t)H * N * D, np = ops->param_count(&cfg);

@@ -40,6 +40,8 @@ typedef struct {
     int reformer_hashes;     /* Reformer: hash rounds */
     int reformer_chunk;      /* Reformer: chunk length */
     int reformer_chunks_before; /* Reformer: earlier chunks each chunk attends to */
+    int reformer_form;       /* Reformer: 0 = "nys" (HF v3.3.1, the LRA code's), 1 = "sbm" (reformer_pytorch
+                                1.4.4 with its own to_out projection, the SBM code's); baselines/reformer.c */
     int nystrom_landmarks;   /* Nystromformer: landmarks m (seq length must be a multiple; m = N: exact softmax) */
     int nystrom_conv;        /* Nystromformer: taps of the depthwise skip convolution; 0 = none */
 } sb_attn_config;

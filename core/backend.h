@@ -19,6 +19,30 @@
 
 typedef struct sb_backend sb_backend;
 
+/* How a Reformer form hashes (baselines/reformer.c: "nys" = HF v3.3.1,
+ * "sbm" = reformer_pytorch 1.4.4). */
+typedef struct {
+    int nf, factors[2]; /* bucket count Π factors, factorised over nf ∈ {1,2} */
+    int rot_per_head;   /* 1: rotations [H,D,R,half], one draw per head; 0: [D,R,half] for all heads */
+    int pad_bucket;     /* 1: pads go to the extra bucket Π factors; 0: hashed like every token */
+} sb_reformer_hashing;
+
+/* Keys of the Reformer's scores: x / sqrt(mean(x²) + 1e-6) / sqrt(D) (HF),
+ * or x / max(|x|₂, 1e-12) (F.normalize, reformer_pytorch). */
+enum { SB_REFORMER_KEYS_RMS = 0, SB_REFORMER_KEYS_L2 = 1 };
+
+/* How a Reformer form scores a query slot's window of keys. */
+typedef struct {
+    int key_norm;      /* SB_REFORMER_KEYS_* */
+    float scale;       /* score = scale · q.k (after the key normalisation) */
+    float pad_value;   /* score of a masked (pad) pair */
+    float self_value;  /* score of a key at the query's own position */
+    int pad_queries;   /* 1: a pad query's pairs are masked too; 0: only pad keys */
+    int self_then_pad; /* 1: the pad mask is set after the self mask and overrides it; 0: the reverse */
+    int plain_softmax; /* 1: probabilities exp(s - max) / Σ exp(s - max) (torch softmax, exact when a
+                          whole row is pad_value); 0: exp(s - logsumexp) (the LSH code's) */
+} sb_reformer_scoring;
+
 struct sb_backend {
     const char *name;
     sb_mem_tracker mem;
@@ -229,27 +253,31 @@ struct sb_backend {
     /* dnum[r,:] += dout[r,:] / den[r];  dden[r] += -(dout[r,:] . out[r,:]) / den[r]. */
     void (*performer_div_backward)(sb_backend *be, float *dnum, float *dden, const float *dout,
                                    const float *out, const float *den, size_t rows, int cols);
-    /* Reformer LSH: buckets of x [B,H,N,D] (shared query/key) by
-     * argmax([x R, -x R]) per round, R rotations rot [H,D,R,Σ factors/2]
-     * (factorised over nf ∈ {1,2} bucket counts: Σ_f argmax_f Π earlier
-     * factors), pads (mask 0) in the extra bucket Π factors; order [B,H,R,N]
-     * = each round's positions stably sorted by bucket. rot NULL: identity
-     * order. */
+    /* Reformer LSH (the two forms' settings: sb_reformer_hashing and
+     * sb_reformer_scoring, at the top of this file): buckets of x [B,H,N,D] (shared query/key)
+     * by argmax([x R, -x R]) per round, R rotations rot [H,D,R,Σ factors/2]
+     * (rot_per_head) or [D,R,Σ factors/2] for all heads (factorised over
+     * nf ∈ {1,2} bucket counts: Σ_f argmax_f Π earlier factors), pads (mask 0)
+     * in the extra bucket Π factors (pad_bucket) or hashed like any token;
+     * order [B,H,R,N] = each round's positions stably sorted by bucket. rot
+     * NULL: identity order. */
     void (*reformer_hash_sort)(sb_backend *be, int32_t *order, const float *x, const float *rot,
-                               const float *mask, int B, int H, int N, int D, int R, int nf, const int *factors);
+                               const float *mask, int B, int H, int N, int D, int R,
+                               const sb_reformer_hashing *hs);
     /* Chunked attention over the sorted order (cpu_reformer.c has the
-     * details): queries x, keys x / sqrt(mean(x²)+1e-6) / sqrt(D), values v;
-     * chunk c of the R*N sorted slots attends to chunks c-before..c
-     * (cyclic); pad keys -1e9, own position -1e5; out [B,H,N,D] =
+     * details): queries x, keys x normalised (sc->key_norm), values v; chunk
+     * c of the R*N sorted slots attends to chunks c-before..c (cyclic);
+     * scores sc->scale q.k, masked as sc says; out [B,H,N,D] =
      * Σ_r o_r exp(lse_r - logsumexp_r lse_r); lse [B,H,R,N] kept for backward. */
     void (*reformer_attention_forward)(sb_backend *be, float *out, float *lse, const float *x, const float *v,
                                        const int32_t *order, const float *mask, int B, int H, int N, int D,
-                                       int R, int chunk, int before);
-    /* dx (through queries and keys, incl. the key normalisation), dv accumulate. */
+                                       int R, int chunk, int before, const sb_reformer_scoring *sc);
+    /* dx (through queries and keys, incl. the key normalisation), dv
+     * accumulate; out is the forward's output. */
     void (*reformer_attention_backward)(sb_backend *be, float *dx, float *dv, const float *dout,
                                         const float *out, const float *lse, const float *x, const float *v,
                                         const int32_t *order, const float *mask, int B, int H, int N, int D,
-                                        int R, int chunk, int before);
+                                        int R, int chunk, int before, const sb_reformer_scoring *sc);
     /* (end of Performer / Reformer ops) */
 
     /* ---- optimiser ---- */

@@ -52,6 +52,7 @@ const sb_config_key sb_config_keys[] = {
     K(reformer_hashes, SB_KEY_INT, 1, 64, "Reformer: hash rounds"),
     K(reformer_chunk, SB_KEY_INT, 1, 65536, "Reformer: chunk length"),
     K(reformer_chunks_before, SB_KEY_INT, 0, 64, "Reformer: earlier chunks each chunk also attends to"),
+    E(reformer_form, "nys|sbm", "Reformer: sbm = reformer_pytorch 1.4.4 as the SBM paper's code runs it (N / reformer_chunk buckets, seq_len a multiple of 2 x reformer_chunk, its own to_out projection); nys = HF transformers 3.3.1 as the Nystromformer LRA code runs it"),
     K(nystrom_landmarks, SB_KEY_INT, 1, 65536, "Nystromformer: landmarks (segment means; seq_len must be a multiple)"),
     K(nystrom_conv, SB_KEY_INT, 0, 1025, "Nystromformer: taps of the depthwise skip convolution on V (odd; 0 = none)"),
     K(eval_every, SB_KEY_INT, 1, 100000000, "steps between dev evaluations (and best-checkpoint updates)"),
@@ -108,6 +109,7 @@ void sb_config_init(sb_run_config *c) {
     c->reformer_hashes = 2;
     c->reformer_chunk = 64;
     c->reformer_chunks_before = 1;
+    c->reformer_form = 1; /* "sbm" */
     c->nystrom_landmarks = 256;
     c->nystrom_conv = 35;
     c->eval_every = 100;
@@ -380,7 +382,8 @@ sb_attn_config sb_config_attn(const sb_run_config *c) {
         .performer_features = c->performer_features, .performer_kernel = c->performer_kernel,
         .linear_form = c->linear_form,
         .reformer_hashes = c->reformer_hashes, .reformer_chunk = c->reformer_chunk,
-        .reformer_chunks_before = c->reformer_chunks_before, .nystrom_landmarks = c->nystrom_landmarks,
+        .reformer_chunks_before = c->reformer_chunks_before, .reformer_form = c->reformer_form,
+        .nystrom_landmarks = c->nystrom_landmarks,
         .nystrom_conv = c->nystrom_conv,
     };
     return a;

@@ -33,7 +33,7 @@ typedef struct sb_run_config {
     double sbm_delta, sbm_lambda, sbm_ste_clip;
     /* efficient baselines */
     int linear_form, linformer_k, performer_features, performer_kernel, reformer_hashes, reformer_chunk,
-        reformer_chunks_before, nystrom_landmarks, nystrom_conv;
+        reformer_chunks_before, reformer_form, nystrom_landmarks, nystrom_conv;
     /* evaluation and bookkeeping */
     int eval_every, eval_batches, test_batches, checkpoint_every;
 } sb_run_config;

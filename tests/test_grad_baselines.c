@@ -20,35 +20,48 @@ typedef struct {
     sb_attn_config cfg; /* settings besides n_heads, d_head, max_len */
     float step;         /* finite-difference step */
     const char *label;  /* in the report, when not the name */
+    int pad_rows_vary;  /* pad queries attend to pads (reformer_pytorch): changing pad keys and values
+                           may change pad rows; real rows are checked */
 } variant_case;
 
 static const variant_case cases[] = {
-    {"linear", {0}, 1.0f / 8, NULL},
-    {"linear", {.linear_form = 1}, 1.0f / 8, "linear, paper's normalised form"},
+    {"linear", {0}, 1.0f / 8, NULL, 0},
+    {"linear", {.linear_form = 1}, 1.0f / 8, "linear, paper's normalised form", 0},
     /* E ~ N(0, 0.02): a step of 1/8 is 6x its entries and the difference
      * quotient's truncation error shows (E: 1e-1 at 1/8, 5e-4 at 1/32) */
-    {"linformer", {.linformer_k = 5}, 1.0f / 32, NULL},
+    {"linformer", {.linformer_k = 5}, 1.0f / 32, NULL, 0},
     /* Performer with performer_kernel bit 2 (test only): no max stabiliser
      * (c = 0). The reference detaches the maxes c, so its gradient (ours, equal
      * to PyTorch autograd to 4e-7 in the fixture) is not the derivative of the
      * forward: they differ through the 1e-4 term (7% on dQ here). Without c
      * the function is smooth and backward is its exact derivative. */
-    {"performer", {.performer_features = 16, .performer_kernel = 2}, 1.0f / 8, NULL},
+    {"performer", {.performer_features = 16, .performer_kernel = 2}, 1.0f / 8, NULL, 0},
     /* Reformer: the bucket argmax is discontinuous in Q. With 1 chunk before,
      * steps of 1/32 and 1/64 flip a bucket (errors of O(1)) and 1/128 drowns
      * in float noise (7e-3). With 5 chunks before, each chunk sees all 2 x 12 / 4 =
      * 6 chunks, so the output no longer depends on the buckets (the hashing,
      * sort, gathers, masks, key normalisation and round combination all
      * still run); the bucket-dependent windows are checked by the fixture. */
-    {"reformer", {.reformer_hashes = 2, .reformer_chunk = 4, .reformer_chunks_before = 5}, 1.0f / 8, NULL},
+    {"reformer", {.reformer_hashes = 2, .reformer_chunk = 4, .reformer_chunks_before = 5}, 1.0f / 8,
+     "reformer, nys form", 0},
+    /* reformer_pytorch's form ("sbm", reformer_form 1), the same way: N must
+     * be a multiple of 2 chunks, so chunks of 3 (4 buckets), 2 x 4 chunks,
+     * each seeing all 8; pads are hashed and masked as queries too (a pad
+     * query sees only its own position, twice); plus to_out's W and b. The
+     * masks' order and values and the D^-1/2 are checked by the fixtures. */
+    {"reformer", {.reformer_form = 1, .reformer_hashes = 2, .reformer_chunk = 3, .reformer_chunks_before = 7},
+     1.0f / 8, "reformer, sbm form", 1},
+    /* N = 12 <= chunk: FullQKAttention (pad queries uniform over all keys) */
+    {"reformer", {.reformer_form = 1, .reformer_hashes = 2, .reformer_chunk = 16}, 1.0f / 8,
+     "reformer, sbm form, full path", 1},
     /* landmark path, 3 segments of 4 (example 1's last one all padding). Six
      * Newton-Schulz steps make Z a polynomial of degree 4^6 in A and amplify
      * float rounding: at m = 4 or 6 no step keeps both truncation (1/8) and
      * rounding (1/32) under 5e-3; m = 3, 1/16 does (max 2e-3). The exact
      * check is the PyTorch fixture (m = 4 of N = 16, 2e-5). */
-    {"nystrom", {.nystrom_landmarks = 3, .nystrom_conv = 5}, 1.0f / 16, NULL},
+    {"nystrom", {.nystrom_landmarks = 3, .nystrom_conv = 5}, 1.0f / 16, NULL, 0},
     /* m = N: the exact-softmax path */
-    {"nystrom", {.nystrom_landmarks = 12, .nystrom_conv = 3}, 1.0f / 8, "nystrom, exact path"},
+    {"nystrom", {.nystrom_landmarks = 12, .nystrom_conv = 3}, 1.0f / 8, "nystrom, exact path", 0},
 };
 
 typedef struct {
@@ -122,7 +135,8 @@ static void check(sb_backend *be, const variant_case *vc) {
         snprintf(label, sizeof label, "%s: %s vs finite differences", name, t[i].what);
         tu_report_fd(label, res, 5e-3);
     }
-    /* padded keys never influence the output: change them, compare */
+    /* padded keys never influence the output (of a real query, where pad
+     * queries attend to pads): change them, compare */
     loss(&c); /* the unperturbed output (the last FD evaluation was perturbed) */
     float before[SZ];
     memcpy(before, c.out, sizeof before);
@@ -133,7 +147,15 @@ static void check(sb_backend *be, const variant_case *vc) {
                 c.k[x] += 3.0f, c.v[x] -= 2.0f;
             }
     loss(&c);
-    tu_check(!memcmp(before, c.out, sizeof before), "%s: padded keys and values do not change any output", name);
+    int same = 1, pad_changed = 0;
+    for (size_t i = 0; i < SZ; i++) {
+        const int real = c.mask[(i / ((size_t)H * N * D)) * N + (i / D) % N] != 0.0f;
+        if (real || !vc->pad_rows_vary) same &= before[i] == c.out[i];
+        else pad_changed |= before[i] != c.out[i];
+    }
+    tu_check(same, "%s: padded keys and values do not change any %soutput", name,
+             vc->pad_rows_vary ? "real query's " : "");
+    if (vc->pad_rows_vary) tu_check(pad_changed, "%s: ... but do change pad queries' outputs", name);
     c.ops->state_destroy(be, c.state);
     free(dq), free(dk), free(dv), free(dp), free(c.params);
 }
@@ -167,7 +189,7 @@ static void threads_call(sb_backend *be, const sb_attention_ops *ops, const sb_a
 /* Every variant's output and gradients are the same bit for bit on 1, 2 and
  * 3 threads: a resumed run continues exactly on the same thread count, and
  * a run's results do not depend on the machine's core count. */
-static void check_threads(sb_backend *be, const char *name, sb_attn_config cfg) {
+static void check_threads(sb_backend *be, const char *name, sb_attn_config cfg, const char *label) {
     const sb_attention_ops *ops = sb_attention_find(name);
     cfg.n_heads = TH, cfg.d_head = TD, cfg.max_len = TN, cfg.attn_dropout = 0.1f;
     const size_t np = ops->param_count(&cfg), n[5] = {TSZ, TSZ, TSZ, TSZ, np + 1};
@@ -182,7 +204,7 @@ static void check_threads(sb_backend *be, const char *name, sb_attn_config cfg) 
         threads_call(be, ops, &cfg, np, got);
         for (int i = 0; i < 5; i++)
             tu_check(!memcmp(ref[i], got[i], sizeof(float) * n[i]), "%s at n = %d: %s the same on 2 threads and on %d",
-                     name, TN, what[i], threads);
+                     label, TN, what[i], threads);
     }
     sb_cpu_set_threads(2);
     for (int i = 0; i < 5; i++) free(ref[i]), free(got[i]);
@@ -194,16 +216,19 @@ int main(int argc, char **argv) {
         if (argc < 2 || !strcmp(argv[1], cases[i].name)) check(be, &cases[i]);
     /* the LRA settings (experiments/config.c's defaults, 64 landmarks as the
      * reference's LRA configs) */
-    const struct { const char *name; sb_attn_config cfg; } lra[] = {
-        {"full", {0}},
-        {"linear", {0}},
-        {"linformer", {.linformer_k = 256}},
-        {"performer", {.performer_features = 256}},
-        {"reformer", {.reformer_hashes = 2, .reformer_chunk = 64, .reformer_chunks_before = 1}},
-        {"nystrom", {.nystrom_landmarks = 64, .nystrom_conv = 35}},
+    const struct { const char *name; sb_attn_config cfg; const char *label; } lra[] = {
+        {"full", {0}, NULL},
+        {"linear", {0}, NULL},
+        {"linformer", {.linformer_k = 256}, NULL},
+        {"performer", {.performer_features = 256}, NULL},
+        {"reformer", {.reformer_hashes = 2, .reformer_chunk = 64, .reformer_chunks_before = 1}, "reformer, nys form"},
+        {"reformer", {.reformer_form = 1, .reformer_hashes = 2, .reformer_chunk = 64, .reformer_chunks_before = 1},
+         "reformer, sbm form"},
+        {"nystrom", {.nystrom_landmarks = 64, .nystrom_conv = 35}, NULL},
     };
     for (size_t i = 0; i < sizeof lra / sizeof lra[0]; i++)
-        if (argc < 2 || !strcmp(argv[1], lra[i].name)) check_threads(be, lra[i].name, lra[i].cfg);
+        if (argc < 2 || !strcmp(argv[1], lra[i].name))
+            check_threads(be, lra[i].name, lra[i].cfg, lra[i].label ? lra[i].label : lra[i].name);
     sb_backend_destroy(be);
     return tu_finish();
 }

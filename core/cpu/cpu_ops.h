@@ -104,14 +104,14 @@ void sb_cpu_performer_div_forward(sb_backend *be, float *out, const float *num, 
 void sb_cpu_performer_div_backward(sb_backend *be, float *dnum, float *dden, const float *dout, const float *out,
                                    const float *den, size_t rows, int cols);
 void sb_cpu_reformer_hash_sort(sb_backend *be, int32_t *order, const float *x, const float *rot, const float *mask,
-                               int B, int H, int N, int D, int R, int nf, const int *factors);
+                               int B, int H, int N, int D, int R, const sb_reformer_hashing *hs);
 void sb_cpu_reformer_attention_forward(sb_backend *be, float *out, float *lse, const float *x, const float *v,
                                        const int32_t *order, const float *mask, int B, int H, int N, int D, int R,
-                                       int chunk, int before);
+                                       int chunk, int before, const sb_reformer_scoring *sc);
 void sb_cpu_reformer_attention_backward(sb_backend *be, float *dx, float *dv, const float *dout, const float *out,
                                         const float *lse, const float *x, const float *v, const int32_t *order,
                                         const float *mask, int B, int H, int N, int D, int R, int chunk,
-                                        int before);
+                                        int before, const sb_reformer_scoring *sc);
 /* (end of Performer / Reformer ops) */
 
 /* cpu_feature_maps.c */

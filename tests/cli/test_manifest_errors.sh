@@ -64,6 +64,12 @@ expect_error "experiment name '..'" 2 "dots.json: experiment: '..' may not start
 
 write nys.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["nystrom"], "seeds": [1], "config": {"seq_len": 48, "nystrom_landmarks": 32}}'
 expect_error "variant setting that does not fit the length" 2 'nys.json: run .*nystrom.*: nystrom: the sequence length 48 must be a multiple of nystrom_landmarks 32' -- "$SBM" run nys.json --out o9n
+# reformer_pytorch (reformer_form "sbm", the default) needs an even number of
+# buckets of reformer_chunk tokens: 192 = 3 x 64 is refused (HF's "nys" form takes it)
+write rfsbm.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["reformer"], "seeds": [1], "config": {"seq_len": 192}}'
+expect_error "reformer sbm form at a length of an odd number of buckets" 2 'rfsbm.json: run .*reformer.*: reformer_form "sbm": seq_len 192 is not a multiple of 2 x reformer_chunk = 128' -- "$SBM" run rfsbm.json --out o9r
+write rfform.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["reformer"], "config": {"reformer_form": "hf"}}'
+expect_error "unknown reformer_form" 2 'rfform.json: config.reformer_form: expected one of "nys\|sbm"' -- "$SBM" run rfform.json --out o9f
 
 write dupkey.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["full"], "config": {"lr": 0.1, "steps": 5, "lr": 0.2}}'
 expect_error "repeated key" 2 'dupkey.json: config.lr: the key appears more than once' -- "$SBM" run dupkey.json --out o19

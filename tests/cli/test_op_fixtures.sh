@@ -21,6 +21,12 @@ for fx in "$FIX"/*.h5; do
         fi
     done
 done
+# Reformer's two forms each have their fixtures (the loop above runs whatever
+# is there): HF's ("nys", reformer.h5) and reformer_pytorch 1.4.4's ("sbm",
+# made by the real library: its LSH path and, at N <= chunk, its full path)
+for m in reformer reformer_sbm reformer_sbm_full; do
+    [ -e "$FIX/$m.h5" ] && pass "$m: fixture present" || fail "$m: fixture missing"
+done
 # a wrong answer is caught by the same comparison
 h5diff -d 2e-5 linear.out.h5 "$FIX/full.h5" /out /expected/out >/dev/null 2>&1 &&
     fail "comparison cannot tell linear from full" || pass "comparison tells linear from full"

@@ -1,4 +1,5 @@
-"""attention_reformer.py -> HF transformers (3.3.x) LSHSelfAttention, non-cached path,
+"""reformer_form "nys": the Nystromformer LRA code's
+attention_reformer.py -> HF transformers (3.3.x) LSHSelfAttention, non-cached path,
 num_hashes=2, is_decoder=False, lsh_num_chunks_after=0, dropout 0; here with chunk 8
 (instead of 64) so N=32 has 4 chunks per round and padding. query_key is tied to W_q
 (shared QK): the op's q is the shared vector and k is unused (its gradient is zero).
@@ -7,7 +8,7 @@ import torch
 
 SHAPE = (2, 2, 32, 8)
 HASHES, CHUNK, BEFORE, AFTER = 2, 8, 1, 0
-ATTRS = {"reformer_hashes": HASHES, "reformer_chunk": CHUNK, "reformer_chunks_before": BEFORE}
+ATTRS = {"reformer_form": "nys", "reformer_hashes": HASHES, "reformer_chunk": CHUNK, "reformer_chunks_before": BEFORE}
 MASK_VALUE, SELF_MASK_VALUE = -1e9, -1e5  # float32 values of the reference
 FIXTURE_MARGIN = True  # make(): redraw rotations until no bucket is nearly tied
 
