@@ -231,6 +231,13 @@ int sb_config_validate(const sb_run_config *c, char *err, size_t errlen) {
         snprintf(err, errlen, "warmup_steps %d must be below steps %d", c->warmup_steps, c->steps);
         return -1;
     }
+    /* training forwards are keyed 0 .. steps x accumulation - 1; keys from 2^31 up
+     * belong to evaluation and the cost pass (experiments/train.c, measure.c) */
+    if ((int64_t)c->steps * (c->batch_size / micro) >= ((int64_t)1 << 31)) {
+        snprintf(err, errlen, "steps %d x %d micro-batches a step reach 2^31 forwards, past the random keys of training",
+                 c->steps, c->batch_size / micro);
+        return -1;
+    }
     if (c->max_len && c->max_len < c->seq_len) {
         snprintf(err, errlen, "max_len %d is below seq_len %d", c->max_len, c->seq_len);
         return -1;

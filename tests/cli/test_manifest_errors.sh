@@ -101,6 +101,9 @@ long="$deep/$deep/$deep/$deep/$deep/$deep/$deep/$deep/$deep/$deep/$deep"
 mkdir -p "$long" && cp key.json "$long/key.json"
 expect_error "manifest path longer than the error buffer" 2 'dddd' -- "$SBM" run "$long/key.json" --out o25
 
+write keys.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["full"], "config": {"steps": 100000000, "batch_size": 64, "micro_batch": 2}}'
+expect_error "more training forwards than random keys" 2 'keys.json: .*reach 2\^31 forwards' -- "$SBM" run keys.json --out o26
+
 # none of the failures above created its output directory
 made=$(ls -d o[0-9]* 2>/dev/null | wc -l)
 if [ "$made" -eq 0 ]; then pass "no output directory created by a rejected manifest"; else fail "rejected manifests created: $(ls -d o[0-9]*)"; fi
