@@ -7,6 +7,7 @@
  * them); inference runs the same kernel on one block of rows per thread, so
  * its peak memory is O(N) per thread, not the N² a PyTorch softmax attention
  * (the reference's) materialises. */
+#include <stdio.h>
 #include <stdlib.h>
 #include "core/attention.h"
 
@@ -45,6 +46,10 @@ static void full_backward(sb_backend *be, void *state, const sb_attn_config *cfg
                           const sb_attn_grads *g) {
     (void)params, (void)dparams;
     full_state *s = state;
+    if (!s->probs) { /* an inference state keeps no probabilities */
+        fprintf(stderr, "sbmbench: full attention: backward on an inference state\n");
+        exit(3);
+    }
     float p = c->training ? cfg->attn_dropout : 0.0f;
     be->dense_attention_backward(be, g->dq, g->dk, g->dv, g->dout, s->probs, c->q, c->k, c->v,
                                  c->B, c->H, c->N, c->D, p, c->rng);

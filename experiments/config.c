@@ -233,8 +233,8 @@ int sb_config_validate(const sb_run_config *c, char *err, size_t errlen) {
     }
     /* training forwards are keyed 0 .. steps x accumulation - 1; keys from 2^31 up
      * belong to evaluation and the cost pass (experiments/train.c, measure.c) */
-    if ((int64_t)c->steps * (c->batch_size / micro) >= ((int64_t)1 << 31)) {
-        snprintf(err, errlen, "steps %d x %d micro-batches a step reach 2^31 forwards, past the random keys of training",
+    if ((int64_t)c->steps * (c->batch_size / micro) > ((int64_t)1 << 31)) {
+        snprintf(err, errlen, "steps %d x %d micro-batches a step are more than 2^31 forwards, past the random keys of training",
                  c->steps, c->batch_size / micro);
         return -1;
     }

@@ -19,8 +19,9 @@
  * example at a time on one thread, the sampler's scratch counted (since
  * 2026-11-30); 3 = the same, with full attention's inference holding one
  * block of scores per thread instead of the [B,H,N,N] probabilities only
- * backward needs (since 2026-11-30, session 11: full attention's peak fell,
- * so every ratio to it rose). Runs without the key were measured by an older
+ * backward needs, and an SBM graph without the transpose's key pointers
+ * (since 2026-11-30, session 11: full attention's peak fell, so every ratio
+ * to it rose; SBM's fell by 8 bytes a query). Runs without the key were measured by an older
  * pass, whose peak memory depended on the thread count. `sbmbench remeasure`
  * re-measures such runs. */
 #define SB_COST_METHOD 3

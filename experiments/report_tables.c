@@ -189,7 +189,8 @@ static void mark_old(char *cell, size_t cap, int old) {
 static char *old_cost_note(int ratios) {
     return sb_strdupf(OLD_COST " Measured by an older cost pass (final.json without cost_method, or below %d), "
                       "whose peak memory is not comparable with the current pass's (one example at a time on one "
-                      "thread, the SBM sampler's scratch counted); marked when any seed of the row was%s. "
+                      "thread, the SBM sampler's scratch counted, full attention's inference without N x N "
+                      "scores); marked when any seed of the row was%s. "
                       "sbmbench remeasure DIR re-measures a folder's complete runs with the current pass.",
                       SB_COST_METHOD, ratios ? ", and a ratio when its full-attention reference was" : "");
 }
@@ -383,7 +384,10 @@ static int cost_table(sb_table *t, const sb_results *r, const sb_group *g, int n
                             "the input) and peak memory (mean over examples of the allocator's high-water mark of "
                             "live bytes: parameters, activations, attention state and scratch) of inference on one "
                             "example at a time, divided by full attention's on the same task; absolute values in "
-                            "runs.csv.%s%s%s",
+                            "runs.csv. Full attention's inference holds one block of 128 query rows' scores per "
+                            "thread, not the N x N scores a PyTorch softmax attention (the reference's, which the "
+                            "paper's Table 3 divides by) materialises, so these memory ratios are higher than the "
+                            "paper's.%s%s%s",
                             *missing ? " No full-attention run for: " : "", missing, *missing ? "." : "");
     char *old = any_old ? old_cost_note(1) : NULL, *note = table_note(r, 0, body, old);
     sb_table_set_note(t, note);

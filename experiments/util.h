@@ -39,11 +39,11 @@ int sb_square_side(int n);
 int sb_run_error_keep(const char *run_dir, const char *msg, char *err, size_t errlen);
 char *sb_run_error(const char *run_dir);
 void sb_run_error_clear(const char *run_dir);
-/* snprintf into a path buffer; exits with a message if it would not fit. */
 /* Appends printf-style text at buf[at] within len bytes, cutting it short
  * when full; returns the new end (at most len - 1), so calls chain safely
  * where `n += snprintf(buf + n, len - n, ...)` would run past the buffer. */
 size_t sb_appendf(char *buf, size_t len, size_t at, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* snprintf into a path buffer; exits with a message if it would not fit. */
 void sb_path(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -23,7 +23,6 @@ typedef enum { SB_TOKENS_TEXT = 0, SB_TOKENS_PIXELS = 1 } sb_token_kind;
 
 /* One LRA task (tasks/lra.c): its file's shape and its paper setup. */
 typedef struct {
-    const char *name, *description;
     sb_token_kind kind;
     int n_seqs;      /* sequences per example (Retrieval: 2 documents) */
     int generated;   /* its file comes from `sbmbench gen` (else `sbmbench prep`) */

@@ -102,7 +102,7 @@ mkdir -p "$long" && cp key.json "$long/key.json"
 expect_error "manifest path longer than the error buffer" 2 'dddd' -- "$SBM" run "$long/key.json" --out o25
 
 write keys.json '{"experiment": "t", "tasks": ["synthetic"], "models": ["full"], "config": {"steps": 100000000, "batch_size": 64, "micro_batch": 2}}'
-expect_error "more training forwards than random keys" 2 'keys.json: .*reach 2\^31 forwards' -- "$SBM" run keys.json --out o26
+expect_error "more training forwards than random keys" 2 'keys.json: .*more than 2\^31 forwards' -- "$SBM" run keys.json --out o26
 
 # none of the failures above created its output directory
 made=$(ls -d o[0-9]* 2>/dev/null | wc -l)
