@@ -60,7 +60,7 @@ static void linear_state_destroy(sb_backend *be, void *state) {
  * whatever the mask (core/flops.h counts the reference's arithmetic). */
 static const float *masked_v(sb_backend *be, linear_state *s, const sb_attn_call *c) {
     if (c->key_mask) {
-        be->mask_heads(be, s->vm, c->v, c->key_mask, c->B, c->H, c->N, c->D, 0);
+        be->scale_mask_heads(be, s->vm, c->v, c->key_mask, c->B, c->H, c->N, c->D, 1.0f, 0);
         return s->vm;
     }
     be->flops.total += (int64_t)c->B * c->H * c->N * c->D;
@@ -102,7 +102,7 @@ static void linear_backward(sb_backend *be, void *state, const sb_attn_config *c
     if (c->key_mask) {
         /* dV' = K' dKV */
         be->gemm_batched(be, 0, 0, N, D, D, 1.0f, s->kf, D, nd, s->dkv, D, dd, 0.0f, s->dvm, D, nd, G);
-        be->mask_heads(be, g->dv, s->dvm, c->key_mask, B, H, N, D, 1);
+        be->scale_mask_heads(be, g->dv, s->dvm, c->key_mask, B, H, N, D, 1.0f, 1);
     } else { /* dV += dV' straight from the product; counted as the reference's dV'·mask, as in forward */
         be->gemm_batched(be, 0, 0, N, D, D, 1.0f, s->kf, D, nd, s->dkv, D, dd, 1.0f, g->dv, D, nd, G);
         be->flops.total += (int64_t)G * N * D;

@@ -87,7 +87,7 @@ static void linformer_state_destroy(sb_backend *be, void *state) {
 
 /* x[b,h] *= mask[b] row by row, for rows of width W of x [B,H,N,W]. Without
  * a key mask nothing runs, but the FLOPs are counted as the reference's
- * K·mask, V·mask (1 per element, as mask_heads counts them; core/flops.h). */
+ * K·mask, V·mask (1 per element, as scale_mask_heads counts them; core/flops.h). */
 static void mask_pairs(sb_backend *be, float *x, const sb_attn_call *c, int W) {
     if (!c->key_mask) {
         be->flops.total += (int64_t)c->B * c->H * c->N * W;

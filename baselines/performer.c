@@ -143,7 +143,7 @@ static void performer_forward(sb_backend *be, void *state, const sb_attn_config 
     const int plain = cfg->performer_kernel & KERNEL_NO_STABILISER;
     be->performer_features_forward(be, s->phiq, c->q, params, NULL, B, H, N, D, M, sc, plain ? 2 : 1);
     be->performer_features_forward(be, s->phik, c->k, params, c->key_mask, B, H, N, D, M, sc, plain ? 2 : 0);
-    be->mask_heads(be, s->vm, c->v, c->key_mask, B, H, N, D, 0);
+    be->scale_mask_heads(be, s->vm, c->v, c->key_mask, B, H, N, D, 1.0f, 0);
     be->gemm_batched(be, 1, 0, M, D, N, 1.0f, s->phik, M, nm, s->vm, D, nd, 0.0f, s->kv, D, md, G); /* φ(K)ᵀV' */
     be->gemm_batched(be, 0, 0, N, D, M, 1.0f, s->phiq, M, nm, s->kv, D, md, 0.0f, c->out, D, nd, G);
     sb_ksn_forward(be, &s->norm, G, N, s->phiq, s->phik, c->out); /* / φ(Q)·Σφ(K) */
@@ -169,7 +169,7 @@ static void performer_backward(sb_backend *be, void *state, const sb_attn_config
     be->performer_features_backward(be, g->dk, s->dphi, s->phik, c->k, params, c->key_mask, B, H, N, D, M, sc);
     /* dV' = φ(K) dKV */
     be->gemm_batched(be, 0, 0, N, D, M, 1.0f, s->phik, M, nm, s->dkv, D, md, 0.0f, s->dvm, D, nd, G);
-    be->mask_heads(be, g->dv, s->dvm, c->key_mask, B, H, N, D, 1);
+    be->scale_mask_heads(be, g->dv, s->dvm, c->key_mask, B, H, N, D, 1.0f, 1);
 }
 
 const sb_attention_ops sb_attention_performer = {

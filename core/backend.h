@@ -96,9 +96,6 @@ struct sb_backend {
                             sb_rng_stream s);
     void (*dropout_backward)(sb_backend *be, float *din, const float *dout, size_t n, float p,
                              sb_rng_stream s);
-    /* Per-head masking: out[b,h,n,:] (=|+=) in[b,h,n,:] * mask[b,n]; mask NULL: 1. */
-    void (*mask_heads)(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N,
-                       int D, int accumulate);
     /* Linear attention's feature map: out = (elu(in) + 1) * scale * mask[b,n]
      * over [B,H,N,D]; backward: din += dout * scale * mask * elu'(in). */
     void (*elu1_forward)(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N,
@@ -199,9 +196,9 @@ struct sb_backend {
                        float delta, int self_loops, int sampler, sb_rng_stream base);
 
     /* ---- Linformer / Nystromformer ops (baselines/linformer.c, baselines/nystrom.c) ---- */
-    /* Linformer needs only gemm, mask_heads and the row softmax. The rest are
-     * Nystromformer's (core/cpu/cpu_nystrom.c). */
-    /* out[b,h,n,:] (=|+=) in[b,h,n,:] * mask[b,n] * scale over [B,H,N,D]; mask NULL: 1. */
+    /* Per-head masking (linear attention, Performer, Nystromformer; Linformer masks
+     * by rows, mask_rows): out[b,h,n,:] (=|+=) in[b,h,n,:] * mask[b,n] * scale over
+     * [B,H,N,D]; mask NULL: 1. The rest are Nystromformer's (core/cpu/cpu_nystrom.c). */
     void (*scale_mask_heads)(sb_backend *be, float *out, const float *in, const float *mask, int B, int H,
                              int N, int D, float scale, int accumulate);
     /* Landmarks: out[g,s,:] = mean of in[g, s*L .. s*L+L-1, :], L = N/m; in [G,N,D],

@@ -135,7 +135,6 @@ sb_backend *sb_backend_cpu_create(int threads) {
     be->softmax_rows_backward = sb_cpu_softmax_rows_backward;
     be->dropout_forward = sb_cpu_dropout_forward;
     be->dropout_backward = sb_cpu_dropout_backward;
-    be->mask_heads = sb_cpu_mask_heads;
     be->elu1_forward = sb_cpu_elu1_forward;
     be->elu1_backward = sb_cpu_elu1_backward;
     /* Linformer / Nystromformer ops */

@@ -11,23 +11,6 @@
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"
 
-/* 1 FLOP per element (the per-row factor mask * scale is not counted per element) */
-void sb_cpu_scale_mask_heads(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N,
-                             int D, float scale, int accumulate) {
-    be->flops.total += (int64_t)B * H * N * D;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++)
-            for (int n = 0; n < N; n++) {
-                const float f = (mask ? mask[(size_t)b * N + n] : 1.0f) * scale;
-                const size_t o = (((size_t)b * H + h) * N + n) * D;
-                if (accumulate)
-                    for (int d = 0; d < D; d++) out[o + d] += in[o + d] * f;
-                else
-                    for (int d = 0; d < D; d++) out[o + d] = in[o + d] * f;
-            }
-}
-
 /* forward: L-1 adds and 1 divide per output = 1 FLOP per input element */
 void sb_cpu_segment_mean_forward(sb_backend *be, float *out, const float *in, int G, int N, int m, int D) {
     const int L = N / m;
@@ -254,7 +237,7 @@ void sb_cpu_seqconv_forward(sb_backend *be, float *out, const float *x, const fl
                 for (int t = 0; t < T; t++) {
                     const int j = n + t - P;
                     if (j < 0 || j >= N) continue;
-                    const float cf = wh[t] * (mask ? mask[(size_t)b * N + j] : 1.0f);
+                    const float cf = wh[t] * sb_cpu_mask_at(mask, b, N, j);
                     const float *xr = xg + (size_t)j * D;
                     for (int d = 0; d < D; d++) o[d] += cf * xr[d];
                 }
@@ -284,7 +267,7 @@ void sb_cpu_seqconv_backward(sb_backend *be, float *dx, float *dw, const float *
                         const float *gr = gg + (size_t)n * D;
                         for (int d = 0; d < D; d++) acc[d] += wh[t] * gr[d];
                     }
-                    const float mj = mask ? mask[(size_t)b * N + j] : 1.0f;
+                    const float mj = sb_cpu_mask_at(mask, b, N, j);
                     for (int d = 0; d < D; d++) xg[(size_t)j * D + d] += acc[d] * mj;
                 }
             }
@@ -300,7 +283,7 @@ void sb_cpu_seqconv_backward(sb_backend *be, float *dx, float *dw, const float *
                 const int n0 = P - t > 0 ? P - t : 0, n1 = N + P - t < N ? N + P - t : N;
                 for (int n = n0; n < n1; n++) {
                     const int j = n + t - P;
-                    const float mj = mask ? mask[(size_t)b * N + j] : 1.0f;
+                    const float mj = sb_cpu_mask_at(mask, b, N, j);
                     acc += (double)(dot_lanes(gg + (size_t)n * D, xg + (size_t)j * D, D) * mj);
                 }
             }

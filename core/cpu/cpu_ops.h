@@ -3,6 +3,11 @@
 #define SB_CPU_OPS_H
 #include "core/backend.h"
 
+/* Key mask [B,N] at (example b, position n); a NULL mask is all ones. */
+static inline float sb_cpu_mask_at(const float *mask, int b, int N, int n) {
+    return mask ? mask[(size_t)b * N + n] : 1.0f;
+}
+
 /* Rows handled per parallel task in row-wise ops; fixed so results do not
  * depend on the thread count. */
 #define SB_CPU_ROW_CHUNK 64
@@ -76,9 +81,7 @@ void sb_cpu_heads_split(sb_backend *be, float *dst, const float *src, int src_st
 void sb_cpu_heads_merge(sb_backend *be, float *dst, int dst_stride, const float *src, int B, int T,
                         int H, int D, int accumulate);
 
-/* Linformer / Nystromformer ops (cpu_linformer.c, cpu_nystrom.c) */
-void sb_cpu_scale_mask_heads(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N,
-                             int D, float scale, int accumulate);
+/* Nystromformer ops (cpu_nystrom.c) */
 void sb_cpu_segment_mean_forward(sb_backend *be, float *out, const float *in, int G, int N, int m, int D);
 void sb_cpu_segment_mean_backward(sb_backend *be, float *din, const float *dout, int G, int N, int m, int D);
 void sb_cpu_softmax_keybias_rows(sb_backend *be, float *x, const float *mask, int B, int H, int R, int N);
@@ -114,9 +117,9 @@ void sb_cpu_reformer_attention_backward(sb_backend *be, float *dx, float *dv, co
                                         int before, const sb_reformer_scoring *sc);
 /* (end of Performer / Reformer ops) */
 
-/* cpu_feature_maps.c */
-void sb_cpu_mask_heads(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N, int D,
-                       int accumulate);
+/* cpu_feature_maps.c: per-head masking and linear attention's feature map */
+void sb_cpu_scale_mask_heads(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N,
+                             int D, float scale, int accumulate);
 void sb_cpu_elu1_forward(sb_backend *be, float *out, const float *in, const float *mask, int B, int H, int N, int D,
                          float scale);
 void sb_cpu_elu1_backward(sb_backend *be, float *din, const float *in, const float *dout, const float *mask, int B,

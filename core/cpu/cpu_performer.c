@@ -7,7 +7,6 @@
 
 #define PERFORMER_EPS 1e-4f
 
-static inline float mask_at(const float *mask, int b, int N, int n) { return mask ? mask[(size_t)b * N + n] : 1.0f; }
 
 /* Row kernels with every scalar passed by value, so GCC vectorises them
  * (shared variables of an OpenMP region are reached through pointers that
@@ -62,13 +61,13 @@ void sb_cpu_performer_features_forward(sb_backend *be, float *phi, const float *
             float gmax = -INFINITY;
             float *rmax = rmax_all + g * N;
             for (int n = 0; n < N; n++) { /* pass 1: mask, row max */
-                rmax[n] = row_scale_max(phi + (g * N + n) * M, M, mask_at(mask, b, N, n), mask != NULL);
+                rmax[n] = row_scale_max(phi + (g * N + n) * M, M, sb_cpu_mask_at(mask, b, N, n), mask != NULL);
                 gmax = rmax[n] > gmax ? rmax[n] : gmax;
             }
             for (int n = 0; n < N; n++) { /* pass 2: features */
                 float *z = phi + (g * N + n) * M;
                 const float *xr = x + (g * N + n) * D;
-                const float sm = scale * mask_at(mask, b, N, n);
+                const float sm = scale * sb_cpu_mask_at(mask, b, N, n);
                 float ss = 0.0f;
                 for (int d = 0; d < D; d++) {
                     const float t = xr[d] * sm;
@@ -97,7 +96,7 @@ void sb_cpu_performer_features_backward(sb_backend *be, float *dx, float *dphi, 
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < rows; r++) {
         const int b = (int)(r / ((size_t)H * N)), n = (int)(r % (size_t)N);
-        const float m = mask_at(mask, b, N, n);
+        const float m = sb_cpu_mask_at(mask, b, N, n);
         dh[r] = -row_dz(dphi + r * M, phi + r * M, M, reps, m);
     }
     sb_cpu_gemm_batched(be, 0, 0, N, D, M, scale, dphi, M, (size_t)N * M, omega, D, 0, 1.0f, dx, D, (size_t)N * D,
@@ -105,7 +104,7 @@ void sb_cpu_performer_features_backward(sb_backend *be, float *dx, float *dphi, 
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < rows; r++) {
         const int b = (int)(r / ((size_t)H * N)), n = (int)(r % (size_t)N);
-        const float f = scale * scale * mask_at(mask, b, N, n) * dh[r];
+        const float f = scale * scale * sb_cpu_mask_at(mask, b, N, n) * dh[r];
         const float *xr = x + r * D;
         float *o = dx + r * D;
         for (int d = 0; d < D; d++) o[d] += f * xr[d];

@@ -23,7 +23,6 @@
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"
 
-static inline float mask_at(const float *mask, int b, int N, int n) { return mask ? mask[(size_t)b * N + n] : 1.0f; }
 
 /* Buckets by argmax([xR, -xR]) (factorised: Σ_f argmax_f Π earlier factors),
  * pads (mask 0) in the extra bucket nb when hs->pad_bucket; then a stable
@@ -61,7 +60,7 @@ void sb_cpu_reformer_hash_sort(sb_backend *be, int32_t *order, const float *x, c
                 sb_cpu_gemm_serial(0, 0, N, half, D, 1.0f, x + ((size_t)b * H + h) * N * D, D, rh + (size_t)r * half,
                                    R * half, 0.0f, proj, half);
                 for (int n = 0; n < N; n++) {
-                    if (hs->pad_bucket && mask_at(mask, b, N, n) == 0.0f) {
+                    if (hs->pad_bucket && sb_cpu_mask_at(mask, b, N, n) == 0.0f) {
                         bucket[n] = nb;
                         continue;
                     }
@@ -161,7 +160,7 @@ static void gather_rows(float *dst, const float *src, const int32_t *idx, int co
 /* Whether the pair (query qp, key kp) is a pad pair: a pad key, or (with
  * sc->pad_queries) a pad query. */
 static inline int pad_pair(const sb_reformer_scoring *sc, const float *mask, int b, int N, int qp, int kp) {
-    return mask_at(mask, b, N, kp) == 0.0f || (sc->pad_queries && mask_at(mask, b, N, qp) == 0.0f);
+    return sb_cpu_mask_at(mask, b, N, kp) == 0.0f || (sc->pad_queries && sb_cpu_mask_at(mask, b, N, qp) == 0.0f);
 }
 
 /* scores -> masked scores: pad pairs get sc->pad_value, keys at the query's
@@ -193,6 +192,15 @@ static void chunk_scores(const lsh_dims *s, const sb_reformer_scoring *sc, const
     gather_rows(V, vg, kp, W, D);
     sb_cpu_gemm_serial(0, 1, C, W, D, sc->scale, Q, D, K, D, 0.0f, S, W);
     mask_scores(S, qp, kp, mask, b, s->N, C, W, sc);
+}
+
+/* logsumexp over the R rounds of position n's per-round logsumexps lg [R,N]:
+ * the rounds' weights are exp(lg_r - this), forward and backward alike. */
+static float rounds_logsumexp(const float *lg, int R, int N, int n) {
+    float mx = -INFINITY, sum = 0.0f;
+    for (int r = 0; r < R; r++) mx = lg[(size_t)r * N + n] > mx ? lg[(size_t)r * N + n] : mx;
+    for (int r = 0; r < R; r++) sum += sb_expf(lg[(size_t)r * N + n] - mx);
+    return mx + logf(sum);
 }
 
 /* In place: a row of W scores -> its probabilities; returns its logsumexp.
@@ -261,10 +269,7 @@ void sb_cpu_reformer_attention_forward(sb_backend *be, float *out, float *lse, c
             /* out = Σ_r o_r exp(lse_r - logsumexp_r lse_r) */
             float *og = out + g * N * D;
             for (int n = 0; n < N; n++) {
-                float mx = -INFINITY, sum = 0.0f;
-                for (int r = 0; r < R; r++) mx = lg[(size_t)r * N + n] > mx ? lg[(size_t)r * N + n] : mx;
-                for (int r = 0; r < R; r++) sum += sb_expf(lg[(size_t)r * N + n] - mx);
-                const float L = mx + logf(sum);
+                const float L = rounds_logsumexp(lg, R, N, n);
                 for (int d = 0; d < D; d++) og[(size_t)n * D + d] = 0.0f;
                 for (int r = 0; r < R; r++) {
                     const float w = sb_expf(lg[(size_t)r * N + n] - L);
@@ -338,10 +343,8 @@ void sb_cpu_reformer_attention_backward(sb_backend *be, float *dx, float *dv, co
             norm_keys(xg, kn, rinv, N, D, sc->key_norm);
             for (size_t i = 0; i < (size_t)N * D; i++) dkn[i] = 0.0f;
             for (int n = 0; n < N; n++) {
-                float mx = -INFINITY, sum = 0.0f, bt = 0.0f;
-                for (int r = 0; r < R; r++) mx = lg[(size_t)r * N + n] > mx ? lg[(size_t)r * N + n] : mx;
-                for (int r = 0; r < R; r++) sum += sb_expf(lg[(size_t)r * N + n] - mx);
-                const float L = mx + logf(sum);
+                float bt = 0.0f;
+                const float L = rounds_logsumexp(lg, R, N, n);
                 for (int r = 0; r < R; r++) wr[(size_t)r * N + n] = sb_expf(lg[(size_t)r * N + n] - L);
                 for (int d = 0; d < D; d++) bt += gg[(size_t)n * D + d] * og[(size_t)n * D + d];
                 beta[n] = bt;
