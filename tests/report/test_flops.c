@@ -10,9 +10,12 @@
 
 enum { B = 2, H = 2, N = 8, D = 4, K = 8 };
 
+static int reformer_form = 1; /* which Reformer form call_flops runs (0 "nys", 1 "sbm") */
+
 static sb_attn_config attn_cfg(void) {
     sb_attn_config c = {.n_heads = H, .d_head = D, .max_len = N, .sbm_k = K, .sbm_sampler = SB_SAMPLER_FASTRG,
-                        .sbm_reg_kind = SB_SBM_REG_SAMPLED, .sbm_ste = 1};
+                        .sbm_reg_kind = SB_SBM_REG_SAMPLED, .sbm_ste = 1, .reformer_hashes = 2, .reformer_chunk = 2,
+                        .reformer_chunks_before = 1, .reformer_form = reformer_form};
     return c;
 }
 
@@ -63,6 +66,28 @@ static void test_ops(sb_backend *be) {
     int64_t lin = call_flops(be, sb_attention_find("linear"), NULL, NULL);
     tu_check(lin == (int64_t)B * H * (9 * N * D + 4 * N * D * D), "linear attention: %lld FLOPs = BH(9nd + 4nd²)",
              (long long)lin);
+
+    /* Reformer, R = 2 rounds of chunks of 2 looking back 1 (a window of W = 4 keys), no padding. Hashing:
+     * per token, head and round 2 D h (projection) + 3 h (negation, argmax), h = half the buckets. Per
+     * (example, head): the key normalisation per position, per query slot 4 W D (scores and values) + the
+     * softmax (6 W + 2 by logsumexp, 5 W + 2 plain) + the score scale (W, when not 1), per position the round
+     * weights (6 R + 2) and their sum (2 R D).
+     * "sbm": 4 buckets (N / chunk), h = 2; L2 keys 3D + 3; scale D^-1/2; then to_out, 2 (HD)² + HD a row. */
+    {
+        const int64_t R = 2, W = 4, G = (int64_t)B * H, HD = (int64_t)H * D, rows = (int64_t)B * N;
+        const int64_t rounds = (int64_t)N * (6 * R + 2 + 2 * R * D);
+        int64_t rf = call_flops(be, sb_attention_find("reformer"), NULL, NULL);
+        int64_t want = rows * H * R * (2 * D * 2 + 3 * 2) +
+                       G * (N * (3 * D + 3) + R * N * (4 * W * D + W + 6 * W + 2) + rounds) + rows * (2 * HD * HD + HD);
+        tu_check(rf == want, "reformer \"sbm\": %lld FLOPs = closed form %lld", (long long)rf, (long long)want);
+        /* "nys": 2^(bit_length(2 N/chunk) - 1) = 8 buckets, factorised as 2 x 4 (above 2 max(√(N/chunk),
+         * chunk) = 4), h = 1 + 2; RMS keys 4D + 4; no scale; no projection */
+        reformer_form = 0;
+        rf = call_flops(be, sb_attention_find("reformer"), NULL, NULL);
+        reformer_form = 1;
+        want = rows * H * R * (2 * D * 3 + 3 * 3) + G * (N * (4 * D + 4) + R * N * (4 * W * D + 6 * W + 2) + rounds);
+        tu_check(rf == want, "reformer \"nys\": %lld FLOPs = closed form %lld", (long long)rf, (long long)want);
+    }
 
     /* SBM on a fixed graph: graph g = (b,h) has query i attend keys 0..(i+g)%n */
     const int G = B * H;
