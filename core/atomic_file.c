@@ -64,11 +64,20 @@ int sb_rename_into_place(const char *tmp, const char *path, char *err, size_t er
 /* The temporary is registered before it is created and released after it is
  * renamed or removed, so a signal at any moment finds it (unlinking a name
  * not yet or no longer there is harmless). */
+int sb_tmp_name(char *tmp, size_t len, const char *path, char *err, size_t errlen) {
+    const int n = snprintf(tmp, len, "%s.tmp", path);
+    if (n < 0 || (size_t)n >= len) {
+        snprintf(err, errlen, "%.200s...: path too long for its temporary (%zu bytes at most)", path, len - 5);
+        return -1;
+    }
+    return 0;
+}
+
 int sb_atomic_open(sb_atomic_file *a, const char *path, char *err, size_t errlen) {
     a->path = path;
     a->f = NULL, a->slot = -1;
     if (sb_check_replaceable(path, err, errlen)) return -1;
-    snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path);
+    if (sb_tmp_name(a->tmp, sizeof a->tmp, path, err, errlen)) return -1;
     a->slot = sb_temp_register(a->tmp);
     a->f = fopen(a->tmp, "wb");
     if (!a->f) {

@@ -13,6 +13,10 @@ typedef struct {
     int slot; /* its entry among the temporaries in progress (sb_temp_register) */
 } sb_atomic_file;
 
+/* tmp = path + ".tmp" in len bytes; -1 and a message naming path in err when
+ * it does not fit (a cut name could be the target itself, or another file). */
+int sb_tmp_name(char *tmp, size_t len, const char *path, char *err, size_t errlen);
+
 /* 0 on success; else a message naming the temporary file in err. */
 int sb_atomic_open(sb_atomic_file *a, const char *path, char *err, size_t errlen);
 /* ok: whether every write succeeded. Commits (rename) when ok, else discards. */

@@ -46,7 +46,11 @@ sb_h5ds_writer *sb_h5ds_create(const char *path, const char *task, int n_seqs, i
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     sb_h5ds_writer *w = calloc(1, sizeof *w);
     snprintf(w->path, sizeof w->path, "%s", path);
-    snprintf(w->tmp, sizeof w->tmp, "%s.tmp", path);
+    if (strlen(path) >= sizeof w->path || sb_tmp_name(w->tmp, sizeof w->tmp, path, err, errlen)) {
+        if (strlen(path) >= sizeof w->path) snprintf(err, errlen, "%.200s...: path too long", path);
+        free(w);
+        return NULL;
+    }
     w->n_seqs = n_seqs;
     w->L = L;
     w->chunk = rows_per_chunk(L);

@@ -103,7 +103,7 @@ static int write_attr(hid_t file, const char *name, const char *value) {
 int sb_metrics_write(const sb_metrics *m, const char *path, const char *run_id, const char *task,
                      const char *model, char *err, size_t errlen) {
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (sb_tmp_name(tmp, sizeof tmp, path, err, errlen)) return -1;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) {
@@ -165,9 +165,10 @@ static int unlink_cost(hid_t f) {
 int sb_metrics_cost_replaced(const char *path, const sb_inference_cost *c, char *tmp, size_t tmplen, int *slot,
                              char *err, size_t errlen) {
     size_t len;
+    *slot = -1;
+    if (sb_tmp_name(tmp, tmplen, path, err, errlen)) return -1;
     char *bytes = sb_read_file(path, &len, err, errlen);
     if (!bytes) return -1;
-    snprintf(tmp, tmplen, "%s.tmp", path);
     *slot = sb_temp_register(tmp);
     FILE *o = fopen(tmp, "wb");
     int bad = !o || fwrite(bytes, 1, len, o) != len;

@@ -305,7 +305,8 @@ int sb_cmd_op(int argc, char **argv) {
         ops->density(state, dens);
     }
 
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    char terr[320];
+    if (sb_tmp_name(tmp, sizeof tmp, out, terr, sizeof terr)) ERR("%s", terr);
     wf = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (wf < 0) ERR("%s: cannot create", tmp);
     int bad = sb_h5_write(wf, "/out", H5T_NATIVE_FLOAT, o, 4, shp) || sb_h5_write(wf, "/dq", H5T_NATIVE_FLOAT, dq, 4, shp) ||
