@@ -168,6 +168,30 @@ int sb_model_trainable_ranges(const sb_model *m, size_t *start, size_t *len, int
     return r.n;
 }
 
+/* The activation buffers and their gradients, as X(field, bytes), for
+ * sb_model_create's sizes (T, D, HD, F, C, La layers kept, BT = B T rows, R
+ * head rows, `pairs`, `training` in scope there); sb_model_destroy frees the
+ * same list. */
+#define F4(n) (sizeof(float) * (size_t)(n))
+#define MODEL_BUFFERS(X)                                                                                   \
+    X(a.ids, sizeof(int32_t) * BT) X(a.mask, F4(BT)) X(a.labels, sizeof(int32_t) * R) X(a.x0, F4(BT * D))   \
+    X(a.ln1, F4(La * BT * D)) X(a.ln1_mean, F4(La * BT)) X(a.ln1_rstd, F4(La * BT))                        \
+    X(a.qkv, F4(La * BT * 3 * HD)) X(a.qh, F4(La * BT * HD)) X(a.kh, F4(La * BT * HD))                      \
+    X(a.vh, F4(La * BT * HD)) X(a.atth, F4(La * BT * HD)) X(a.attm, F4(La * BT * HD))                        \
+    X(a.res1, F4(La * BT * D)) X(a.ln2, F4(La * BT * D)) X(a.ln2_mean, F4(La * BT))                         \
+    X(a.ln2_rstd, F4(La * BT)) X(a.fc1, F4(La * BT * F)) X(a.gelud, F4(La * BT * F))                        \
+    X(a.res2, F4(La * BT * D)) X(a.lnf_mean, F4(BT)) X(a.lnf_rstd, F4(BT)) X(a.final_, F4(BT * D))          \
+    X(a.pooled, F4((size_t)B * D)) X(a.pair, pairs ? F4(R * 4 * D) : 0) X(a.h1r, F4(R * F))                 \
+    X(a.logits, F4(R * C)) X(a.row_loss, F4(R)) X(a.correct, (size_t)R) X(a.tmp, F4(BT * D))                \
+    X(ga.dres, training ? F4(BT * D) : 0) X(ga.dtmp, training ? F4(BT * D) : 0)                             \
+    X(ga.dln, training ? F4(BT * D) : 0) X(ga.dffa, training ? F4(BT * F) : 0)                              \
+    X(ga.dffb, training ? F4(BT * F) : 0) X(ga.dattm, training ? F4(BT * HD) : 0)                           \
+    X(ga.dqkv, training ? F4(BT * 3 * HD) : 0) X(ga.datth, training ? F4(BT * HD) : 0)                      \
+    X(ga.dqh, training ? F4(BT * HD) : 0) X(ga.dkh, training ? F4(BT * HD) : 0)                             \
+    X(ga.dvh, training ? F4(BT * HD) : 0) X(ga.dlogits, training ? F4(R * C) : 0)                           \
+    X(ga.dh1r, training ? F4(R * F) : 0) X(ga.dh1, training ? F4(R * F) : 0)                                \
+    X(ga.dpooled, training ? F4((size_t)B * D) : 0) X(ga.dpair, training && pairs ? F4(R * 4 * D) : 0)
+
 sb_model *sb_model_create(sb_backend *be, const sb_model_config *cfg, int B, int training) {
     sb_model *m = calloc(1, sizeof *m);
     m->be = be;
@@ -189,58 +213,15 @@ sb_model *sb_model_create(sb_backend *be, const sb_model_config *cfg, int B, int
         m->grads = be->alloc(be, sizeof(float) * m->num_params);
         m->g = point_params(m, m->grads);
     }
-#define F32(n) ((float *)be->alloc(be, sizeof(float) * (n)))
-    activations *a = &m->a;
-    a->ids = be->alloc(be, sizeof(int32_t) * BT);
-    a->mask = F32(BT);
-    a->labels = be->alloc(be, sizeof(int32_t) * R);
-    a->x0 = F32(BT * D);
-    a->ln1 = F32(La * BT * D);
-    a->ln1_mean = F32(La * BT);
-    a->ln1_rstd = F32(La * BT);
-    a->qkv = F32(La * BT * 3 * HD);
-    a->qh = F32(La * BT * HD);
-    a->kh = F32(La * BT * HD);
-    a->vh = F32(La * BT * HD);
-    a->atth = F32(La * BT * HD);
-    a->attm = F32(La * BT * HD);
-    a->res1 = F32(La * BT * D);
-    a->ln2 = F32(La * BT * D);
-    a->ln2_mean = F32(La * BT);
-    a->ln2_rstd = F32(La * BT);
-    a->fc1 = F32(La * BT * F);
-    a->gelud = F32(La * BT * F);
-    a->res2 = F32(La * BT * D);
-    a->lnf_mean = F32(BT);
-    a->lnf_rstd = F32(BT);
-    a->final_ = F32(BT * D);
-    a->pooled = F32((size_t)B * D);
-    if (pairs) a->pair = F32(R * 4 * D);
-    a->h1r = F32(R * F);
-    a->logits = F32(R * C);
-    a->row_loss = F32(R);
-    a->correct = be->alloc(be, R);
-    a->tmp = F32(BT * D);
-    if (training) {
-        grad_activations *g = &m->ga;
-        g->dres = F32(BT * D);
-        g->dtmp = F32(BT * D);
-        g->dln = F32(BT * D);
-        g->dffa = F32(BT * F);
-        g->dffb = F32(BT * F);
-        g->dattm = F32(BT * HD);
-        g->dqkv = F32(BT * 3 * HD);
-        g->datth = F32(BT * HD);
-        g->dqh = F32(BT * HD);
-        g->dkh = F32(BT * HD);
-        g->dvh = F32(BT * HD);
-        g->dlogits = F32(R * C);
-        g->dh1r = F32(R * F);
-        g->dh1 = F32(R * F);
-        g->dpooled = F32((size_t)B * D);
-        if (pairs) g->dpair = F32(R * 4 * D);
+    /* every activation buffer, allocated (zeroed) here and freed in
+     * sb_model_destroy from the same list; a size of 0 leaves it NULL */
+#define ALLOC_BUFFER(field, bytes)                                  \
+    {                                                              \
+        const size_t n_ = (bytes);                                 \
+        m->field = n_ > 0 ? be->alloc(be, n_) : NULL;              \
     }
-#undef F32
+    MODEL_BUFFERS(ALLOC_BUFFER)
+#undef ALLOC_BUFFER
     m->calls = pairs ? 2 : 1;
     m->attn_state = calloc(La * m->calls, sizeof(void *));
     for (size_t i = 0; i < La * m->calls; i++)
@@ -253,15 +234,11 @@ void sb_model_destroy(sb_model *m) {
     sb_backend *be = m->be;
     for (int i = 0; i < m->L_act * m->calls; i++) m->cfg.attn->state_destroy(be, m->attn_state[i]);
     free(m->attn_state);
-    void *bufs[] = {m->params, m->grads, m->a.ids, m->a.mask, m->a.labels, m->a.x0, m->a.ln1,
-                    m->a.ln1_mean, m->a.ln1_rstd, m->a.qkv, m->a.qh, m->a.kh, m->a.vh, m->a.atth,
-                    m->a.attm, m->a.res1, m->a.ln2, m->a.ln2_mean, m->a.ln2_rstd, m->a.fc1,
-                    m->a.gelud, m->a.res2, m->a.lnf_mean, m->a.lnf_rstd, m->a.final_,
-                    m->a.pooled, m->a.h1r, m->a.logits, m->a.row_loss, m->a.correct, m->a.tmp,
-                    m->ga.dres, m->ga.dtmp, m->ga.dln, m->ga.dffa, m->ga.dffb, m->ga.dattm,
-                    m->ga.dqkv, m->ga.datth, m->ga.dqh, m->ga.dkh, m->ga.dvh, m->ga.dlogits,
-                    m->ga.dh1r, m->ga.dh1, m->ga.dpooled, m->a.pair, m->ga.dpair};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->free(be, bufs[i]);
+    be->free(be, m->params);
+    be->free(be, m->grads);
+#define FREE_BUFFER(field, bytes) be->free(be, m->field);
+    MODEL_BUFFERS(FREE_BUFFER)
+#undef FREE_BUFFER
     free(m);
 }
 
