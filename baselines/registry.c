@@ -1,5 +1,6 @@
-/* Name -> attention variant. New variants add one line here. */
+/* Name -> attention variant. A new variant adds its extern and its entry here. */
 #include <string.h>
+#include "experiments/util.h"
 #include "core/attention.h"
 
 extern const sb_attention_ops sb_attention_full;
@@ -35,4 +36,11 @@ const sb_attention_ops *sb_attention_find(const char *name) {
     return NULL;
 }
 
-const char *sb_attention_names(void) { return "full, sbm, linear, linformer, performer, reformer, nystrom"; }
+/* The names above, comma-separated (built once, from the table). */
+const char *sb_attention_names(void) {
+    static char names[256];
+    if (!names[0])
+        for (size_t i = 0, at = 0; i < sizeof variants / sizeof variants[0]; i++)
+            at = sb_appendf(names, sizeof names, at, "%s%s", i ? ", " : "", variants[i]->name);
+    return names;
+}

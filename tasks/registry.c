@@ -1,5 +1,6 @@
-/* Name -> task. New tasks add one line here. */
+/* Name -> task. A new task adds its extern and its entry here. */
 #include <string.h>
+#include "experiments/util.h"
 #include "tasks/task.h"
 
 extern const sb_task_ops sb_task_synthetic, sb_task_listops, sb_task_text, sb_task_retrieval, sb_task_image,
@@ -15,4 +16,11 @@ const sb_task_ops *sb_task_find(const char *name) {
     return NULL;
 }
 
-const char *sb_task_names(void) { return "synthetic, listops, text, retrieval, image, pathfinder"; }
+/* The names above, comma-separated (built once, from the table). */
+const char *sb_task_names(void) {
+    static char names[256];
+    if (!names[0])
+        for (size_t i = 0, at = 0; i < sizeof tasks / sizeof tasks[0]; i++)
+            at = sb_appendf(names, sizeof names, at, "%s%s", i ? ", " : "", tasks[i]->name);
+    return names;
+}
