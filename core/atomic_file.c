@@ -68,6 +68,7 @@ int sb_tmp_name(char *tmp, size_t len, const char *path, char *err, size_t errle
     const int n = snprintf(tmp, len, "%s.tmp", path);
     if (n < 0 || (size_t)n >= len) {
         snprintf(err, errlen, "%.200s...: path too long for its temporary (%zu bytes at most)", path, len - 5);
+        if (len) tmp[0] = '\0'; /* the cut name may be the target itself: nobody may remove it */
         return -1;
     }
     return 0;

@@ -13,8 +13,9 @@ typedef struct {
     int slot; /* its entry among the temporaries in progress (sb_temp_register) */
 } sb_atomic_file;
 
-/* tmp = path + ".tmp" in len bytes; -1 and a message naming path in err when
- * it does not fit (a cut name could be the target itself, or another file). */
+/* tmp = path + ".tmp" in len bytes; -1, tmp empty and a message naming path
+ * in err when it does not fit (a cut name could be the target itself, or
+ * another file, which a caller's cleanup would then remove). */
 int sb_tmp_name(char *tmp, size_t len, const char *path, char *err, size_t errlen);
 
 /* 0 on success; else a message naming the temporary file in err. */

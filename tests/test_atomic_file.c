@@ -41,6 +41,13 @@ int main(void) {
     const char *why = strstr(err, "...");
     tu_check(refused && strstr(err, "too long for its temporary"), "a path too long for its temporary's name is refused (%s)",
              why ? why : err);
+    /* and the temporary's name is left empty: a cleanup that unlinks it must not hit the target (a 4095-byte
+     * path cut to 4095 bytes is the path itself) */
+    char name[16];
+    tu_check(sb_tmp_name(name, sizeof name, "0123456789ab", err, sizeof err) == -1 && name[0] == 0,
+             "a refused temporary's name is empty (the cut one, 0123456789ab.tm, is not kept)");
+    tu_check(sb_tmp_name(name, sizeof name, "0123456789a", err, sizeof err) == 0 && !strcmp(name, "0123456789a.tmp"),
+             "one that fits exactly: %s", name);
     free(longp);
     unlink(path);
     rmdir(dir);
