@@ -10,12 +10,9 @@
 
 enum { B = 2, H = 2, N = 8, D = 4, K = 8 };
 
-static int reformer_form = 1; /* which Reformer form call_flops runs (0 "nys", 1 "sbm") */
-
 static sb_attn_config attn_cfg(void) {
     sb_attn_config c = {.n_heads = H, .d_head = D, .max_len = N, .sbm_k = K, .sbm_sampler = SB_SAMPLER_FASTRG,
-                        .sbm_reg_kind = SB_SBM_REG_SAMPLED, .sbm_ste = 1, .reformer_hashes = 2, .reformer_chunk = 2,
-                        .reformer_chunks_before = 1, .reformer_form = reformer_form};
+                        .sbm_reg_kind = SB_SBM_REG_SAMPLED, .sbm_ste = 1};
     return c;
 }
 
@@ -57,6 +54,69 @@ static int64_t fastrg_part(int64_t graphs, int64_t nr, int64_t k) { return graph
  * (max, exp, sum, divide: 4), weighted sum of values (2d) */
 static int64_t edges_part(int64_t nnz, int64_t d) { return nnz * (4 * d + 5); }
 
+/* Reformer's inference FLOPs at a shape of its own, every size distinct
+ * where a count could use the wrong one: B 2, H 2, N 24 (example 1's last 5
+ * positions padded), D 5, R 3 rounds, chunks of `chunk` looking back 3 (a
+ * window of W = 4 chunk keys). */
+enum { RB = 2, RH = 2, RN = 24, RD = 5, RR = 3, RBEFORE = 3 };
+
+static int64_t reformer_call_flops(sb_backend *be, int form, int chunk) {
+    sb_attn_config cfg = {.n_heads = RH, .d_head = RD, .max_len = RN, .reformer_hashes = RR, .reformer_chunk = chunk,
+                          .reformer_chunks_before = RBEFORE, .reformer_form = form};
+    const sb_attention_ops *ops = sb_attention_find("reformer");
+    const size_t n = (size_t)RB * RH * RN * RD, np = ops->param_count(&cfg);
+    float *q = tu_alloc(n), *k = tu_alloc(n), *v = tu_alloc(n), *out = tu_alloc(n), *p = tu_alloc(np + 1);
+    float mask[RB * RN];
+    for (int i = 0; i < RB * RN; i++) mask[i] = i >= RB * RN - 5 ? 0.0f : 1.0f;
+    tu_fill_normal(q, n, 1.0f, 1), tu_fill_normal(k, n, 1.0f, 2), tu_fill_normal(v, n, 1.0f, 3);
+    sb_rng_reader rng = tu_rng(4);
+    ops->init_params(&cfg, p, &rng);
+    void *st = ops->state_create(be, &cfg, RB, RN, 0);
+    sb_attn_call call = {.B = RB, .H = RH, .N = RN, .D = RD, .q = q, .k = k, .v = v, .key_mask = mask, .out = out,
+                         .rng = sb_rng_make(1, SB_RNG_ATTN_DROPOUT, 0, 0, 0, 0),
+                         .rng_attn = sb_rng_make(1, SB_RNG_ATTN, 0, 0, 0, 0)};
+    sb_flops_reset(&be->flops);
+    ops->forward(be, st, &cfg, p, &call);
+    ops->state_destroy(be, st);
+    free(q), free(k), free(v), free(out), free(p);
+    return be->flops.total;
+}
+
+/* Reformer against closed forms derived by hand. Hashing: per hashed token,
+ * head and round 2 D h (projection) + 3 h (negation, argmax), h = half the
+ * buckets ("sbm" hashes pads too, "nys" puts them in their own bucket
+ * unhashed). Per (example, head): the key normalisation per position (L2
+ * 3D + 3, RMS 4D + 4), per query slot 4 W D (scores and values) + W (the
+ * score scale, "sbm" only) + the softmax (6 W + 2 by logsumexp, 5 W + 2
+ * plain), per position the round weights and their sum (6 R + 2 + 2 R D).
+ * "sbm" then to_out, 2 (HD)² + HD per position. */
+static void test_reformer(sb_backend *be) {
+    const int64_t G = RB * RH, rows = RB * RN, HD = RH * RD, to_out = rows * (2 * HD * HD + HD);
+    const int64_t rounds_lsh = RN * (6 * RR + 2 + 2 * RR * RD), rounds_full = RN * (6 + 2 + 2 * RD);
+    /* LSH, chunk 2 (W = 8): "sbm" has N / chunk = 12 buckets, h = 6 */
+    int64_t got = reformer_call_flops(be, 1, 2), W = 8;
+    int64_t want = rows * RH * RR * (2 * RD * 6 + 3 * 6) +
+                   G * (RN * (3 * RD + 3) + RR * RN * (4 * W * RD + W + 6 * W + 2) + rounds_lsh) + to_out;
+    tu_check(got == want && want == 101856, "reformer \"sbm\", LSH: %lld FLOPs = closed form %lld (101856)",
+             (long long)got, (long long)want);
+    /* "nys": 2^(bit_length(2 N / chunk) - 1) = 16 buckets, factorised as 4 x 4 (above 2 max(⌊√(N /
+     * chunk)⌋, chunk) = 6), h = 2 + 2; its 43 real tokens hashed */
+    got = reformer_call_flops(be, 0, 2);
+    want = (rows - 5) * RH * RR * (2 * RD * 4 + 3 * 4) + G * (RN * (4 * RD + 4) + RR * RN * (4 * W * RD + 6 * W + 2) + rounds_lsh);
+    tu_check(got == want && want == 81000, "reformer \"nys\", LSH: %lld FLOPs = closed form %lld (81000)",
+             (long long)got, (long long)want);
+    /* N <= chunk: full attention over W = N keys in one round, no hashing; "sbm" with the plain softmax */
+    W = RN;
+    got = reformer_call_flops(be, 1, 32);
+    want = G * (RN * (3 * RD + 3) + RN * (4 * W * RD + W + 5 * W + 2) + rounds_full) + to_out;
+    tu_check(got == want && want == 73632, "reformer \"sbm\", full path: %lld FLOPs = closed form %lld (73632)",
+             (long long)got, (long long)want);
+    got = reformer_call_flops(be, 0, 32);
+    want = G * (RN * (4 * RD + 4) + RN * (4 * W * RD + 6 * W + 2) + rounds_full);
+    tu_check(got == want && want == 64128, "reformer \"nys\", full path: %lld FLOPs = closed form %lld (64128)",
+             (long long)got, (long long)want);
+}
+
 static void test_ops(sb_backend *be) {
     /* full: scores 2n²d, softmax 5n², weighted sum 2n²d, per (example, head) */
     int64_t full = call_flops(be, sb_attention_find("full"), NULL, NULL);
@@ -66,28 +126,6 @@ static void test_ops(sb_backend *be) {
     int64_t lin = call_flops(be, sb_attention_find("linear"), NULL, NULL);
     tu_check(lin == (int64_t)B * H * (9 * N * D + 4 * N * D * D), "linear attention: %lld FLOPs = BH(9nd + 4nd²)",
              (long long)lin);
-
-    /* Reformer, R = 2 rounds of chunks of 2 looking back 1 (a window of W = 4 keys), no padding. Hashing:
-     * per token, head and round 2 D h (projection) + 3 h (negation, argmax), h = half the buckets. Per
-     * (example, head): the key normalisation per position, per query slot 4 W D (scores and values) + the
-     * softmax (6 W + 2 by logsumexp, 5 W + 2 plain) + the score scale (W, when not 1), per position the round
-     * weights (6 R + 2) and their sum (2 R D).
-     * "sbm": 4 buckets (N / chunk), h = 2; L2 keys 3D + 3; scale D^-1/2; then to_out, 2 (HD)² + HD a row. */
-    {
-        const int64_t R = 2, W = 4, G = (int64_t)B * H, HD = (int64_t)H * D, rows = (int64_t)B * N;
-        const int64_t rounds = (int64_t)N * (6 * R + 2 + 2 * R * D);
-        int64_t rf = call_flops(be, sb_attention_find("reformer"), NULL, NULL);
-        int64_t want = rows * H * R * (2 * D * 2 + 3 * 2) +
-                       G * (N * (3 * D + 3) + R * N * (4 * W * D + W + 6 * W + 2) + rounds) + rows * (2 * HD * HD + HD);
-        tu_check(rf == want, "reformer \"sbm\": %lld FLOPs = closed form %lld", (long long)rf, (long long)want);
-        /* "nys": 2^(bit_length(2 N/chunk) - 1) = 8 buckets, factorised as 2 x 4 (above 2 max(√(N/chunk),
-         * chunk) = 4), h = 1 + 2; RMS keys 4D + 4; no scale; no projection */
-        reformer_form = 0;
-        rf = call_flops(be, sb_attention_find("reformer"), NULL, NULL);
-        reformer_form = 1;
-        want = rows * H * R * (2 * D * 3 + 3 * 3) + G * (N * (4 * D + 4) + R * N * (4 * W * D + 6 * W + 2) + rounds);
-        tu_check(rf == want, "reformer \"nys\": %lld FLOPs = closed form %lld", (long long)rf, (long long)want);
-    }
 
     /* SBM on a fixed graph: graph g = (b,h) has query i attend keys 0..(i+g)%n */
     const int G = B * H;
@@ -191,6 +229,7 @@ static void test_model(const char *model) {
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     test_ops(be);
+    test_reformer(be);
     sb_backend_destroy(be);
     test_model("full");
     test_model("sbm");
