@@ -7,7 +7,6 @@
 
 #define PERFORMER_EPS 1e-4f
 
-
 /* Row kernels with every scalar passed by value, so GCC vectorises them
  * (shared variables of an OpenMP region are reached through pointers that
  * may alias the row). */

@@ -23,7 +23,6 @@
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"
 
-
 /* Buckets by argmax([xR, -xR]) (factorised: Σ_f argmax_f Π earlier factors),
  * pads (mask 0) in the extra bucket nb when hs->pad_bucket; then a stable
  * counting sort per round. rot NULL: identity order (R must be 1). FLOPs per
