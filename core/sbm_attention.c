@@ -120,12 +120,12 @@ static void memberships_free(sb_backend *be, sbm_state *s, int mlp_only) {
     for (int i = 0; i < (mlp_only ? 4 : 6); i++) be->free(be, *all[i]), *all[i] = NULL;
 }
 
-/* Make room for nnz edges in the per-edge buffers bufs[n] sharing *cap. */
-static void reserve_edges(sb_backend *be, float **const *bufs, int n, int64_t *cap, int64_t nnz) {
+/* Make room for nnz edges in the per-edge buffer *buf of capacity *cap. */
+static void reserve_edges(sb_backend *be, float **buf, int64_t *cap, int64_t nnz) {
     if (nnz <= *cap) return;
     *cap = sb_csr_edge_capacity(nnz);
-    for (int i = 0; i < n; i++) be->free(be, *bufs[i]);
-    for (int i = 0; i < n; i++) *bufs[i] = be->alloc(be, sizeof(float) * (size_t)*cap);
+    be->free(be, *buf);
+    *buf = be->alloc(be, sizeof(float) * (size_t)*cap);
 }
 
 static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training) {
@@ -205,8 +205,7 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     }
     if (!s->training) memberships_free(be, s, 0);
     const sb_csr *g = s->used;
-    float **probs[] = {&s->probs};
-    reserve_edges(be, probs, 1, &s->probs_cap, g->nnz);
+    reserve_edges(be, &s->probs, &s->probs_cap, g->nnz);
     lap(SB_SBM_PART_SAMPLING, &t);
     float pd = c->training ? cfg->attn_dropout : 0.0f;
     be->sparse_attention_forward(be, c->out, s->probs, c->q, c->k, c->v, g, D, pd, c->rng, H);
@@ -338,10 +337,9 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     const sb_csr *g = s->used;
     double t = omp_get_wtime();
     float pd = c->training ? cfg->attn_dropout : 0.0f;
-    float **dsb[] = {&s->ds}, **pkb[] = {&s->pk};
-    reserve_edges(be, dsb, 1, &s->ds_cap, g->nnz);
+    reserve_edges(be, &s->ds, &s->ds_cap, g->nnz);
     /* the dropped-out probabilities only with dropout (without, dV reads probs) */
-    if (pd > 0.0f) reserve_edges(be, pkb, 1, &s->pk_cap, g->nnz);
+    if (pd > 0.0f) reserve_edges(be, &s->pk, &s->pk_cap, g->nnz);
     float *ds = s->ds, *pk = pd > 0.0f ? s->pk : NULL;
     be->sparse_attention_backward(be, gr->dq, gr->dk, gr->dv, ds, pk, gr->dout, s->probs, c->q, c->k, c->v, g, D,
                                   pd, c->rng, H);
