@@ -179,7 +179,7 @@ int sb_h5ds_finish(sb_h5ds_writer *w, int ok, char *err, size_t errlen) {
     int good = ok && !w->failed;
     if (H5Fclose(w->file) < 0) good = 0;
     int rc = 0;
-    if (good && sb_rename_into_place(w->tmp, w->path, err, errlen)) {
+    if (good && sb_commit_written(w->tmp, w->path, err, errlen)) {
         rc = -1;
     } else if (!good) {
         if (ok) snprintf(err, errlen, "%s: HDF5 write failed", w->tmp);

@@ -324,7 +324,7 @@ int sb_cmd_op(int argc, char **argv) {
     wf = -1;
     if (bad) ERR("%s: write failed", out);
     char why[4400];
-    if (sb_rename_into_place(tmp, out, why, sizeof why)) ERR("%s", why);
+    if (sb_commit_written(tmp, out, why, sizeof why)) ERR("%s", why);
     tmp[0] = 0;
     rc = 0;
 fail:
