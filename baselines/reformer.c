@@ -77,6 +77,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "core/attention.h"
+#include "core/layers.h"
 
 /* cfg->reformer_form (experiments/config.c: "nys|sbm") */
 enum { REFORMER_NYS = 0, REFORMER_SBM = 1 };
@@ -211,8 +212,7 @@ static void to_out_forward(sb_backend *be, reformer_state *s, const float *param
     const int HD = c->H * c->D, rows = c->B * c->N;
     const float *W = params, *bias = params + (size_t)HD * HD;
     be->heads_merge(be, s->t1, HD, s->o, c->B, c->N, c->H, c->D, 0); /* [B·N, H·D] */
-    be->gemm(be, 0, 1, rows, HD, HD, 1.0f, s->t1, HD, W, HD, 0.0f, s->t2, HD);
-    be->add_bias(be, s->t2, bias, (size_t)rows, HD);
+    sb_linear_forward(be, s->t2, s->t1, W, bias, rows, HD, HD);
     be->heads_split(be, c->out, s->t2, HD, c->B, c->N, c->H, c->D, 0);
 }
 
@@ -225,8 +225,7 @@ static const float *to_out_backward(sb_backend *be, reformer_state *s, const flo
     float *dy = s->t1, *cat = s->t2;
     be->heads_merge(be, dy, HD, dout, c->B, c->N, c->H, c->D, 0);
     be->heads_merge(be, cat, HD, s->o, c->B, c->N, c->H, c->D, 0);
-    be->gemm(be, 1, 0, HD, HD, rows, 1.0f, dy, HD, cat, HD, 1.0f, dparams, HD);
-    be->bias_backward(be, dparams + (size_t)HD * HD, dy, (size_t)rows, HD);
+    sb_linear_backward(be, NULL, dparams, dparams + (size_t)HD * HD, dy, cat, W, rows, HD, HD); /* dW, db */
     be->gemm(be, 0, 0, rows, HD, HD, 1.0f, dy, HD, W, HD, 0.0f, cat, HD); /* d concat(o), over cat */
     be->heads_split(be, s->t1, cat, HD, c->B, c->N, c->H, c->D, 0);      /* over dy, no longer needed */
     return s->t1;
