@@ -159,8 +159,10 @@ struct sb_backend {
     /* Per row i of graph g, over its edges e = (i, j):
      *   s_e = q_i . k_j / sqrt(D); probs_e = softmax over the row's edges;
      *   out_i = sum_e dropout(probs_e) v_j   (a row without edges outputs 0).
-     * q, k, v, out [G,n,D]; probs [nnz]. Dropout keeps edge e by its local
-     * index (e - first edge of the graph) in the stream derived for graph g. */
+     * q, k, v, out [G,n,D]; probs [nnz], or NULL when nothing will read them
+     * (inference): then no per-edge array is held. Dropout keeps edge e by its
+     * local index (e - first edge of the graph) in the stream derived for
+     * graph g. */
     void (*sparse_attention_forward)(sb_backend *be, float *out, float *probs, const float *q,
                                      const float *k, const float *v, const sb_csr *csr, int D,
                                      float p_drop, sb_rng_stream base, int H);

@@ -47,7 +47,7 @@ typedef struct {
     float *S;                   /* [H,k,k] */
     sb_csr graph;               /* this call's sampled graph (owned) */
     const sb_csr *used;         /* the graph the last forward used */
-    float *probs;               /* [edge capacity] */
+    float *probs;               /* [edge capacity] (training states only) */
     int64_t probs_cap;
     float *density;             /* [B,H] */
     int last_B;
@@ -205,10 +205,11 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     }
     if (!s->training) memberships_free(be, s, 0);
     const sb_csr *g = s->used;
-    reserve_edges(be, &s->probs, &s->probs_cap, g->nnz);
+    /* only backward reads the probabilities: an inference state holds none */
+    if (s->training) reserve_edges(be, &s->probs, &s->probs_cap, g->nnz);
     lap(SB_SBM_PART_SAMPLING, &t);
     float pd = c->training ? cfg->attn_dropout : 0.0f;
-    be->sparse_attention_forward(be, c->out, s->probs, c->q, c->k, c->v, g, D, pd, c->rng, H);
+    be->sparse_attention_forward(be, c->out, s->training ? s->probs : NULL, c->q, c->k, c->v, g, D, pd, c->rng, H);
     lap(SB_SBM_PART_ATTENTION, &t);
     for (int gi = 0; gi < B * H; gi++)
         s->density[gi] = (float)((double)(g->row_ptr[(size_t)(gi + 1) * N] - g->row_ptr[(size_t)gi * N]) /

@@ -20,11 +20,14 @@
  * 2026-11-30); 3 = the same, with full attention's inference holding one
  * block of scores per thread instead of the [B,H,N,N] probabilities only
  * backward needs, and an SBM graph without the transpose's key pointers
- * (since 2026-11-30, session 11: full attention's peak fell, so every ratio
- * to it rose; SBM's fell by 8 bytes a query). Runs without the key were measured by an older
- * pass, whose peak memory depended on the thread count. `sbmbench remeasure`
- * re-measures such runs. */
-#define SB_COST_METHOD 3
+ * (session 11: full attention's peak fell, so every ratio to it rose; SBM's
+ * fell by 8 bytes a query); 4 = the same, with SBM's inference holding no
+ * per-edge probabilities either (session 12: each row is scored, normalised
+ * and applied in one visit; SBM's peak fell by up to 4 bytes an edge, where
+ * the attention rather than the sampling set it). Runs without the key were
+ * measured by an older pass, whose peak memory depended on the thread count.
+ * `sbmbench remeasure` re-measures such runs. */
+#define SB_COST_METHOD 4
 
 /* At most this many test examples are measured (the first ones, in batch
  * order), so the pass stays small next to training on long LRA tasks. */

@@ -5,6 +5,7 @@
  * products sddmm, spmm_rows, spmm_cols (reference and adjointness). */
 #include <float.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include "core/backend.h"
 #include "core/kernels_inline.h"
@@ -386,6 +387,51 @@ static void test_large_scores(sb_backend *be) {
     sb_csr_free(be, &c);
 }
 
+/* Inference (no probs) scores, normalises and applies each row in one
+ * visit: the same output bit for bit as the passes that keep the
+ * probabilities, with and without dropout, at a vectorised width (32) and a
+ * scalar one (5), with an empty row, on 1, 2 and 3 threads; and it holds no
+ * array over the edges, only a row's worth per thread. */
+static void test_forward_without_probs(sb_backend *be) {
+    enum { G = 3, n = 70 };
+    const int widths[2] = {32, 5}, threads[3] = {1, 2, 3}, saved = omp_get_max_threads();
+    sb_csr c = {0};
+    random_csr(be, &c, G, n, 0.3f, 4, 9, 31);
+    int64_t longest = 0;
+    for (int64_t r = 0; r < (int64_t)G * n; r++)
+        longest = c.row_ptr[r + 1] - c.row_ptr[r] > longest ? c.row_ptr[r + 1] - c.row_ptr[r] : longest;
+    for (int wi = 0; wi < 2; wi++)
+        for (int drop = 0; drop < 2; drop++) {
+            const int D = widths[wi];
+            const float p = drop ? 0.3f : 0.0f;
+            const size_t len = (size_t)G * n * D;
+            float *q = tu_alloc(len), *k = tu_alloc(len), *v = tu_alloc(len), *ref = tu_alloc(len), *out = tu_alloc(len);
+            float *probs = tu_alloc((size_t)c.nnz);
+            tu_fill_normal(q, len, 1.0f, 60), tu_fill_normal(k, len, 1.0f, 61), tu_fill_normal(v, len, 1.0f, 62);
+            const sb_rng_stream s = sb_rng_make(4, SB_RNG_ATTN_DROPOUT, 2, 0, 0, 0);
+            be->sparse_attention_forward(be, ref, probs, q, k, v, &c, D, p, s, 2);
+            int same = 1;
+            int64_t held = 0;
+            for (int t = 0; t < 3; t++) {
+                sb_cpu_set_threads(threads[t]);
+                for (size_t i = 0; i < len; i++) out[i] = NAN; /* every entry must be written */
+                const int64_t live = be->mem.live_bytes;
+                sb_mem_reset_peak(&be->mem);
+                be->sparse_attention_forward(be, out, NULL, q, k, v, &c, D, p, s, 2);
+                held = be->mem.peak_bytes - live > held ? be->mem.peak_bytes - live : held;
+                same &= !memcmp(ref, out, len * sizeof(float));
+            }
+            sb_cpu_set_threads(saved);
+            const int64_t bound = (int64_t)sizeof(float) * 3 * ((drop ? 2 : 1) * longest + 1);
+            tu_check(same && held <= bound,
+                     "sparse attention forward without probs, width %d, dropout %.1f: the same output bit for bit "
+                     "on 1, 2, 3 threads, holding %lld bytes (at most a row per thread, %lld; the edges: %lld)", D,
+                     (double)p, (long long)held, (long long)bound, (long long)(c.nnz * (int64_t)sizeof(float)));
+            free(q), free(k), free(v), free(ref), free(out), free(probs);
+        }
+    sb_csr_free(be, &c);
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     test_transpose(be);
@@ -394,6 +440,7 @@ int main(void) {
     sparse_attention_case(be, 0.3f, 9, 4, 0.4f, 1e-3);
     sparse_attention_case(be, 0.3f, 40, 32, 0.6f, 1e-2);
     test_complete_graph_matches_dense(be);
+    test_forward_without_probs(be);
     test_edge_products(be, 12, 5, 0.3f);
     test_edge_products(be, 40, 8, 0.6f);
     test_edge_products(be, 40, 40, 0.6f);
