@@ -170,7 +170,8 @@ struct sb_backend {
      * score logit (which is also dL/dA_e for a 0/1 edge mask, the STE's
      * input), and, with dropout (p_drop > 0), probs_kept [nnz] = dropout(probs)
      * (scratch for dV; without dropout it is not touched and may be NULL).
-     * dq, dk, dv accumulate. */
+     * ds may be probs itself, which are then replaced (SBM holds one per-edge
+     * buffer for both). dq, dk, dv accumulate. */
     void (*sparse_attention_backward)(sb_backend *be, float *dq, float *dk, float *dv, float *ds,
                                       float *probs_kept, const float *dout, const float *probs,
                                       const float *q, const float *k, const float *v,

@@ -23,6 +23,7 @@
 #include "core/sbm_attention.h"
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/attention.h"
@@ -47,13 +48,15 @@ typedef struct {
     float *S;                   /* [H,k,k] */
     sb_csr graph;               /* this call's sampled graph (owned) */
     const sb_csr *used;         /* the graph the last forward used */
-    float *probs;               /* [edge capacity] (training states only) */
+    float *probs;               /* [edge capacity] (training states only); backward turns them
+                                 * into the edge gradients ds, so one backward per forward */
     int64_t probs_cap;
+    int probs_fresh;            /* probs hold the last forward's probabilities (not yet ds) */
     float *density;             /* [B,H] */
     int last_B;
     /* backward scratch, kept across calls (no page faults per step) */
-    float *ds, *pk;             /* [edge capacity]: edge gradients; kept probabilities (dropout only) */
-    int64_t ds_cap, pk_cap;
+    float *pk;                  /* [edge capacity] kept probabilities (dropout only) */
+    int64_t pk_cap;
     float *Y, *dqhat, *dkhat;   /* [B,H,N,k]: G K̂ then Q̂ Ŝ then dQm; dQ̂ then dKm; dK̂ */
     float *kvec;                /* [4k] the expected-density regulariser's sums */
     float *dqp, *dkp, *dh;      /* [B,H,N,D] */
@@ -149,7 +152,7 @@ static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, 
 static void sbm_state_destroy(sb_backend *be, void *state) {
     sbm_state *s = state;
     if (!s) return;
-    float *bufs[] = {s->h1q, s->qp, s->h1k, s->kp, s->qhat, s->khat, s->S, s->probs, s->density, s->ds, s->pk,
+    float *bufs[] = {s->h1q, s->qp, s->h1k, s->kp, s->qhat, s->khat, s->S, s->probs, s->density, s->pk,
                      s->Y, s->dqhat, s->dkhat, s->kvec, s->dqp, s->dkp, s->dh, s->dS, s->dD};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->free(be, bufs[i]);
     sb_csr_free(be, &s->graph);
@@ -210,6 +213,7 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     lap(SB_SBM_PART_SAMPLING, &t);
     float pd = c->training ? cfg->attn_dropout : 0.0f;
     be->sparse_attention_forward(be, c->out, s->training ? s->probs : NULL, c->q, c->k, c->v, g, D, pd, c->rng, H);
+    s->probs_fresh = s->training;
     lap(SB_SBM_PART_ATTENTION, &t);
     for (int gi = 0; gi < B * H; gi++)
         s->density[gi] = (float)((double)(g->row_ptr[(size_t)(gi + 1) * N] - g->row_ptr[(size_t)gi * N]) /
@@ -336,12 +340,20 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     sbm_params p = unpack(cfg, (float *)params), dp = unpack(cfg, dparams);
     const int B = c->B, H = c->H, N = c->N, D = c->D, k = s->k;
     const sb_csr *g = s->used;
+    if (!s->probs_fresh) {
+        fprintf(stderr, "sbmbench: sbm attention: backward %s\n",
+                s->training ? "twice after one forward (the first consumed its probabilities)"
+                            : "on an inference state");
+        exit(3);
+    }
+    s->probs_fresh = 0;
     double t = omp_get_wtime();
     float pd = c->training ? cfg->attn_dropout : 0.0f;
-    reserve_edges(be, &s->ds, &s->ds_cap, g->nnz);
     /* the dropped-out probabilities only with dropout (without, dV reads probs) */
     if (pd > 0.0f) reserve_edges(be, &s->pk, &s->pk_cap, g->nnz);
-    float *ds = s->ds, *pk = pd > 0.0f ? s->pk : NULL;
+    /* the edge gradients replace the probabilities in place: one per-edge
+     * buffer fewer at the training peak */
+    float *ds = s->probs, *pk = pd > 0.0f ? s->pk : NULL;
     be->sparse_attention_backward(be, gr->dq, gr->dk, gr->dv, ds, pk, gr->dout, s->probs, c->q, c->k, c->v, g, D,
                                   pd, c->rng, H);
     lap(SB_SBM_PART_ATTENTION, &t);

@@ -173,6 +173,20 @@ static void sparse_attention_case(sb_backend *be, float p, int N, int D, float d
             for (int t = 0; t < 3; t++) memcpy(g1[t], g[t], n * sizeof(float));
     }
 
+    /* ds written over the probabilities themselves (how SBM calls it): the
+     * same ds, kept probabilities and gradients, bit for bit */
+    {
+        float *alias = tu_alloc(nnz), *kept2 = tu_alloc(nnz), *g2[3];
+        memcpy(alias, probs, nnz * sizeof(float));
+        for (int t = 0; t < 3; t++) g2[t] = tu_alloc(n), memset(g2[t], 0, n * sizeof(float));
+        be->sparse_attention_backward(be, g2[0], g2[1], g2[2], alias, p > 0.0f ? kept2 : NULL, R, alias, q, k, v,
+                                      &csr, D, p, c.s, H);
+        int same = !memcmp(alias, ds, nnz * sizeof(float)) && (p == 0.0f || !memcmp(kept2, kept, nnz * sizeof(float)));
+        for (int t = 0; t < 3; t++) same &= !memcmp(g2[t], g1[t], n * sizeof(float)), free(g2[t]);
+        tu_check(same, "%s: ds in place over the probabilities: the same ds, kept probabilities, dq, dk, dv", tag);
+        free(alias), free(kept2);
+    }
+
     /* probs_kept = dropout(probs); ds rebuilds dq and dk (s_e = q_i . k_j / sqrt(D)) */
     const float scale = 1.0f / sqrtf((float)D);
     const uint32_t thr = sb_dropout_threshold(p);

@@ -387,6 +387,9 @@ void sb_cpu_sparse_attention_forward(sb_backend *be, float *out, float *probs, c
     be->free(be, kept);
 }
 
+/* ds may be probs itself: every pass that reads the probabilities (dV's)
+ * runs before the row pass that replaces them with ds, and that pass reads a
+ * row's probabilities before it writes the row's ds. */
 void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, float *dv, float *ds,
                                       float *probs_kept, const float *dout, const float *probs, const float *q,
                                       const float *k, const float *v, const sb_csr *c, int D, float p_drop,
@@ -398,35 +401,52 @@ void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, floa
     const float scale = 1.0f / sqrtf((float)D);
     const uint32_t thr = sb_dropout_threshold(p_drop);
     const float dscale = sb_dropout_scale(p_drop);
-    /* d(kept prob)_e = dO_i . v_j */
-    edge_pass dprob = {.op = EDGE_SDDMM, .w = D, .X = dout, .B = v, .out = ds};
-    run_pass(c, &dprob);
-    /* through dropout and the row softmax: ds = p (dp - Σ p dp) */
+    /* dV_j += Σ kept dO_i, where without dropout the kept probabilities are
+     * the probabilities themselves */
+    if (p_drop > 0.0f) {
+#pragma omp parallel for schedule(dynamic, ROW_CHUNK)
+        for (size_t r = 0; r < rows; r++) {
+            const int64_t e0 = c->row_ptr[r], e1 = c->row_ptr[r + 1];
+            if (e0 == e1) continue;
+            row_keep(c, r, base, H, thr, dscale, probs_kept + e0); /* the factors first, then times p */
+            for (int64_t e = e0; e < e1; e++) probs_kept[e] *= probs[e];
+        }
+    }
+    edge_pass pv = {.op = EDGE_SCATTER, .w = D, .alpha = 1.0f, .X = dout, .v = p_drop > 0.0f ? probs_kept : probs,
+                    .out = dv};
+    run_pass(c, &pv);
+    /* per row, in a thread's buffers: d(kept prob)_e = dO_i . v_j, through
+     * dropout (its factors drawn again) and the row softmax, ds = p (dp - Σ p dp) */
+    int64_t longest = 0;
+    for (size_t r = 0; r < rows; r++)
+        longest = c->row_ptr[r + 1] - c->row_ptr[r] > longest ? c->row_ptr[r + 1] - c->row_ptr[r] : longest;
+    const size_t per_thread = (size_t)longest * (p_drop > 0.0f ? 2 : 1) + 1;
+    float *scratch = be->alloc_uninit(be, sizeof(float) * per_thread * (size_t)omp_get_max_threads());
 #pragma omp parallel for schedule(dynamic, ROW_CHUNK)
     for (size_t r = 0; r < rows; r++) {
         const int64_t e0 = c->row_ptr[r], e1 = c->row_ptr[r + 1], len = e1 - e0;
         if (len == 0) continue;
         const float *p = probs + e0;
-        float *dsr = ds + e0, *pk = p_drop > 0.0f ? probs_kept + e0 : NULL;
+        float *dp = scratch + per_thread * (size_t)omp_get_thread_num(), *dsr = ds + e0;
+        const size_t gw = (r / (size_t)c->n) * (size_t)c->n * D;
+        SB_BY_WIDTH(D, sddmm_edges(dp, dout + r * D, v + gw, c->col + e0, 0, len, W));
         if (p_drop > 0.0f) {
-            row_keep(c, r, base, H, thr, dscale, pk); /* the factors first, then times p */
-            for (int64_t e = 0; e < len; e++) dsr[e] *= pk[e], pk[e] *= p[e];
+            float *factor = dp + longest;
+            row_keep(c, r, base, H, thr, dscale, factor);
+            for (int64_t e = 0; e < len; e++) dp[e] *= factor[e];
         }
         float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
-        for (int64_t e = 0; e < len; e++) acc += p[e] * dsr[e];
+        for (int64_t e = 0; e < len; e++) acc += p[e] * dp[e];
 #pragma omp simd
-        for (int64_t e = 0; e < len; e++) dsr[e] = p[e] * (dsr[e] - acc);
+        for (int64_t e = 0; e < len; e++) dsr[e] = p[e] * (dp[e] - acc);
     }
-    /* dQ_i += scale Σ ds k_j;  dK_j += scale Σ ds q_i;  dV_j += Σ kept dO_i */
+    be->free(be, scratch);
+    /* dQ_i += scale Σ ds k_j;  dK_j += scale Σ ds q_i */
     edge_pass pq = {.op = EDGE_GATHER, .w = D, .alpha = scale, .X = k, .v = ds, .out = dq};
     edge_pass pk = {.op = EDGE_SCATTER, .w = D, .alpha = scale, .X = q, .v = ds, .out = dk};
-    /* without dropout the kept probabilities are the probabilities themselves */
-    edge_pass pv = {.op = EDGE_SCATTER, .w = D, .alpha = 1.0f, .X = dout, .v = p_drop > 0.0f ? probs_kept : probs,
-                    .out = dv};
     run_pass(c, &pq);
     run_pass(c, &pk);
-    run_pass(c, &pv);
 }
 
 void sb_cpu_sddmm(sb_backend *be, float *out, const sb_csr *c, const float *A, const float *B, int w) {

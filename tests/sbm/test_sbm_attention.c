@@ -11,6 +11,10 @@
  *   - with every edge present it is full attention.
  * A row with no edge outputs exactly zero. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "core/attention.h"
 #include "core/backend.h"
 #include "tests/test_util.h"
@@ -305,6 +309,40 @@ static void check_thread_invariance(sb_backend *be) {
     free(p), free(q), free(k), free(v), free(R);
 }
 
+/* Backward turns the kept probabilities into edge gradients, so it needs a
+ * forward of its own: a second backward after one forward, or one on an
+ * inference state, exits with status 3 and a message instead of reading
+ * gradients as probabilities. Each case runs in a child. */
+static void expect_backward_refused(sb_backend *be, int training, int backwards, const char *what) {
+    fflush(NULL);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stderr)) _exit(1);
+        sb_cpu_set_threads(1); /* the parent's OpenMP thread pool does not survive fork */
+        const sb_attention_ops *sbm = sb_attention_find("sbm");
+        sb_attn_config cfg = {.n_heads = H, .d_head = D, .max_len = N, .sbm_k = K, .sbm_delta = 0.2f,
+                              .sbm_sampler = SB_SAMPLER_FASTRG, .sbm_ste = 1};
+        const size_t np = sbm->param_count(&cfg);
+        float *p = tu_alloc(np), *dp = tu_alloc(np), *x = tu_alloc(SZ), *out = tu_alloc(SZ), *g[4];
+        for (int t = 0; t < 4; t++) g[t] = tu_alloc(SZ), memset(g[t], 0, sizeof(float) * SZ);
+        sb_rng_reader r = tu_rng(5);
+        sbm->init_params(&cfg, p, &r);
+        tu_fill_normal(x, SZ, 1.0f, 6);
+        void *st = sbm->state_create(be, &cfg, B, N, training);
+        sb_attn_call call = {.B = B, .H = H, .N = N, .D = D, .q = x, .k = x, .v = x, .out = out, .training = training,
+                             .rng = sb_rng_make(8, SB_RNG_ATTN_DROPOUT, 0, 0, 0, 0),
+                             .rng_attn = sb_rng_make(8, SB_RNG_ATTN, 0, 0, 0, 0)};
+        sbm->forward(be, st, &cfg, p, &call);
+        sb_attn_grads gr = {.dq = g[0], .dk = g[1], .dv = g[2], .dout = g[3]};
+        for (int b = 0; b < backwards; b++) sbm->backward(be, st, &cfg, p, dp, &call, &gr);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    tu_check(WIFEXITED(status) && WEXITSTATUS(status) == (backwards == 1 && training ? 0 : 3),
+             "sbm backward %s: exit status %d", what, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     static ctx_t c;
@@ -424,6 +462,9 @@ int main(void) {
     }
     check_sampler_wiring(be);
     check_thread_invariance(be);
+    expect_backward_refused(be, 1, 1, "once after a training forward runs (0)");
+    expect_backward_refused(be, 1, 2, "twice after one forward is refused (3)");
+    expect_backward_refused(be, 0, 1, "on an inference state is refused (3)");
     free(c.params);
     sb_backend_destroy(be);
     return tu_finish();
