@@ -27,6 +27,17 @@ typedef struct {
     int64_t *perm;     /* [cap] incoming position -> edge index in row order */
 } sb_csr;
 
+/* Graphs [g0, g1) of c as a batch of their own, sharing c's arrays: their
+ * edges keep their indices in c, so per-edge arrays of c serve the view as
+ * they are, while per-row arrays start at the view's first graph. No
+ * transpose; cap is c's. */
+static inline sb_csr sb_csr_graphs(const sb_csr *c, int g0, int g1) {
+    sb_csr v = {.n_graphs = g1 - g0, .n = c->n, .cap = c->cap, .col = c->col,
+                .row_ptr = c->row_ptr + (size_t)g0 * c->n};
+    v.nnz = v.row_ptr[(size_t)v.n_graphs * c->n] - v.row_ptr[0];
+    return v;
+}
+
 /* Edges to allocate for nnz: headroom, since densities drift step to step,
  * shared by the graph and every per-edge buffer kept beside it. */
 static inline int64_t sb_csr_edge_capacity(int64_t nnz) { return nnz + nnz / 8 + 1024; }

@@ -57,7 +57,8 @@ typedef struct {
     /* backward scratch, kept across calls (no page faults per step) */
     float *pk;                  /* [edge capacity] kept probabilities (dropout only) */
     int64_t pk_cap;
-    float *Y, *dqhat, *dkhat;   /* [B,H,N,k]: G K̂ then Q̂ Ŝ then dQm; dQ̂ then dKm; dK̂ */
+    float *Y, *dqhat, *dkhat;   /* [group rows, k] (one group of examples, sbm_backward):
+                                 * G K̂ then Q̂ Ŝ then dQm; dQ̂ then dKm; dK̂ */
     float *kvec;                /* [4k] the expected-density regulariser's sums */
     float *dqp, *dkp, *dh;      /* [B,H,N,D] */
     float *dS, *dD;             /* [H,k,k] */
@@ -131,6 +132,21 @@ static void reserve_edges(sb_backend *be, float **buf, int64_t *cap, int64_t nnz
     *buf = be->alloc(be, sizeof(float) * (size_t)*cap);
 }
 
+/* The backward through the memberships runs over groups of whole examples,
+ * so its three [rows, k] work buffers (Y, dQ̂, dK̂) hold one group's rows, not
+ * the batch's: at least SBM_GROUP_ROWS rows (enough work per backend call),
+ * and then as few examples as that takes. Every product and pass is the one
+ * the whole batch would run, restricted to the group's graphs, and the
+ * accumulations into dŜ and dC keep the batch's order (examples in order;
+ * the expected-density terms of dŜ after all the straight-through ones), so
+ * the gradients do not depend on the grouping. */
+#define SBM_GROUP_ROWS 4096
+
+static int examples_per_group(int B, int H, int N) {
+    const int per = (SBM_GROUP_ROWS + H * N - 1) / (H * N);
+    return per < B ? per : B;
+}
+
 static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training) {
     sbm_state *s = calloc(1, sizeof *s);
     s->B = B, s->N = N, s->H = cfg->n_heads, s->D = cfg->d_head, s->k = cfg->sbm_k, s->training = training;
@@ -139,8 +155,10 @@ static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, 
     s->S = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
     s->density = be->alloc(be, sizeof(float) * (size_t)B * s->H);
     if (training) {
+        /* the memberships' backward works a group of examples at a time */
+        const size_t group_rows = (size_t)examples_per_group(B, s->H, N) * s->H * N;
         float **nk[] = {&s->Y, &s->dqhat, &s->dkhat}, **nd[] = {&s->dqp, &s->dkp, &s->dh};
-        for (int i = 0; i < 3; i++) *nk[i] = be->alloc(be, sizeof(float) * rows * s->k);
+        for (int i = 0; i < 3; i++) *nk[i] = be->alloc(be, sizeof(float) * group_rows * s->k);
         s->kvec = be->alloc(be, sizeof(float) * 4 * (size_t)s->k);
         for (int i = 0; i < 3; i++) *nd[i] = be->alloc(be, sizeof(float) * rows * s->D);
         s->dS = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
@@ -250,39 +268,61 @@ static void ste_edge_values(sb_backend *be, float *ds, const sb_csr *g, float r,
     be->flops.total += 2LL * g->nnz;
 }
 
-/* Through p = Q̂ Ŝ K̂ᵀ from the edge values G: dQ̂ = (G K̂) Ŝᵀ into dqhat,
- * dŜ += Σ_b Q̂ᵀ (G K̂), dK̂ = Gᵀ (Q̂ Ŝ) into dkhat (zeroed by the caller). Y
- * [B,H,N,k] holds G K̂, then Q̂ Ŝ (Ŝ is symmetric, so Ŝᵀ = Ŝ). */
-static void ste_memberships_backward(sb_backend *be, const sbm_state *s, const sb_attn_call *c, const sb_csr *g,
+/* One group's slice: examples [b0, b0 + nb) of the call. */
+typedef struct {
+    int b0, nb;
+    size_t off_k, off_d; /* offsets of its first row in [B,H,N,k] and [B,H,N,D] buffers */
+    sb_csr graph;        /* a view of its graphs (core/csr.h) */
+} sbm_group;
+
+static sbm_group group_at(const sb_attn_call *c, const sb_csr *g, int k, int b0, int nb) {
+    const size_t rows0 = (size_t)b0 * c->H * c->N;
+    return (sbm_group){b0, nb, rows0 * k, rows0 * c->D, sb_csr_graphs(g, b0 * c->H, (b0 + nb) * c->H)};
+}
+
+/* Through p = Q̂ Ŝ K̂ᵀ from the edge values G, for one group: dQ̂ = (G K̂) Ŝᵀ
+ * into dqhat, dŜ += Σ_b Q̂ᵀ (G K̂), dK̂ = Gᵀ (Q̂ Ŝ) into dkhat (zeroed by the
+ * caller). Y holds G K̂, then Q̂ Ŝ (Ŝ is symmetric, so Ŝᵀ = Ŝ). */
+static void ste_memberships_backward(sb_backend *be, const sbm_state *s, const sb_attn_call *c, const sbm_group *gp,
                                      const float *G, float *Y, float *dqhat, float *dkhat, float *dS) {
-    const int B = c->B, H = c->H, N = c->N, k = s->k;
-    be->zero(be, Y, sizeof(float) * (size_t)B * H * N * k);
-    be->spmm_rows(be, Y, g, G, s->khat, k);                                   /* Y = G K̂ */
-    per_head_gemm_nt(be, dqhat, Y, s->S, B, H, N, k, k, 0.0f);                /* dQ̂ = Y Ŝᵀ */
-    for (int b = 0; b < B; b++)                                               /* dŜ += Q̂ᵀ Y */
-        be->gemm_batched(be, 1, 0, k, k, N, 1.0f, s->qhat + (size_t)b * H * N * k, k, (size_t)N * k,
+    const int H = c->H, N = c->N, k = s->k, nb = gp->nb;
+    const float *qhat = s->qhat + gp->off_k, *khat = s->khat + gp->off_k;
+    be->zero(be, Y, sizeof(float) * (size_t)nb * H * N * k);
+    be->spmm_rows(be, Y, &gp->graph, G, khat, k);                             /* Y = G K̂ */
+    per_head_gemm_nt(be, dqhat, Y, s->S, nb, H, N, k, k, 0.0f);               /* dQ̂ = Y Ŝᵀ */
+    for (int b = 0; b < nb; b++)                                              /* dŜ += Q̂ᵀ Y */
+        be->gemm_batched(be, 1, 0, k, k, N, 1.0f, qhat + (size_t)b * H * N * k, k, (size_t)N * k,
                          Y + (size_t)b * H * N * k, k, (size_t)N * k, 1.0f, dS, k, (size_t)k * k, H);
-    per_head_gemm_nt(be, Y, s->qhat, s->S, B, H, N, k, k, 0.0f);              /* Y = Q̂ Ŝ */
-    be->spmm_cols(be, dkhat, g, G, Y, k);                                     /* dK̂ = Gᵀ Y */
+    per_head_gemm_nt(be, Y, qhat, s->S, nb, H, N, k, k, 0.0f);                /* Y = Q̂ Ŝ */
+    be->spmm_cols(be, dkhat, &gp->graph, G, Y, k);                            /* dK̂ = Gᵀ Y */
 }
 
 /* The expected-density regulariser w Σ_b (1ᵀQ̂_b) Ŝ_h (K̂_bᵀ1) over real
- * positions (w = its weight / (H B N²)), added into dqhat, dkhat and dS:
- * d/dQ̂_i = w Ŝ (K̂ᵀ1), d/dK̂_j = w Ŝᵀ (Q̂ᵀ1), d/dŜ = w (Q̂ᵀ1)(K̂ᵀ1)ᵀ. */
-static void expected_density_backward(const sbm_state *s, const sb_attn_call *c, float w, float *dqhat,
-                                      float *dkhat, float *dS) {
-    const int B = c->B, H = c->H, N = c->N, k = s->k;
-    const float *key_mask = c->key_mask;
-    float *sq = s->kvec, *sk = sq + k, *aq = sk + k, *ak = aq + k;
-    for (int gi = 0; gi < B * H; gi++) {
-        const int b = gi / H, h = gi % H;
-        const float *km = key_mask ? key_mask + (size_t)b * N : NULL;
-        const float *qh = s->qhat + (size_t)gi * N * k, *kh = s->khat + (size_t)gi * N * k;
-        const float *Sh = s->S + (size_t)h * k * k;
-        memset(sq, 0, sizeof(float) * k), memset(sk, 0, sizeof(float) * k);
-        for (int i = 0; i < N; i++)
-            if (!km || km[i] > 0.0f)
-                for (int a = 0; a < k; a++) sq[a] += qh[(size_t)i * k + a], sk[a] += kh[(size_t)i * k + a];
+ * positions (w = its weight / (H B N²)): d/dQ̂_i = w Ŝ (K̂ᵀ1), d/dK̂_j = w Ŝᵀ
+ * (Q̂ᵀ1), d/dŜ = w (Q̂ᵀ1)(K̂ᵀ1)ᵀ. expected_sums: graph gi's column sums over
+ * its real rows, sq = Q̂ᵀ1 and sk = K̂ᵀ1, into s->kvec. */
+static const float *expected_sums(const sbm_state *s, const sb_attn_call *c, int gi) {
+    const int H = c->H, N = c->N, k = s->k;
+    const float *km = c->key_mask ? c->key_mask + (size_t)(gi / H) * N : NULL;
+    const float *qh = s->qhat + (size_t)gi * N * k, *kh = s->khat + (size_t)gi * N * k;
+    float *sq = s->kvec, *sk = sq + k;
+    memset(sq, 0, sizeof(float) * k), memset(sk, 0, sizeof(float) * k);
+    for (int i = 0; i < N; i++)
+        if (!km || km[i] > 0.0f)
+            for (int a = 0; a < k; a++) sq[a] += qh[(size_t)i * k + a], sk[a] += kh[(size_t)i * k + a];
+    return km;
+}
+
+/* The regulariser's dQ̂ and dK̂ terms for one group's graphs, added into
+ * its dqhat and dkhat (rows of real positions only). */
+static void expected_density_memberships(const sbm_state *s, const sb_attn_call *c, const sbm_group *gp, float w,
+                                         float *dqhat, float *dkhat) {
+    const int H = c->H, N = c->N, k = s->k;
+    const float *sq = s->kvec, *sk = sq + k;
+    float *aq = s->kvec + 2 * k, *ak = aq + k;
+    for (int gl = 0; gl < gp->nb * H; gl++) {
+        const int gi = gp->b0 * H + gl;
+        const float *km = expected_sums(s, c, gi), *Sh = s->S + (size_t)(gi % H) * k * k;
         for (int a = 0; a < k; a++) {
             aq[a] = ak[a] = 0.0f;
             for (int bb = 0; bb < k; bb++) aq[a] += Sh[(size_t)a * k + bb] * sk[bb], ak[a] += Sh[(size_t)bb * k + a] * sq[bb];
@@ -290,39 +330,55 @@ static void expected_density_backward(const sbm_state *s, const sb_attn_call *c,
         for (int i = 0; i < N; i++)
             if (!km || km[i] > 0.0f)
                 for (int a = 0; a < k; a++)
-                    dqhat[(size_t)gi * N * k + (size_t)i * k + a] += w * aq[a],
-                        dkhat[(size_t)gi * N * k + (size_t)i * k + a] += w * ak[a];
-        for (int a = 0; a < k; a++)
-            for (int bb = 0; bb < k; bb++) dS[(size_t)h * k * k + (size_t)a * k + bb] += w * sq[a] * sk[bb];
+                    dqhat[(size_t)gl * N * k + (size_t)i * k + a] += w * aq[a],
+                        dkhat[(size_t)gl * N * k + (size_t)i * k + a] += w * ak[a];
     }
 }
 
-/* From dQ̂, dK̂ and dŜ to the parameters and to dQ, dK: σ' (dQm into Y, then
- * dKm into dqhat's buffer, which is free by then), Qm = Q' Cᵀ (dQ' = dQm C,
- * dC += dQmᵀ Q'), Ŝ = softmax(C Cᵀ) over k² (dC += (dD + dDᵀ) C), and the
- * shared MLP. */
-static void memberships_backward(sb_backend *be, const sbm_state *s, const sbm_params *p, sbm_params *dp,
-                                 const sb_attn_call *c, const sb_attn_grads *gr, float *Y, float *dqhat,
-                                 const float *dkhat, const float *dS) {
-    const int B = c->B, H = c->H, N = c->N, D = c->D, k = s->k, rows = B * H * N;
-    const size_t nk = (size_t)rows * k;
+/* The regulariser's dŜ term, for every graph (after all the groups). */
+static void expected_density_block(const sbm_state *s, const sb_attn_call *c, float w, float *dS) {
+    const int k = s->k;
+    const float *sq = s->kvec, *sk = sq + k;
+    for (int gi = 0; gi < c->B * c->H; gi++) {
+        expected_sums(s, c, gi);
+        float *dSh = dS + (size_t)(gi % c->H) * k * k;
+        for (int a = 0; a < k; a++)
+            for (int bb = 0; bb < k; bb++) dSh[(size_t)a * k + bb] += w * sq[a] * sk[bb];
+    }
+}
+
+/* From one group's dQ̂ and dK̂ towards the parameters and dQ, dK: σ' (dQm
+ * into Y, dKm into dqhat's buffer, which is free by then), then Qm = Q' Cᵀ:
+ * dQ' = dQm C into dqp, dC += dQmᵀ Q' (and the same for keys). */
+static void memberships_group_backward(sb_backend *be, const sbm_state *s, const sbm_params *p, sbm_params *dp,
+                                       const sb_attn_call *c, const sbm_group *gp, float *Y, float *dqhat,
+                                       const float *dkhat) {
+    const int H = c->H, N = c->N, D = c->D, k = s->k;
+    const size_t nk = (size_t)gp->nb * H * N * k;
     float *dQm = Y, *dKm = dqhat;
     be->zero(be, dQm, sizeof(float) * nk);
-    be->sigmoid_backward(be, dQm, s->qhat, dqhat, nk);
+    be->sigmoid_backward(be, dQm, s->qhat + gp->off_k, dqhat, nk);
     be->zero(be, dKm, sizeof(float) * nk);
-    be->sigmoid_backward(be, dKm, s->khat, dkhat, nk);
-    float *dqp = s->dqp, *dkp = s->dkp, *dD = s->dD;
-    for (int b = 0; b < B; b++) {
-        size_t ok = (size_t)b * H * N * k, od = (size_t)b * H * N * D;
-        be->gemm_batched(be, 0, 0, N, D, k, 1.0f, dQm + ok, k, (size_t)N * k, p->C, D, (size_t)k * D, 0.0f, dqp + od,
-                         D, (size_t)N * D, H);
-        be->gemm_batched(be, 0, 0, N, D, k, 1.0f, dKm + ok, k, (size_t)N * k, p->C, D, (size_t)k * D, 0.0f, dkp + od,
-                         D, (size_t)N * D, H);
+    be->sigmoid_backward(be, dKm, s->khat + gp->off_k, dkhat, nk);
+    for (int b = 0; b < gp->nb; b++) {
+        size_t ok = (size_t)b * H * N * k, od = gp->off_d + (size_t)b * H * N * D;
+        be->gemm_batched(be, 0, 0, N, D, k, 1.0f, dQm + ok, k, (size_t)N * k, p->C, D, (size_t)k * D, 0.0f,
+                         s->dqp + od, D, (size_t)N * D, H);
+        be->gemm_batched(be, 0, 0, N, D, k, 1.0f, dKm + ok, k, (size_t)N * k, p->C, D, (size_t)k * D, 0.0f,
+                         s->dkp + od, D, (size_t)N * D, H);
         be->gemm_batched(be, 1, 0, k, D, N, 1.0f, dQm + ok, k, (size_t)N * k, s->qp + od, D, (size_t)N * D, 1.0f,
                          dp->C, D, (size_t)k * D, H);
         be->gemm_batched(be, 1, 0, k, D, N, 1.0f, dKm + ok, k, (size_t)N * k, s->kp + od, D, (size_t)N * D, 1.0f,
                          dp->C, D, (size_t)k * D, H);
     }
+}
+
+/* After every group: Ŝ = softmax(C Cᵀ) over k² (dC += (dD + dDᵀ) C), and the
+ * shared MLP from dQ' and dK' to dQ, dK and its parameters. */
+static void block_and_mlp_backward(sb_backend *be, const sbm_state *s, const sbm_params *p, sbm_params *dp,
+                                   const sb_attn_call *c, const sb_attn_grads *gr, const float *dS) {
+    const int H = c->H, D = c->D, k = s->k, rows = c->B * H * c->N;
+    float *dD = s->dD;
     be->zero(be, dD, sizeof(float) * (size_t)H * k * k);
     be->softmax_rows_backward(be, dD, s->S, dS, (size_t)H, k * k);
     be->gemm_batched(be, 0, 0, k, D, k, 1.0f, dD, k, (size_t)k * k, p->C, D, (size_t)k * D, 1.0f, dp->C, D,
@@ -330,8 +386,8 @@ static void memberships_backward(sb_backend *be, const sbm_state *s, const sbm_p
     be->gemm_batched(be, 1, 0, k, D, k, 1.0f, dD, k, (size_t)k * k, p->C, D, (size_t)k * D, 1.0f, dp->C, D,
                      (size_t)k * D, H);
     /* the shared MLP, for queries then keys */
-    mlp_backward(be, gr->dq, dp, p, dqp, s->h1q, c->q, s->dh, rows, D);
-    mlp_backward(be, gr->dk, dp, p, dkp, s->h1k, c->k, s->dh, rows, D);
+    mlp_backward(be, gr->dq, dp, p, s->dqp, s->h1q, c->q, s->dh, rows, D);
+    mlp_backward(be, gr->dk, dp, p, s->dkp, s->h1k, c->k, s->dh, rows, D);
 }
 
 static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg, const float *params,
@@ -363,20 +419,24 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
      * still trains them. */
     const int expected = cfg->sbm_reg_kind == SB_SBM_REG_EXPECTED && gr->density_weight != 0.0f;
     if (!cfg->sbm_ste && !expected) return;
-    const size_t nk = (size_t)B * H * N * k;
-    float *Y = s->Y, *dqhat = s->dqhat, *dkhat = s->dkhat, *dS = s->dS;
-    be->zero(be, dkhat, sizeof(float) * nk);
+    float *dS = s->dS;
     be->zero(be, dS, sizeof(float) * (size_t)H * k * k);
     const float reg_share = gr->density_weight / ((float)H * (float)B * (float)N * (float)N);
-    if (cfg->sbm_ste) {
+    if (cfg->sbm_ste)
         ste_edge_values(be, ds, g, cfg->sbm_reg_kind == SB_SBM_REG_SAMPLED ? reg_share : 0.0f, cfg->sbm_ste_clip,
                         cfg->sbm_self_loops);
-        ste_memberships_backward(be, s, c, g, ds, Y, dqhat, dkhat, dS);
-    } else {
-        be->zero(be, dqhat, sizeof(float) * nk);
+    const int per = examples_per_group(s->B, H, s->N);
+    for (int b0 = 0; b0 < B; b0 += per) {
+        const sbm_group gp = group_at(c, g, k, b0, B - b0 < per ? B - b0 : per);
+        const size_t nk = (size_t)gp.nb * H * N * k;
+        be->zero(be, s->dkhat, sizeof(float) * nk);
+        if (cfg->sbm_ste) ste_memberships_backward(be, s, c, &gp, ds, s->Y, s->dqhat, s->dkhat, dS);
+        else be->zero(be, s->dqhat, sizeof(float) * nk);
+        if (expected) expected_density_memberships(s, c, &gp, reg_share, s->dqhat, s->dkhat);
+        memberships_group_backward(be, s, &p, &dp, c, &gp, s->Y, s->dqhat, s->dkhat);
     }
-    if (expected) expected_density_backward(s, c, reg_share, dqhat, dkhat, dS);
-    memberships_backward(be, s, &p, &dp, c, gr, Y, dqhat, dkhat, dS);
+    if (expected) expected_density_block(s, c, reg_share, dS);
+    block_and_mlp_backward(be, s, &p, &dp, c, gr, dS);
     lap(SB_SBM_PART_STE, &t);
 }
 

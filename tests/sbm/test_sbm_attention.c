@@ -309,6 +309,82 @@ static void check_thread_invariance(sb_backend *be) {
     free(p), free(q), free(k), free(v), free(R);
 }
 
+/* The backward through the memberships works a group of examples at a time
+ * (at least 4096 rows): at 2 heads of 1024 tokens, 3 examples go as groups
+ * of 2 and 1. Their gradients must be those of each example alone, on the
+ * same graphs (dQ, dK, dV per example; the parameters' summed over the
+ * examples, the density weight scaled to its per-example share), for both
+ * regulariser kinds' paths (the expected one adds per group, then dŜ after
+ * every group). A wrong offset or graph view would differ by O(1). */
+static void check_groups_match_examples(sb_backend *be) {
+    enum { BG = 3, HG = 2, NG = 1024, DG = 8, KG = 8, GG = BG * HG };
+    const size_t per_ex = (size_t)HG * NG * DG, sz = BG * per_ex;
+    const sb_attention_ops *sbm = sb_attention_find("sbm");
+    for (int kind = 0; kind < 2; kind++) {
+        sb_attn_config cfg = {.n_heads = HG, .d_head = DG, .max_len = NG, .sbm_k = KG, .sbm_ste = 1,
+                              .sbm_reg_kind = kind ? SB_SBM_REG_EXPECTED : SB_SBM_REG_SAMPLED};
+        const size_t np = sbm->param_count(&cfg);
+        float *p = tu_alloc(np), *q = tu_alloc(sz), *k = tu_alloc(sz), *v = tu_alloc(sz), *R = tu_alloc(sz);
+        float *mask = tu_alloc((size_t)BG * NG);
+        sb_rng_reader r = tu_rng(90);
+        sbm->init_params(&cfg, p, &r);
+        tu_fill_normal(q, sz, 1.0f, 91), tu_fill_normal(k, sz, 1.0f, 92), tu_fill_normal(v, sz, 1.0f, 93);
+        tu_fill_normal(R, sz, 1.0f, 94);
+        for (int i = 0; i < BG * NG; i++) mask[i] = i / NG == 1 && i % NG >= NG - 100 ? 0.0f : 1.0f;
+        /* the batch's graph (about 1% of pairs), and each example's graphs alone */
+        sb_csr all = {0}, one[BG];
+        sb_csr_reserve(be, &all, GG, NG, (int64_t)GG * NG * 24);
+        int64_t e = 0;
+        for (int row = 0; row < GG * NG; row++) {
+            all.row_ptr[row] = e;
+            for (int j = (row * 7) % 97; j < NG; j += 97 - row % 13) all.col[e++] = j;
+        }
+        all.row_ptr[GG * NG] = e, all.nnz = e;
+        for (int b = 0; b < BG; b++) {
+            memset(&one[b], 0, sizeof one[b]);
+            const int64_t e0 = all.row_ptr[b * HG * NG], e1 = all.row_ptr[(b + 1) * HG * NG];
+            sb_csr_reserve(be, &one[b], HG, NG, e1 - e0);
+            for (int row = 0; row <= HG * NG; row++) one[b].row_ptr[row] = all.row_ptr[b * HG * NG + row] - e0;
+            memcpy(one[b].col, all.col + e0, sizeof(int32_t) * (size_t)(e1 - e0));
+            one[b].nnz = e1 - e0;
+        }
+        float *out[2], *dq[2], *dk[2], *dv[2], *dp[2];
+        for (int t = 0; t < 2; t++) {
+            out[t] = tu_alloc(sz), dq[t] = tu_alloc(sz), dk[t] = tu_alloc(sz), dv[t] = tu_alloc(sz);
+            dp[t] = tu_alloc(np);
+            memset(dq[t], 0, sizeof(float) * sz), memset(dk[t], 0, sizeof(float) * sz);
+            memset(dv[t], 0, sizeof(float) * sz), memset(dp[t], 0, sizeof(float) * np);
+        }
+        for (int t = 0; t < 2; t++) /* t = 0: the batch at once; 1: example by example */
+            for (int b = 0; b < (t ? BG : 1); b++) {
+                const int nb = t ? 1 : BG;
+                const size_t o = t ? (size_t)b * per_ex : 0;
+                void *st = sbm->state_create(be, &cfg, nb, NG, 1);
+                sb_attn_call call = {.B = nb, .H = HG, .N = NG, .D = DG, .q = q + o, .k = k + o, .v = v + o,
+                                     .key_mask = mask + (t ? (size_t)b * NG : 0), .out = out[t] + o, .training = 1,
+                                     .fixed_graph = t ? &one[b] : &all, .rng = sb_rng_make(8, SB_RNG_ATTN_DROPOUT, 0, 0, 0, 0),
+                                     .rng_attn = sb_rng_make(8, SB_RNG_ATTN, 0, 0, 0, 0)};
+                sbm->forward(be, st, &cfg, p, &call);
+                /* the regulariser's weight divides by B: each example alone takes its share
+                 * (large for the expected kind, so its terms weigh as much as the STE's) */
+                const float weight = kind ? 3e5f : 3.0f;
+                sb_attn_grads gr = {.dq = dq[t] + o, .dk = dk[t] + o, .dv = dv[t] + o, .dout = R + o,
+                                    .density_weight = weight / (float)(BG / nb)};
+                sbm->backward(be, st, &cfg, p, dp[t], &call, &gr);
+                sbm->state_destroy(be, st);
+            }
+        const double err = fmax(fmax(tu_max_rel_err(dq[0], dq[1], sz), tu_max_rel_err(dk[0], dk[1], sz)),
+                                fmax(tu_max_rel_err(dv[0], dv[1], sz), tu_max_rel_err(dp[0], dp[1], np)));
+        tu_report(kind ? "3 examples in groups of 2 and 1, expected-density regulariser: dQ dK dV dparams as each alone"
+                       : "3 examples in groups of 2 and 1, sampled-density regulariser: dQ dK dV dparams as each alone",
+                  fmax(err, tu_max_rel_err(out[0], out[1], sz)), 1e-4);
+        for (int t = 0; t < 2; t++) free(out[t]), free(dq[t]), free(dk[t]), free(dv[t]), free(dp[t]);
+        for (int b = 0; b < BG; b++) sb_csr_free(be, &one[b]);
+        sb_csr_free(be, &all);
+        free(p), free(q), free(k), free(v), free(R), free(mask);
+    }
+}
+
 /* Backward turns the kept probabilities into edge gradients, so it needs a
  * forward of its own: a second backward after one forward, or one on an
  * inference state, exits with status 3 and a message instead of reading
@@ -462,6 +538,7 @@ int main(void) {
     }
     check_sampler_wiring(be);
     check_thread_invariance(be);
+    check_groups_match_examples(be);
     expect_backward_refused(be, 1, 1, "once after a training forward runs (0)");
     expect_backward_refused(be, 1, 2, "twice after one forward is refused (3)");
     expect_backward_refused(be, 0, 1, "on an inference state is refused (3)");
