@@ -1,5 +1,5 @@
 /* Linear attention as the LRA reference code runs it (Nyströmformer repo,
- * `attention_linear.py`; ../shared/reference/lra-data-and-baselines.md §4):
+ * mlpen/Nystromformer, `LRA/code/attention_linear.py`):
  *   φ(x) = elu(x) + 1,  Q' = φ(Q) / N^{1/4},  K' = φ(K) · mask / N^{1/4},  V' = V · mask
  *   out = Q' (K'ᵀ V')                                              per (example, head)
  * with N the padded sequence length, NO normaliser and no attention dropout.

@@ -1,6 +1,5 @@
 /* Linformer attention (Wang et al. 2020) as the LRA reference code runs it
- * (Nyströmformer repo, `LRA/code/attention_linformer.py`;
- * ../shared/reference/lra-data-and-baselines.md §4):
+ * (Nyströmformer repo mlpen/Nystromformer, `LRA/code/attention_linformer.py`):
  *   E ∈ ℝ^{H×k×n}, n = cfg->max_len (the model's position-table length),
  *   per head, shared between K and V and ACROSS LAYERS (the reference keeps it
  *   as a class attribute: params_shared_across_layers = 1), init N(0, 0.02);

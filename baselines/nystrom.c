@@ -1,6 +1,6 @@
 /* Nyströmformer attention (Xiong et al. 2021) as the LRA reference code runs
- * it (Nyströmformer repo, `LRA/code/attention_nystrom.py`;
- * ../shared/reference/lra-data-and-baselines.md §4). Per (example, head),
+ * it (Nyströmformer repo mlpen/Nystromformer, `LRA/code/attention_nystrom.py`).
+ * Per (example, head),
  * with m = cfg->nystrom_landmarks, T = cfg->nystrom_conv, L = N/m:
  *   Q, K ← Q·mask / D^{1/4}, K·mask / D^{1/4}
  *   Q̃, K̃ = means of m contiguous segments of L rows (zeroed pads included)

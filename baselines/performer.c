@@ -1,6 +1,6 @@
 /* Performer (FAVOR+) as the LRA reference code runs it: the Nyströmformer
  * repo's `attention_performer.py` calls performer_pytorch's FastAttention
- * (../shared/reference/lra-data-and-baselines.md §4). We follow
+ * (mlpen/Nystromformer, `LRA/code/`). We follow
  * performer_pytorch v1.1.x (SBM pins v1.1.4), per (example, head):
  *   Q' = Q / d^¼,  K' = K · mask / d^¼,  V' = V · mask            (NYS wrapper)
  *   x~ = x' · d^-¼ (softmax_kernel's data_normalizer), so x~ = x / √d

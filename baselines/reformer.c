@@ -40,8 +40,7 @@
  *     as in the SBM code. In the SBM code to_out maps H·D to dim = 64 = H·D.
  *
  * "nys": HF transformers' LSHSelfAttention v3.3.1 as the Nyströmformer
- * repo's `attention_reformer.py` wraps it (the LRA reference;
- * ../shared/reference/lra-data-and-baselines.md §4):
+ * repo's `LRA/code/attention_reformer.py` wraps it (the LRA reference):
  *   - Shared QK: HF ties query_key to NYS's W_q and value to W_v, both
  *     bias-free: x = call->q, v = call->v, W_k unused, as above.
  *   - N <= chunk: plain attention over all N (HF's do_standard_self_attention:

@@ -16,7 +16,14 @@ int sb_prep_args_parse(sb_prep_args *a, const char *cmd, int argc, char **argv, 
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i];
         if (strncmp(o, "--", 2) != 0 || !listed(allowed, o + 2)) {
-            fprintf(stderr, "sbmbench %s: unknown option '%s' (options: --%s)\n", cmd, o, allowed);
+            fprintf(stderr, "sbmbench %s: unknown option '%s' (options:", cmd, o);
+            /* each allowed name with its dashes: "out tsv" -> " --out --tsv" */
+            for (const char *p = allowed; *p;) {
+                const size_t len = strcspn(p, " ");
+                if (len) fprintf(stderr, " --%.*s", (int)len, p);
+                p += len + (p[len] == ' ');
+            }
+            fprintf(stderr, ")\n");
             return -1;
         }
         if (i + 1 >= argc) {

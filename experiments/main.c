@@ -256,8 +256,8 @@ static int cmd_run(int argc, char **argv) {
     free(statuses);
     int rc = failed ? 1 : 0;
     if (interrupted) {
-        fprintf(stderr, "sbmbench: interrupted; checkpoint written. Continue with: sbmbench run %s%s%s --resume\n",
-                manifest_path ? manifest_path : "", out ? " --out " : "", out ? out : "");
+        fprintf(stderr, "sbmbench: interrupted; checkpoint written. Continue with: sbmbench run%s%s%s%s --resume\n",
+                manifest_path ? " " : "", manifest_path ? manifest_path : "", out ? " --out " : "", out ? out : "");
         rc = 130;
     } else {
         fprintf(stderr, "sbmbench: results in %s/summary.json, tables in %s/tables/accuracy.md\n", out_dir, out_dir);

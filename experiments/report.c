@@ -29,6 +29,13 @@ static int render(const char *dir, const struct cJSON *summary, FILE *log, int n
     sb_results r;
     if (summary) sb_results_from_summary(dir, summary, &r);
     else sb_results_load(dir, &r);
+    if (name_left_out && !r.from_summary && r.n == 0) {
+        /* most likely a parent folder (results/ instead of results/synthetic/): write nothing into it */
+        fprintf(log, "sbmbench report: %s holds no summary.json and no run directories, so it is not a results "
+                     "directory (an experiment's folder, such as %s/<experiment>/); nothing written\n", dir, dir);
+        sb_results_free(&r);
+        return 2;
+    }
     char tables[4096], figures[4096], err[2048];
     sb_path(tables, sizeof tables, "%s/tables", dir);
     sb_path(figures, sizeof figures, "%s/figures", dir);
@@ -79,6 +86,6 @@ int sb_cmd_report(int argc, char **argv) {
     }
     sb_temp_remove_on_signal(); /* Ctrl-C leaves no table or figure temporary */
     int rc = render(argv[0], NULL, stderr, 1);
-    if (rc >= 0) fprintf(stderr, "sbmbench report: tables in %s/tables/, figures in %s/figures/\n", argv[0], argv[0]);
+    if (rc == 0 || rc == 1) fprintf(stderr, "sbmbench report: tables in %s/tables/, figures in %s/figures/\n", argv[0], argv[0]);
     return rc < 0 ? 1 : rc;
 }

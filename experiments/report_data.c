@@ -133,6 +133,7 @@ void sb_results_from_summary(const char *dir, const cJSON *summary, sb_results *
     copy(out->dir, sizeof out->dir, dir);
     copy(out->experiment, sizeof out->experiment, str(summary, "experiment"));
     out->description = sb_strdupf("%s", str(summary, "description") ? str(summary, "description") : "");
+    out->from_summary = 1;
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(summary, "runs");
     int n = cJSON_IsArray(runs) ? cJSON_GetArraySize(runs) : 0;
     out->runs = calloc((size_t)n + 1, sizeof *out->runs);

@@ -32,6 +32,7 @@ typedef struct {
     int n;
     sb_report_run *runs;
     int n_problems, n_skipped;
+    int from_summary;       /* the runs came from a summary (else from the run directories found) */
     char **problems;        /* "run ID: what is wrong" */
     char **skipped;         /* "ID (status)" for runs not completed */
 } sb_results;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fixtures for `sbmbench op`: one attention call per variant computed by a
 PyTorch implementation of the reference code's semantics (the Nyströmformer
-LRA code the SBM paper used; ../shared/reference/lra-data-and-baselines.md §4).
+LRA code the SBM paper used: mlpen/Nystromformer, LRA/code/).
 
 One module per variant in attention_ref/<name>.py defines
   SHAPE = (B, H, N, D)                          optional, default (2, 2, 16, 8)

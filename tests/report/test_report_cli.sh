@@ -48,6 +48,10 @@ if command -v gnuplot >/dev/null; then
 fi
 
 expect_error "no directory" 2 "no such directory" -- "$SBM" report does-not-exist
+mkdir -p parent/some-experiment
+expect_error "a folder without summary or runs (a parent folder)" 2 "not a results directory" -- "$SBM" report parent
+[ ! -e parent/tables ] && [ ! -e parent/figures ] && pass "nothing written into a folder that is not a results directory" ||
+    fail "tables or figures written into a parent folder: $(ls parent)"
 expect_error "no argument" 2 "usage: sbmbench report" -- "$SBM" report
 "$SBM" report --help | grep -q "tables/{accuracy,runs,lambda,cost}" && pass "report --help" || fail "report --help"
 
