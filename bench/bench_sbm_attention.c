@@ -8,7 +8,8 @@
  * For each density it prints forward (inference) and forward+backward
  * (training) time, the share of each part, the tracked peak memory of the
  * attention (state + scratch, not Q/K/V) at inference and in training (state
- * created, forward and backward; the gradients' buffers are the caller's), then
+ * created, forward and backward; the gradients' buffers are the caller's; the
+ * peak over every call, since a call can hold what the one before left), then
  * the least-squares fit of time
  * against edges and the break-even density against full attention.
  *
@@ -70,8 +71,9 @@ static result time_variant(sb_backend *be, const sb_attention_ops *ops, const sb
         ops->forward(be, st, cfg, params, &c);
         double t1 = omp_get_wtime();
         if (r > 0 && t1 - t0 < res.fwd) res.fwd = t1 - t0;
-        if (r == 0) res.mem_fwd = (double)(be->mem.peak_bytes - live0);
     }
+    /* the peak over every call: a later call can hold what an earlier one left */
+    res.mem_fwd = (double)(be->mem.peak_bytes - live0);
     sb_sbm_profile_get(res.inf_parts);
     for (int i = 0; i < SB_SBM_PART_COUNT; i++) res.inf_parts[i] /= reps;
     if (ops->density) {
@@ -97,8 +99,8 @@ static result time_variant(sb_backend *be, const sb_attention_ops *ops, const sb
         ops->backward(be, st, cfg, params, dparams, &c, &g);
         double t1 = omp_get_wtime();
         if (r > 0 && t1 - t0 < res.train) res.train = t1 - t0;
-        if (r == 0) res.mem_train = (double)(be->mem.peak_bytes - live0);
     }
+    res.mem_train = (double)(be->mem.peak_bytes - live0); /* over every step, as for inference */
     sb_sbm_profile_get(res.parts);
     for (int i = 0; i < SB_SBM_PART_COUNT; i++) res.parts[i] /= reps;
     ops->state_destroy(be, st);

@@ -159,10 +159,10 @@ struct sb_backend {
     /* Per row i of graph g, over its edges e = (i, j):
      *   s_e = q_i . k_j / sqrt(D); probs_e = softmax over the row's edges;
      *   out_i = sum_e dropout(probs_e) v_j   (a row without edges outputs 0).
-     * q, k, v, out [G,n,D]; probs [nnz], or NULL when nothing will read them
-     * (inference): then no per-edge array is held. Dropout keeps edge e by its
-     * local index (e - first edge of the graph) in the stream derived for
-     * graph g. */
+     * q, k, v, out [G,n,D] (out aliases none of them); probs [nnz], or NULL
+     * when nothing will read them (inference): then no per-edge array is held.
+     * Dropout keeps edge e by its local index (e - first edge of the graph) in
+     * the stream derived for graph g. */
     void (*sparse_attention_forward)(sb_backend *be, float *out, float *probs, const float *q,
                                      const float *k, const float *v, const sb_csr *csr, int D,
                                      float p_drop, sb_rng_stream base, int H);
@@ -178,7 +178,10 @@ struct sb_backend {
                                       const sb_csr *csr, int D, float p_drop, sb_rng_stream base,
                                       int H);
     /* out[e] = A[g,i,:] . B[g,j,:] for every edge e = (i, j) of graph g;
-     * A, B [G,n,w], out [nnz] (overwritten). */
+     * A, B [G,n,w], out [nnz] (overwritten). These three products also take a
+     * view of some of a batch's graphs (sb_csr_graphs, core/csr.h): per-edge
+     * arrays are indexed by the row pointers' edge offsets, which in a view
+     * start past 0; per-row arrays start at the view's first graph. */
     void (*sddmm)(sb_backend *be, float *out, const sb_csr *csr, const float *A, const float *B, int w);
     /* Y[g,i,:] += sum over row i's edges e of vals[e] X[g,j,:]; X, Y [G,n,w]. */
     void (*spmm_rows)(sb_backend *be, float *Y, const sb_csr *csr, const float *vals,

@@ -29,8 +29,9 @@ typedef struct {
 
 /* Graphs [g0, g1) of c as a batch of their own, sharing c's arrays: their
  * edges keep their indices in c, so per-edge arrays of c serve the view as
- * they are, while per-row arrays start at the view's first graph. No
- * transpose; cap is c's. */
+ * they are, while per-row arrays start at the view's first graph. For the
+ * backend's sddmm and spmm ops only (core/backend.h): row_ptr[0] is not 0,
+ * and the view has no transpose (cap is c's). */
 static inline sb_csr sb_csr_graphs(const sb_csr *c, int g0, int g1) {
     sb_csr v = {.n_graphs = g1 - g0, .n = c->n, .cap = c->cap, .col = c->col,
                 .row_ptr = c->row_ptr + (size_t)g0 * c->n};

@@ -124,6 +124,15 @@ static void memberships_free(sb_backend *be, sbm_state *s, int mlp_only) {
     for (int i = 0; i < (mlp_only ? 4 : 6); i++) be->free(be, *all[i]), *all[i] = NULL;
 }
 
+/* The per-edge buffers die with the backward that consumed them: held until
+ * the next forward, they would sit beside its sampling's scratch and the new
+ * graph, and set a training step's peak (a fifth above the first step's at
+ * 5% density, bench_sbm_attention). */
+static void release_edge_buffers(sb_backend *be, sbm_state *s) {
+    be->free(be, s->probs), s->probs = NULL, s->probs_cap = 0;
+    be->free(be, s->pk), s->pk = NULL, s->pk_cap = 0;
+}
+
 /* Make room for nnz edges in the per-edge buffer *buf of capacity *cap. */
 static void reserve_edges(sb_backend *be, float **buf, int64_t *cap, int64_t nnz) {
     if (nnz <= *cap) return;
@@ -398,7 +407,8 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     const sb_csr *g = s->used;
     if (!s->probs_fresh) {
         fprintf(stderr, "sbmbench: sbm attention: backward %s\n",
-                s->training ? "twice after one forward (the first consumed its probabilities)"
+                s->training ? "without a forward since the last one (a backward consumes its forward's "
+                              "probabilities)"
                             : "on an inference state");
         exit(3);
     }
@@ -413,12 +423,16 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     be->sparse_attention_backward(be, gr->dq, gr->dk, gr->dv, ds, pk, gr->dout, s->probs, c->q, c->k, c->v, g, D,
                                   pd, c->rng, H);
     lap(SB_SBM_PART_ATTENTION, &t);
+    if (pk) be->free(be, s->pk), s->pk = NULL, s->pk_cap = 0; /* read by dV's pass only */
     /* Gradients reach the SBM's parameters through the straight-through
      * estimator and through the expected-density regulariser, which needs no
      * estimator (it is a smooth function of Q̂, Ŝ, K̂): with sbm_ste off it
      * still trains them. */
     const int expected = cfg->sbm_reg_kind == SB_SBM_REG_EXPECTED && gr->density_weight != 0.0f;
-    if (!cfg->sbm_ste && !expected) return;
+    if (!cfg->sbm_ste && !expected) {
+        release_edge_buffers(be, s);
+        return;
+    }
     float *dS = s->dS;
     be->zero(be, dS, sizeof(float) * (size_t)H * k * k);
     const float reg_share = gr->density_weight / ((float)H * (float)B * (float)N * (float)N);
@@ -437,6 +451,7 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     }
     if (expected) expected_density_block(s, c, reg_share, dS);
     block_and_mlp_backward(be, s, &p, &dp, c, gr, dS);
+    release_edge_buffers(be, s);
     lap(SB_SBM_PART_STE, &t);
 }
 

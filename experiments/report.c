@@ -31,8 +31,10 @@ static int render(const char *dir, const struct cJSON *summary, FILE *log, int n
     else sb_results_load(dir, &r);
     if (name_left_out && !r.from_summary && r.n == 0) {
         /* most likely a parent folder (results/ instead of results/synthetic/): write nothing into it */
-        fprintf(log, "sbmbench report: %s holds no summary.json and no run directories, so it is not a results "
-                     "directory (an experiment's folder, such as %s/<experiment>/); nothing written\n", dir, dir);
+        fprintf(log, "sbmbench report: %s holds no usable summary.json and no run directories, so it is not a "
+                     "results directory (an experiment's folder, such as %s/<experiment>/); nothing written\n",
+                dir, dir);
+        for (int i = 0; i < r.n_problems; i++) fprintf(log, "sbmbench report: %s\n", r.problems[i]);
         sb_results_free(&r);
         return 2;
     }

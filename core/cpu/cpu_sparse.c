@@ -11,7 +11,10 @@
  * no transpose of the graph (building one cost as much as the attention
  * itself). Tiling the walk by key blocks, to keep the gathered rows in L2,
  * was measured slower here: every tile re-reads each row's run of edges.
- * The softmax and its backward are per-row passes between the primitives. */
+ * The softmax and its backward are per-row passes between the primitives;
+ * where their per-edge results need not be kept (inference's probabilities,
+ * the backward's dO.v), a row's sddmm runs inside its pass, into a thread's
+ * row buffer. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -309,44 +312,67 @@ static void softmax_edges(float *p, int64_t len, float scale) {
     for (int64_t e = 0; e < len; e++) p[e] *= inv;
 }
 
+/* Per-thread buffers for one row's edge values at a time: `count` arrays as
+ * long as the longest row. A row's values start at the offset within a
+ * 64-byte line (e0 mod 16 floats) that they have in an array over every edge
+ * (backend allocations are 64-byte aligned), so the vectorised loops over
+ * them, their reductions above all, split a row exactly as the passes over
+ * such arrays do, whichever thread runs it. */
+typedef struct {
+    float *base;
+    size_t array, stride; /* floats per array and per thread (multiples of 16) */
+} row_buffers;
+
+static row_buffers row_buffers_alloc(sb_backend *be, const sb_csr *c, int count) {
+    int64_t longest = 0;
+    for (size_t r = 0; r < (size_t)c->n_graphs * c->n; r++)
+        longest = c->row_ptr[r + 1] - c->row_ptr[r] > longest ? c->row_ptr[r + 1] - c->row_ptr[r] : longest;
+    row_buffers b;
+    b.array = ((size_t)longest + 31) / 16 * 16; /* room for the e0 mod 16 offset */
+    b.stride = b.array * (size_t)count;
+    b.base = be->alloc_uninit(be, sizeof(float) * b.stride * (size_t)omp_get_max_threads());
+    return b;
+}
+
+/* Array `which` of the calling thread's buffers, for the row whose first edge is e0. */
+static inline float *row_buffer(const row_buffers *b, int which, int64_t e0) {
+    return b->base + b->stride * (size_t)omp_get_thread_num() + b->array * (size_t)which + (size_t)(e0 & 15);
+}
+
 /* Without probs (inference: nothing will read them) each row is scored,
- * normalised and applied to the values in one visit, its probabilities in a
- * per-thread buffer as long as the longest row instead of an array over
- * every edge: 4 bytes an edge less at the peak, and the scores stay in L1
- * between the three steps. The same kernels on the same rows as the passes
- * below, so the output is the same bit for bit. */
+ * normalised and applied to the values in one visit, its probabilities (and
+ * with dropout its kept probabilities) in a thread's row buffers instead of
+ * arrays over every edge, which stay in L1 between the three steps. The same
+ * kernels on the same rows as the passes below, so the output is the same
+ * bit for bit. out must not alias q (a row's output is cleared first). */
 static void sparse_attention_forward_rows(sb_backend *be, float *out, const float *q, const float *k,
                                           const float *v, const sb_csr *c, int D, float scale, float p_drop,
                                           sb_rng_stream base, int H) {
     const size_t rows = (size_t)c->n_graphs * c->n;
-    const int n = c->n, threads = omp_get_max_threads();
+    const int n = c->n;
     const uint32_t thr = sb_dropout_threshold(p_drop);
     const float dscale = sb_dropout_scale(p_drop);
-    int64_t longest = 0;
-    for (size_t r = 0; r < rows; r++)
-        longest = c->row_ptr[r + 1] - c->row_ptr[r] > longest ? c->row_ptr[r + 1] - c->row_ptr[r] : longest;
-    const size_t per_thread = (size_t)longest * (p_drop > 0.0f ? 2 : 1) + 1;
-    float *scratch = be->alloc_uninit(be, sizeof(float) * per_thread * (size_t)threads);
+    row_buffers buf = row_buffers_alloc(be, c, p_drop > 0.0f ? 2 : 1);
 #pragma omp parallel for schedule(dynamic, ROW_CHUNK)
     for (size_t r = 0; r < rows; r++) {
         const int64_t e0 = c->row_ptr[r], e1 = c->row_ptr[r + 1], len = e1 - e0;
         float *y = out + r * D;
         memset(y, 0, sizeof(float) * D); /* a row without edges outputs 0 */
         if (len == 0) continue;
-        float *p = scratch + per_thread * (size_t)omp_get_thread_num();
+        float *p = row_buffer(&buf, 0, e0);
         const size_t gw = (r / n) * (size_t)n * D;
         const int32_t *col = c->col + e0; /* the row's edges as 0 .. len */
         SB_BY_WIDTH(D, sddmm_edges(p, q + r * D, k + gw, col, 0, len, W));
         softmax_edges(p, len, scale);
         float *w = p;
         if (p_drop > 0.0f) {
-            w = p + longest;
+            w = row_buffer(&buf, 1, e0);
             row_keep(c, r, base, H, thr, dscale, w);
             for (int64_t e = 0; e < len; e++) w[e] *= p[e];
         }
         SB_BY_WIDTH(D, gather_edges(y, v + gw, col, w, 0, len, 1.0f, W));
     }
-    be->free(be, scratch);
+    be->free(be, buf.base);
 }
 
 void sb_cpu_sparse_attention_forward(sb_backend *be, float *out, float *probs, const float *q, const float *k,
@@ -387,9 +413,10 @@ void sb_cpu_sparse_attention_forward(sb_backend *be, float *out, float *probs, c
     be->free(be, kept);
 }
 
-/* ds may be probs itself: every pass that reads the probabilities (dV's)
- * runs before the row pass that replaces them with ds, and that pass reads a
- * row's probabilities before it writes the row's ds. */
+/* ds may be probs itself. Each row's pass reads the row's probabilities
+ * before it writes the row's ds, and dV's scatter, the only other reader of
+ * the probabilities, runs first without dropout; with dropout it reads the
+ * kept probabilities, which the row pass writes, so it runs after. */
 void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, float *dv, float *ds,
                                       float *probs_kept, const float *dout, const float *probs, const float *q,
                                       const float *k, const float *v, const sb_csr *c, int D, float p_drop,
@@ -403,37 +430,24 @@ void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, floa
     const float dscale = sb_dropout_scale(p_drop);
     /* dV_j += Σ kept dO_i, where without dropout the kept probabilities are
      * the probabilities themselves */
-    if (p_drop > 0.0f) {
-#pragma omp parallel for schedule(dynamic, ROW_CHUNK)
-        for (size_t r = 0; r < rows; r++) {
-            const int64_t e0 = c->row_ptr[r], e1 = c->row_ptr[r + 1];
-            if (e0 == e1) continue;
-            row_keep(c, r, base, H, thr, dscale, probs_kept + e0); /* the factors first, then times p */
-            for (int64_t e = e0; e < e1; e++) probs_kept[e] *= probs[e];
-        }
-    }
     edge_pass pv = {.op = EDGE_SCATTER, .w = D, .alpha = 1.0f, .X = dout, .v = p_drop > 0.0f ? probs_kept : probs,
                     .out = dv};
-    run_pass(c, &pv);
-    /* per row, in a thread's buffers: d(kept prob)_e = dO_i . v_j, through
-     * dropout (its factors drawn again) and the row softmax, ds = p (dp - Σ p dp) */
-    int64_t longest = 0;
-    for (size_t r = 0; r < rows; r++)
-        longest = c->row_ptr[r + 1] - c->row_ptr[r] > longest ? c->row_ptr[r + 1] - c->row_ptr[r] : longest;
-    const size_t per_thread = (size_t)longest * (p_drop > 0.0f ? 2 : 1) + 1;
-    float *scratch = be->alloc_uninit(be, sizeof(float) * per_thread * (size_t)omp_get_max_threads());
+    if (p_drop == 0.0f) run_pass(c, &pv);
+    /* per row, d(kept prob)_e = dO_i . v_j in a thread's row buffer, then
+     * through dropout and the row softmax: ds = p (dp - Σ p dp) */
+    row_buffers buf = row_buffers_alloc(be, c, 1);
 #pragma omp parallel for schedule(dynamic, ROW_CHUNK)
     for (size_t r = 0; r < rows; r++) {
         const int64_t e0 = c->row_ptr[r], e1 = c->row_ptr[r + 1], len = e1 - e0;
         if (len == 0) continue;
         const float *p = probs + e0;
-        float *dp = scratch + per_thread * (size_t)omp_get_thread_num(), *dsr = ds + e0;
+        float *dp = row_buffer(&buf, 0, e0), *dsr = ds + e0;
         const size_t gw = (r / (size_t)c->n) * (size_t)c->n * D;
         SB_BY_WIDTH(D, sddmm_edges(dp, dout + r * D, v + gw, c->col + e0, 0, len, W));
         if (p_drop > 0.0f) {
-            float *factor = dp + longest;
-            row_keep(c, r, base, H, thr, dscale, factor);
-            for (int64_t e = 0; e < len; e++) dp[e] *= factor[e];
+            float *pk = probs_kept + e0;
+            row_keep(c, r, base, H, thr, dscale, pk); /* the factors first, then times p */
+            for (int64_t e = 0; e < len; e++) dp[e] *= pk[e], pk[e] *= p[e];
         }
         float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
@@ -441,7 +455,8 @@ void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, floa
 #pragma omp simd
         for (int64_t e = 0; e < len; e++) dsr[e] = p[e] * (dp[e] - acc);
     }
-    be->free(be, scratch);
+    be->free(be, buf.base);
+    if (p_drop > 0.0f) run_pass(c, &pv);
     /* dQ_i += scale Σ ds k_j;  dK_j += scale Σ ds q_i */
     edge_pass pq = {.op = EDGE_GATHER, .w = D, .alpha = scale, .X = k, .v = ds, .out = dq};
     edge_pass pk = {.op = EDGE_SCATTER, .w = D, .alpha = scale, .X = q, .v = ds, .out = dk};

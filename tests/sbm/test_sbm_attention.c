@@ -385,6 +385,57 @@ static void check_groups_match_examples(sb_backend *be) {
     }
 }
 
+/* The grouping does not change a bit: the same call (3 examples, 2 heads,
+ * 1000 tokens) on a state made for 1000 tokens (groups of 3 examples: one
+ * group) and on one made for 4096 (groups of 1, and a call shorter than its
+ * state), with attention dropout, for the sampled regulariser with the STE,
+ * and the expected one with and without it. */
+static void check_grouping_invariance(sb_backend *be) {
+    enum { BG = 3, HG = 2, NG = 1000, DG = 8, KG = 8 };
+    const size_t sz = (size_t)BG * HG * NG * DG;
+    const sb_attention_ops *sbm = sb_attention_find("sbm");
+    const struct { int kind, ste; const char *what; } cases[3] = {
+        {SB_SBM_REG_SAMPLED, 1, "sampled regulariser, STE"},
+        {SB_SBM_REG_EXPECTED, 1, "expected regulariser, STE"},
+        {SB_SBM_REG_EXPECTED, 0, "expected regulariser, no STE"}};
+    for (int ci = 0; ci < 3; ci++) {
+        sb_attn_config cfg = {.n_heads = HG, .d_head = DG, .max_len = 4096, .sbm_k = KG, .sbm_delta = 0.01f,
+                              .sbm_sampler = SB_SAMPLER_FASTRG, .sbm_ste = cases[ci].ste, .attn_dropout = 0.2f,
+                              .sbm_reg_kind = cases[ci].kind};
+        const size_t np = sbm->param_count(&cfg);
+        float *p = tu_alloc(np), *q = tu_alloc(sz), *k = tu_alloc(sz), *v = tu_alloc(sz), *R = tu_alloc(sz);
+        float *mask = tu_alloc((size_t)BG * NG);
+        sb_rng_reader r = tu_rng(95);
+        sbm->init_params(&cfg, p, &r);
+        tu_fill_normal(q, sz, 1.0f, 96), tu_fill_normal(k, sz, 1.0f, 97), tu_fill_normal(v, sz, 1.0f, 98);
+        tu_fill_normal(R, sz, 1.0f, 99);
+        for (int i = 0; i < BG * NG; i++) mask[i] = i / NG == 2 && i % NG >= NG - 64 ? 0.0f : 1.0f;
+        float *g[2][4], *dp[2];
+        const int state_n[2] = {NG, 4096};
+        for (int t = 0; t < 2; t++) {
+            for (int j = 0; j < 4; j++) g[t][j] = tu_alloc(sz), memset(g[t][j], 0, sizeof(float) * sz);
+            dp[t] = tu_alloc(np), memset(dp[t], 0, sizeof(float) * np);
+            void *st = sbm->state_create(be, &cfg, BG, state_n[t], 1);
+            sb_attn_call call = {.B = BG, .H = HG, .N = NG, .D = DG, .q = q, .k = k, .v = v, .key_mask = mask,
+                                 .out = g[t][3], .training = 1, .rng = sb_rng_make(9, SB_RNG_ATTN_DROPOUT, 0, 0, 0, 0),
+                                 .rng_attn = sb_rng_make(9, SB_RNG_ATTN, 0, 0, 0, 0)};
+            sbm->forward(be, st, &cfg, p, &call);
+            sb_attn_grads gr = {.dq = g[t][0], .dk = g[t][1], .dv = g[t][2], .dout = R, .density_weight = 2e3f};
+            sbm->backward(be, st, &cfg, p, dp[t], &call, &gr);
+            sbm->state_destroy(be, st);
+        }
+        int same = !memcmp(dp[0], dp[1], sizeof(float) * np);
+        for (int j = 0; j < 4; j++) same &= !memcmp(g[0][j], g[1][j], sizeof(float) * sz);
+        tu_check(same, "%s, dropout 0.2: one group of 3 examples or groups of 1 (a state for 4096 tokens, a call "
+                       "of 1000): output and every gradient the same bit for bit", cases[ci].what);
+        for (int t = 0; t < 2; t++) {
+            for (int j = 0; j < 4; j++) free(g[t][j]);
+            free(dp[t]);
+        }
+        free(p), free(q), free(k), free(v), free(R), free(mask);
+    }
+}
+
 /* Backward turns the kept probabilities into edge gradients, so it needs a
  * forward of its own: a second backward after one forward, or one on an
  * inference state, exits with status 3 and a message instead of reading
@@ -539,6 +590,7 @@ int main(void) {
     check_sampler_wiring(be);
     check_thread_invariance(be);
     check_groups_match_examples(be);
+    check_grouping_invariance(be);
     expect_backward_refused(be, 1, 1, "once after a training forward runs (0)");
     expect_backward_refused(be, 1, 2, "twice after one forward is refused (3)");
     expect_backward_refused(be, 0, 1, "on an inference state is refused (3)");
