@@ -309,6 +309,29 @@ static void check_thread_invariance(sb_backend *be) {
     free(p), free(q), free(k), free(v), free(R);
 }
 
+/* One call's inputs for the grouping tests: the parameters, Q, K, V, the
+ * output gradient R [B,H,N,D] and a key mask [B,N] whose example `padded`
+ * ends in `pads` padded tokens, drawn from seeds seed .. seed + 4. */
+typedef struct {
+    float *p, *q, *k, *v, *R, *mask;
+    size_t np, sz;
+} call_inputs;
+
+static call_inputs call_inputs_make(const sb_attn_config *cfg, int B, int N, uint32_t seed, int padded, int pads) {
+    const sb_attention_ops *sbm = sb_attention_find("sbm");
+    call_inputs in = {.np = sbm->param_count(cfg), .sz = (size_t)B * cfg->n_heads * N * cfg->d_head};
+    in.p = tu_alloc(in.np), in.q = tu_alloc(in.sz), in.k = tu_alloc(in.sz), in.v = tu_alloc(in.sz);
+    in.R = tu_alloc(in.sz), in.mask = tu_alloc((size_t)B * N);
+    sb_rng_reader r = tu_rng(seed);
+    sbm->init_params(cfg, in.p, &r);
+    tu_fill_normal(in.q, in.sz, 1.0f, seed + 1), tu_fill_normal(in.k, in.sz, 1.0f, seed + 2);
+    tu_fill_normal(in.v, in.sz, 1.0f, seed + 3), tu_fill_normal(in.R, in.sz, 1.0f, seed + 4);
+    for (int i = 0; i < B * N; i++) in.mask[i] = i / N == padded && i % N >= N - pads ? 0.0f : 1.0f;
+    return in;
+}
+
+static void call_inputs_free(call_inputs *in) { free(in->p), free(in->q), free(in->k), free(in->v), free(in->R), free(in->mask); }
+
 /* The backward through the memberships works a group of examples at a time
  * (at least 4096 rows): at 2 heads of 1024 tokens, 3 examples go as groups
  * of 2 and 1. Their gradients must be those of each example alone, on the
@@ -323,14 +346,9 @@ static void check_groups_match_examples(sb_backend *be) {
     for (int kind = 0; kind < 2; kind++) {
         sb_attn_config cfg = {.n_heads = HG, .d_head = DG, .max_len = NG, .sbm_k = KG, .sbm_ste = 1,
                               .sbm_reg_kind = kind ? SB_SBM_REG_EXPECTED : SB_SBM_REG_SAMPLED};
-        const size_t np = sbm->param_count(&cfg);
-        float *p = tu_alloc(np), *q = tu_alloc(sz), *k = tu_alloc(sz), *v = tu_alloc(sz), *R = tu_alloc(sz);
-        float *mask = tu_alloc((size_t)BG * NG);
-        sb_rng_reader r = tu_rng(90);
-        sbm->init_params(&cfg, p, &r);
-        tu_fill_normal(q, sz, 1.0f, 91), tu_fill_normal(k, sz, 1.0f, 92), tu_fill_normal(v, sz, 1.0f, 93);
-        tu_fill_normal(R, sz, 1.0f, 94);
-        for (int i = 0; i < BG * NG; i++) mask[i] = i / NG == 1 && i % NG >= NG - 100 ? 0.0f : 1.0f;
+        call_inputs in = call_inputs_make(&cfg, BG, NG, 90, 1, 100);
+        const size_t np = in.np;
+        float *p = in.p, *q = in.q, *k = in.k, *v = in.v, *R = in.R, *mask = in.mask;
         /* the batch's graph (about 1% of pairs), and each example's graphs alone */
         sb_csr all = {0}, one[BG];
         sb_csr_reserve(be, &all, GG, NG, (int64_t)GG * NG * 24);
@@ -381,7 +399,7 @@ static void check_groups_match_examples(sb_backend *be) {
         for (int t = 0; t < 2; t++) free(out[t]), free(dq[t]), free(dk[t]), free(dv[t]), free(dp[t]);
         for (int b = 0; b < BG; b++) sb_csr_free(be, &one[b]);
         sb_csr_free(be, &all);
-        free(p), free(q), free(k), free(v), free(R), free(mask);
+        call_inputs_free(&in);
     }
 }
 
@@ -402,14 +420,9 @@ static void check_grouping_invariance(sb_backend *be) {
         sb_attn_config cfg = {.n_heads = HG, .d_head = DG, .max_len = 4096, .sbm_k = KG, .sbm_delta = 0.01f,
                               .sbm_sampler = SB_SAMPLER_FASTRG, .sbm_ste = cases[ci].ste, .attn_dropout = 0.2f,
                               .sbm_reg_kind = cases[ci].kind};
-        const size_t np = sbm->param_count(&cfg);
-        float *p = tu_alloc(np), *q = tu_alloc(sz), *k = tu_alloc(sz), *v = tu_alloc(sz), *R = tu_alloc(sz);
-        float *mask = tu_alloc((size_t)BG * NG);
-        sb_rng_reader r = tu_rng(95);
-        sbm->init_params(&cfg, p, &r);
-        tu_fill_normal(q, sz, 1.0f, 96), tu_fill_normal(k, sz, 1.0f, 97), tu_fill_normal(v, sz, 1.0f, 98);
-        tu_fill_normal(R, sz, 1.0f, 99);
-        for (int i = 0; i < BG * NG; i++) mask[i] = i / NG == 2 && i % NG >= NG - 64 ? 0.0f : 1.0f;
+        call_inputs in = call_inputs_make(&cfg, BG, NG, 95, 2, 64);
+        const size_t np = in.np;
+        float *p = in.p, *q = in.q, *k = in.k, *v = in.v, *R = in.R, *mask = in.mask;
         float *g[2][4], *dp[2];
         const int state_n[2] = {NG, 4096};
         for (int t = 0; t < 2; t++) {
@@ -432,7 +445,7 @@ static void check_grouping_invariance(sb_backend *be) {
             for (int j = 0; j < 4; j++) free(g[t][j]);
             free(dp[t]);
         }
-        free(p), free(q), free(k), free(v), free(R), free(mask);
+        call_inputs_free(&in);
     }
 }
 
