@@ -48,15 +48,12 @@ typedef struct {
     float *S;                   /* [H,k,k] */
     sb_csr graph;               /* this call's sampled graph (owned) */
     const sb_csr *used;         /* the graph the last forward used */
-    float *probs;               /* [edge capacity] (training states only); backward turns them
-                                 * into the edge gradients ds, so one backward per forward */
-    int64_t probs_cap;
+    float *probs;               /* [nnz] a training call's probabilities, from its forward to its
+                                 * backward, which turns them into the edge gradients ds */
     int probs_fresh;            /* probs hold the last forward's probabilities (not yet ds) */
     float *density;             /* [B,H] */
     int last_B;
     /* backward scratch, kept across calls (no page faults per step) */
-    float *pk;                  /* [edge capacity] kept probabilities (dropout only) */
-    int64_t pk_cap;
     float *Y, *dqhat, *dkhat;   /* [group rows, k] (one group of examples, sbm_backward):
                                  * G K̂ then Q̂ Ŝ then dQm; dQ̂ then dKm; dK̂ */
     float *kvec;                /* [4k] the expected-density regulariser's sums */
@@ -124,21 +121,19 @@ static void memberships_free(sb_backend *be, sbm_state *s, int mlp_only) {
     for (int i = 0; i < (mlp_only ? 4 : 6); i++) be->free(be, *all[i]), *all[i] = NULL;
 }
 
-/* The per-edge buffers die with the backward that consumed them: held until
- * the next forward, they would sit beside its sampling's scratch and the new
- * graph, and set a training step's peak (a fifth above the first step's at
- * 5% density, bench_sbm_attention). */
-static void release_edge_buffers(sb_backend *be, sbm_state *s) {
-    be->free(be, s->probs), s->probs = NULL, s->probs_cap = 0;
-    be->free(be, s->pk), s->pk = NULL, s->pk_cap = 0;
+/* The probabilities live from a training call's forward to its backward
+ * only: held longer (until the next forward), they sat beside its sampling's
+ * scratch and the new graph and set a training step's peak (75.1 MiB against
+ * the first step's 65.7 at 5% density, bench_sbm_attention). Allocated per
+ * call, uninitialised (the forward writes every edge's), exactly as many as
+ * the edges (at least one: NULL would mean "not kept" to the backend). */
+static void probs_release(sb_backend *be, sbm_state *s) {
+    be->free(be, s->probs), s->probs = NULL;
+    s->probs_fresh = 0;
 }
 
-/* Make room for nnz edges in the per-edge buffer *buf of capacity *cap. */
-static void reserve_edges(sb_backend *be, float **buf, int64_t *cap, int64_t nnz) {
-    if (nnz <= *cap) return;
-    *cap = sb_csr_edge_capacity(nnz);
-    be->free(be, *buf);
-    *buf = be->alloc(be, sizeof(float) * (size_t)*cap);
+static float *edge_buffer(sb_backend *be, int64_t nnz) {
+    return be->alloc_uninit(be, sizeof(float) * (size_t)(nnz > 0 ? nnz : 1));
 }
 
 /* The backward through the memberships runs over groups of whole examples,
@@ -179,7 +174,7 @@ static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, 
 static void sbm_state_destroy(sb_backend *be, void *state) {
     sbm_state *s = state;
     if (!s) return;
-    float *bufs[] = {s->h1q, s->qp, s->h1k, s->kp, s->qhat, s->khat, s->S, s->probs, s->density, s->pk,
+    float *bufs[] = {s->h1q, s->qp, s->h1k, s->kp, s->qhat, s->khat, s->S, s->probs, s->density,
                      s->Y, s->dqhat, s->dkhat, s->kvec, s->dqp, s->dkp, s->dh, s->dS, s->dD};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->free(be, bufs[i]);
     sb_csr_free(be, &s->graph);
@@ -210,6 +205,7 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     const int B = c->B, H = c->H, N = c->N, D = c->D, k = s->k, rows = B * H * N;
     s->last_B = B;
     double t = omp_get_wtime();
+    probs_release(be, s); /* a forward without its backward (an evaluation) leaves none behind */
     if (!s->training) memberships_alloc(be, s, (size_t)rows);
     /* memberships */
     mlp_forward(be, s->h1q, s->qp, c->q, &p, rows, D);
@@ -235,12 +231,14 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     }
     if (!s->training) memberships_free(be, s, 0);
     const sb_csr *g = s->used;
-    /* only backward reads the probabilities: an inference state holds none */
-    if (s->training) reserve_edges(be, &s->probs, &s->probs_cap, g->nnz);
+    /* only backward reads the probabilities: a training call on a training
+     * state keeps them, an evaluation or an inference state none */
+    const int keep = s->training && c->training;
+    if (keep) s->probs = edge_buffer(be, g->nnz);
     lap(SB_SBM_PART_SAMPLING, &t);
     float pd = c->training ? cfg->attn_dropout : 0.0f;
-    be->sparse_attention_forward(be, c->out, s->training ? s->probs : NULL, c->q, c->k, c->v, g, D, pd, c->rng, H);
-    s->probs_fresh = s->training;
+    be->sparse_attention_forward(be, c->out, s->probs, c->q, c->k, c->v, g, D, pd, c->rng, H);
+    s->probs_fresh = keep;
     lap(SB_SBM_PART_ATTENTION, &t);
     for (int gi = 0; gi < B * H; gi++)
         s->density[gi] = (float)((double)(g->row_ptr[(size_t)(gi + 1) * N] - g->row_ptr[(size_t)gi * N]) /
@@ -407,7 +405,7 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     const sb_csr *g = s->used;
     if (!s->probs_fresh) {
         fprintf(stderr, "sbmbench: sbm attention: backward %s\n",
-                s->training ? "without a forward since the last one (a backward consumes its forward's "
+                s->training ? "without a training forward since the last one (a backward consumes its forward's "
                               "probabilities)"
                             : "on an inference state");
         exit(3);
@@ -415,22 +413,23 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     s->probs_fresh = 0;
     double t = omp_get_wtime();
     float pd = c->training ? cfg->attn_dropout : 0.0f;
-    /* the dropped-out probabilities only with dropout (without, dV reads probs) */
-    if (pd > 0.0f) reserve_edges(be, &s->pk, &s->pk_cap, g->nnz);
+    /* the dropped-out probabilities only with dropout (without, dV reads
+     * probs), and only for the sparse backward */
+    float *pk = pd > 0.0f ? edge_buffer(be, g->nnz) : NULL;
     /* the edge gradients replace the probabilities in place: one per-edge
      * buffer fewer at the training peak */
-    float *ds = s->probs, *pk = pd > 0.0f ? s->pk : NULL;
+    float *ds = s->probs;
     be->sparse_attention_backward(be, gr->dq, gr->dk, gr->dv, ds, pk, gr->dout, s->probs, c->q, c->k, c->v, g, D,
                                   pd, c->rng, H);
+    be->free(be, pk);
     lap(SB_SBM_PART_ATTENTION, &t);
-    if (pk) be->free(be, s->pk), s->pk = NULL, s->pk_cap = 0; /* read by dV's pass only */
     /* Gradients reach the SBM's parameters through the straight-through
      * estimator and through the expected-density regulariser, which needs no
      * estimator (it is a smooth function of Q̂, Ŝ, K̂): with sbm_ste off it
      * still trains them. */
     const int expected = cfg->sbm_reg_kind == SB_SBM_REG_EXPECTED && gr->density_weight != 0.0f;
     if (!cfg->sbm_ste && !expected) {
-        release_edge_buffers(be, s);
+        probs_release(be, s);
         return;
     }
     float *dS = s->dS;
@@ -451,7 +450,7 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     }
     if (expected) expected_density_block(s, c, reg_share, dS);
     block_and_mlp_backward(be, s, &p, &dp, c, gr, dS);
-    release_edge_buffers(be, s);
+    probs_release(be, s);
     lap(SB_SBM_PART_STE, &t);
 }
 

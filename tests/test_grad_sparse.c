@@ -152,7 +152,10 @@ static void sparse_attention_case(sb_backend *be, float p, int N, int D, float d
     random_csr(be, &csr, G, N, density, EMPTY, EMPTY, 610); /* node 3: no edge in or out */
     const size_t nnz = (size_t)csr.nnz;
     float *q = tu_alloc(n), *k = tu_alloc(n), *v = tu_alloc(n), *out = tu_alloc(n), *R = tu_alloc(n);
-    float *probs = tu_alloc(nnz), *ds = tu_alloc(nnz), *kept = tu_alloc(nnz), *g[3], *g1[3];
+    /* per-edge arrays from the backend, 64-byte aligned as the ops' callers' are
+     * (the row buffers of the ops without them mirror that alignment) */
+    float *probs = be->alloc(be, sizeof(float) * nnz), *ds = be->alloc(be, sizeof(float) * nnz);
+    float *kept = be->alloc(be, sizeof(float) * nnz), *g[3], *g1[3];
     for (int t = 0; t < 3; t++) g[t] = tu_alloc(n), g1[t] = tu_alloc(n);
     tu_fill_normal(q, n, 1.0f, 620);
     tu_fill_normal(k, n, 1.0f, 621);
@@ -176,7 +179,7 @@ static void sparse_attention_case(sb_backend *be, float p, int N, int D, float d
     /* ds written over the probabilities themselves (how SBM calls it): the
      * same ds, kept probabilities and gradients, bit for bit */
     {
-        float *alias = tu_alloc(nnz), *kept2 = tu_alloc(nnz), *g2[3];
+        float *alias = be->alloc(be, sizeof(float) * nnz), *kept2 = be->alloc(be, sizeof(float) * nnz), *g2[3];
         memcpy(alias, probs, nnz * sizeof(float));
         for (int t = 0; t < 3; t++) g2[t] = tu_alloc(n), memset(g2[t], 0, n * sizeof(float));
         be->sparse_attention_backward(be, g2[0], g2[1], g2[2], alias, p > 0.0f ? kept2 : NULL, R, alias, q, k, v,
@@ -184,7 +187,7 @@ static void sparse_attention_case(sb_backend *be, float p, int N, int D, float d
         int same = !memcmp(alias, ds, nnz * sizeof(float)) && (p == 0.0f || !memcmp(kept2, kept, nnz * sizeof(float)));
         for (int t = 0; t < 3; t++) same &= !memcmp(g2[t], g1[t], n * sizeof(float)), free(g2[t]);
         tu_check(same, "%s: ds in place over the probabilities: the same ds, kept probabilities, dq, dk, dv", tag);
-        free(alias), free(kept2);
+        be->free(be, alias), be->free(be, kept2);
     }
 
     /* probs_kept = dropout(probs); ds rebuilds dq and dk (s_e = q_i . k_j / sqrt(D)) */
@@ -238,7 +241,8 @@ static void sparse_attention_case(sb_backend *be, float p, int N, int D, float d
         snprintf(name, sizeof name, "%s %s accumulates (+=)", tag, names[t]);
         tu_report(name, tu_doubling_err_floor(g1[t], g[t], n, floor), ACC_TOL);
     }
-    free(q), free(k), free(v), free(out), free(R), free(probs), free(ds), free(kept);
+    free(q), free(k), free(v), free(out), free(R);
+    be->free(be, probs), be->free(be, ds), be->free(be, kept);
     free(dq_ds), free(dk_ds);
     for (int t = 0; t < 3; t++) free(g[t]), free(g1[t]);
     sb_csr_free(be, &csr);
@@ -420,7 +424,7 @@ static void test_forward_without_probs(sb_backend *be) {
             const float p = drop ? 0.3f : 0.0f;
             const size_t len = (size_t)G * n * D;
             float *q = tu_alloc(len), *k = tu_alloc(len), *v = tu_alloc(len), *ref = tu_alloc(len), *out = tu_alloc(len);
-            float *probs = tu_alloc((size_t)c.nnz);
+            float *probs = be->alloc(be, sizeof(float) * (size_t)c.nnz); /* aligned as a caller's */
             tu_fill_normal(q, len, 1.0f, 60), tu_fill_normal(k, len, 1.0f, 61), tu_fill_normal(v, len, 1.0f, 62);
             const sb_rng_stream s = sb_rng_make(4, SB_RNG_ATTN_DROPOUT, 2, 0, 0, 0);
             be->sparse_attention_forward(be, ref, probs, q, k, v, &c, D, p, s, 2);
@@ -443,7 +447,8 @@ static void test_forward_without_probs(sb_backend *be) {
                      "sparse attention forward without probs, width %d, dropout %.1f: the same output bit for bit "
                      "on 1, 2, 3 threads, holding %lld bytes (at most a row per thread, %lld; the edges: %lld)", D,
                      (double)p, (long long)held, (long long)bound, (long long)(c.nnz * (int64_t)sizeof(float)));
-            free(q), free(k), free(v), free(ref), free(out), free(probs);
+            free(q), free(k), free(v), free(ref), free(out);
+            be->free(be, probs);
         }
     sb_csr_free(be, &c);
 }

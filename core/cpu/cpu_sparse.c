@@ -428,11 +428,11 @@ void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, floa
     const float scale = 1.0f / sqrtf((float)D);
     const uint32_t thr = sb_dropout_threshold(p_drop);
     const float dscale = sb_dropout_scale(p_drop);
+    const int drop = p_drop > 0.0f;
     /* dV_j += Σ kept dO_i, where without dropout the kept probabilities are
      * the probabilities themselves */
-    edge_pass pv = {.op = EDGE_SCATTER, .w = D, .alpha = 1.0f, .X = dout, .v = p_drop > 0.0f ? probs_kept : probs,
-                    .out = dv};
-    if (p_drop == 0.0f) run_pass(c, &pv);
+    edge_pass pv = {.op = EDGE_SCATTER, .w = D, .alpha = 1.0f, .X = dout, .v = drop ? probs_kept : probs, .out = dv};
+    if (!drop) run_pass(c, &pv);
     /* per row, d(kept prob)_e = dO_i . v_j in a thread's row buffer, then
      * through dropout and the row softmax: ds = p (dp - Σ p dp) */
     row_buffers buf = row_buffers_alloc(be, c, 1);
@@ -444,7 +444,7 @@ void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, floa
         float *dp = row_buffer(&buf, 0, e0), *dsr = ds + e0;
         const size_t gw = (r / (size_t)c->n) * (size_t)c->n * D;
         SB_BY_WIDTH(D, sddmm_edges(dp, dout + r * D, v + gw, c->col + e0, 0, len, W));
-        if (p_drop > 0.0f) {
+        if (drop) {
             float *pk = probs_kept + e0;
             row_keep(c, r, base, H, thr, dscale, pk); /* the factors first, then times p */
             for (int64_t e = 0; e < len; e++) dp[e] *= pk[e], pk[e] *= p[e];
@@ -456,7 +456,7 @@ void sb_cpu_sparse_attention_backward(sb_backend *be, float *dq, float *dk, floa
         for (int64_t e = 0; e < len; e++) dsr[e] = p[e] * (dp[e] - acc);
     }
     be->free(be, buf.base);
-    if (p_drop > 0.0f) run_pass(c, &pv);
+    if (drop) run_pass(c, &pv);
     /* dQ_i += scale Σ ds k_j;  dK_j += scale Σ ds q_i */
     edge_pass pq = {.op = EDGE_GATHER, .w = D, .alpha = scale, .X = k, .v = ds, .out = dq};
     edge_pass pk = {.op = EDGE_SCATTER, .w = D, .alpha = scale, .X = q, .v = ds, .out = dk};

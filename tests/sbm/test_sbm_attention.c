@@ -407,7 +407,9 @@ static void check_groups_match_examples(sb_backend *be) {
  * 1000 tokens) on a state made for 1000 tokens (groups of 3 examples: one
  * group) and on one made for 4096 (groups of 1, and a call shorter than its
  * state), with attention dropout, for the sampled regulariser with the STE,
- * and the expected one with and without it. */
+ * and the expected one with and without it. The second state runs the call
+ * as its third step, after a step and an evaluation forward: what a step
+ * frees and allocates again changes nothing either. */
 static void check_grouping_invariance(sb_backend *be) {
     enum { BG = 3, HG = 2, NG = 1000, DG = 8, KG = 8 };
     const size_t sz = (size_t)BG * HG * NG * DG;
@@ -432,15 +434,20 @@ static void check_grouping_invariance(sb_backend *be) {
             sb_attn_call call = {.B = BG, .H = HG, .N = NG, .D = DG, .q = q, .k = k, .v = v, .key_mask = mask,
                                  .out = g[t][3], .training = 1, .rng = sb_rng_make(9, SB_RNG_ATTN_DROPOUT, 0, 0, 0, 0),
                                  .rng_attn = sb_rng_make(9, SB_RNG_ATTN, 0, 0, 0, 0)};
-            sbm->forward(be, st, &cfg, p, &call);
             sb_attn_grads gr = {.dq = g[t][0], .dk = g[t][1], .dv = g[t][2], .dout = R, .density_weight = 2e3f};
-            sbm->backward(be, st, &cfg, p, dp[t], &call, &gr);
+            for (int step = 0; step < (t ? 3 : 1); step++) {
+                for (int j = 0; j < 3; j++) memset(g[t][j], 0, sizeof(float) * sz);
+                memset(dp[t], 0, sizeof(float) * np);
+                call.training = step != 1; /* step 1: an evaluation forward alone */
+                sbm->forward(be, st, &cfg, p, &call);
+                if (call.training) sbm->backward(be, st, &cfg, p, dp[t], &call, &gr);
+            }
             sbm->state_destroy(be, st);
         }
         int same = !memcmp(dp[0], dp[1], sizeof(float) * np);
         for (int j = 0; j < 4; j++) same &= !memcmp(g[0][j], g[1][j], sizeof(float) * sz);
-        tu_check(same, "%s, dropout 0.2: one group of 3 examples or groups of 1 (a state for 4096 tokens, a call "
-                       "of 1000): output and every gradient the same bit for bit", cases[ci].what);
+        tu_check(same, "%s, dropout 0.2: one group of 3 examples, or groups of 1 on a state for 4096 tokens at its "
+                       "third step: output and every gradient the same bit for bit", cases[ci].what);
         for (int t = 0; t < 2; t++) {
             for (int j = 0; j < 4; j++) free(g[t][j]);
             free(dp[t]);
@@ -450,10 +457,11 @@ static void check_grouping_invariance(sb_backend *be) {
 }
 
 /* Backward turns the kept probabilities into edge gradients, so it needs a
- * forward of its own: a second backward after one forward, or one on an
- * inference state, exits with status 3 and a message instead of reading
+ * training forward of its own: a second backward after one forward, one
+ * after an evaluation forward (which keeps no probabilities), or one on an
+ * inference state exits with status 3 and a message instead of reading
  * gradients as probabilities. Each case runs in a child. */
-static void expect_backward_refused(sb_backend *be, int training, int backwards, const char *what) {
+static void expect_backward_refused(sb_backend *be, int training, int call_training, int backwards, const char *what) {
     fflush(NULL);
     const pid_t pid = fork();
     if (pid == 0) {
@@ -469,7 +477,7 @@ static void expect_backward_refused(sb_backend *be, int training, int backwards,
         sbm->init_params(&cfg, p, &r);
         tu_fill_normal(x, SZ, 1.0f, 6);
         void *st = sbm->state_create(be, &cfg, B, N, training);
-        sb_attn_call call = {.B = B, .H = H, .N = N, .D = D, .q = x, .k = x, .v = x, .out = out, .training = training,
+        sb_attn_call call = {.B = B, .H = H, .N = N, .D = D, .q = x, .k = x, .v = x, .out = out, .training = call_training,
                              .rng = sb_rng_make(8, SB_RNG_ATTN_DROPOUT, 0, 0, 0, 0),
                              .rng_attn = sb_rng_make(8, SB_RNG_ATTN, 0, 0, 0, 0)};
         sbm->forward(be, st, &cfg, p, &call);
@@ -479,7 +487,7 @@ static void expect_backward_refused(sb_backend *be, int training, int backwards,
     }
     int status = 0;
     waitpid(pid, &status, 0);
-    tu_check(WIFEXITED(status) && WEXITSTATUS(status) == (backwards == 1 && training ? 0 : 3),
+    tu_check(WIFEXITED(status) && WEXITSTATUS(status) == (backwards == 1 && training && call_training ? 0 : 3),
              "sbm backward %s: exit status %d", what, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
@@ -604,9 +612,10 @@ int main(void) {
     check_thread_invariance(be);
     check_groups_match_examples(be);
     check_grouping_invariance(be);
-    expect_backward_refused(be, 1, 1, "once after a training forward runs (0)");
-    expect_backward_refused(be, 1, 2, "twice after one forward is refused (3)");
-    expect_backward_refused(be, 0, 1, "on an inference state is refused (3)");
+    expect_backward_refused(be, 1, 1, 1, "once after a training forward runs (0)");
+    expect_backward_refused(be, 1, 1, 2, "twice after one forward is refused (3)");
+    expect_backward_refused(be, 1, 0, 1, "after an evaluation forward is refused (3)");
+    expect_backward_refused(be, 0, 0, 1, "on an inference state is refused (3)");
     free(c.params);
     sb_backend_destroy(be);
     return tu_finish();
