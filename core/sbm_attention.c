@@ -206,6 +206,9 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     s->last_B = B;
     double t = omp_get_wtime();
     probs_release(be, s); /* a forward without its backward (an evaluation) leaves none behind */
+    /* nor does the last call's graph (kept until now for its density and
+     * in-degrees) sit beside this call's memberships */
+    sb_csr_free(be, &s->graph);
     if (!s->training) memberships_alloc(be, s, (size_t)rows);
     /* memberships */
     mlp_forward(be, s->h1q, s->qp, c->q, &p, rows, D);

@@ -24,10 +24,13 @@
  * fell by 8 bytes a query); 4 = the same, with SBM's inference holding no
  * per-edge probabilities either (session 12: each row is scored, normalised
  * and applied in one visit; SBM's peak fell by up to 4 bytes an edge, where
- * the attention rather than the sampling set it). Runs without the key were
+ * the attention rather than the sampling set it); 5 = the same, with SBM's
+ * last graph freed when the next call starts rather than held beside its
+ * memberships (session 12; the reduced LRA's SBM 1.19-1.21x -> 1.17x full
+ * attention's memory). Runs without the key were
  * measured by an older pass, whose peak memory depended on the thread count.
  * `sbmbench remeasure` re-measures such runs. */
-#define SB_COST_METHOD 4
+#define SB_COST_METHOD 5
 
 /* At most this many test examples are measured (the first ones, in batch
  * order), so the pass stays small next to training on long LRA tasks. */
