@@ -15,7 +15,9 @@ void sb_csr_reserve(sb_backend *be, sb_csr *c, int G, int n, int64_t nnz) {
     if (nnz > c->cap) {
         be->free(be, c->col);
         c->cap = sb_csr_edge_capacity(nnz);
-        c->col = be->alloc(be, sizeof(int32_t) * (size_t)c->cap);
+        /* not zeroed: entries past nnz are undefined (core/csr.h), and every
+         * producer writes the first nnz (SBM allocates a graph per call) */
+        c->col = be->alloc_uninit(be, sizeof(int32_t) * (size_t)c->cap);
     }
     c->has_transpose = 0;
 }
