@@ -14,9 +14,11 @@ void sb_csr_reserve(sb_backend *be, sb_csr *c, int G, int n, int64_t nnz) {
     }
     if (nnz > c->cap) {
         be->free(be, c->col);
-        c->cap = sb_csr_edge_capacity(nnz);
-        /* not zeroed: entries past nnz are undefined (core/csr.h), and every
-         * producer writes the first nnz (SBM allocates a graph per call) */
+        /* exactly nnz: SBM allocates its graph per call, so headroom for the
+         * next call's drift would only raise the peak; not zeroed: entries
+         * past nnz are undefined (core/csr.h), and every producer writes the
+         * first nnz */
+        c->cap = nnz;
         c->col = be->alloc_uninit(be, sizeof(int32_t) * (size_t)c->cap);
     }
     c->has_transpose = 0;
@@ -27,7 +29,7 @@ void sb_csr_reserve_transpose(sb_backend *be, sb_csr *c) {
     if (c->nnz <= c->t_cap && c->row_of) return;
     be->free(be, c->row_of);
     be->free(be, c->perm);
-    c->t_cap = c->cap; /* same headroom as col */
+    c->t_cap = c->cap; /* as long as col */
     c->row_of = be->alloc(be, sizeof(int32_t) * (size_t)c->t_cap);
     c->perm = be->alloc(be, sizeof(int64_t) * (size_t)c->t_cap);
 }

@@ -39,8 +39,5 @@ static inline sb_csr sb_csr_graphs(const sb_csr *c, int g0, int g1) {
     return v;
 }
 
-/* Edges to allocate for nnz: headroom, since densities drift step to step,
- * shared by the graph and every per-edge buffer kept beside it. */
-static inline int64_t sb_csr_edge_capacity(int64_t nnz) { return nnz + nnz / 8 + 1024; }
 
 #endif

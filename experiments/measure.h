@@ -27,10 +27,12 @@
  * the attention rather than the sampling set it); 5 = the same, with SBM's
  * last graph freed when the next call starts rather than held beside its
  * memberships (session 12; the reduced LRA's SBM 1.19-1.21x -> 1.17x full
- * attention's memory). Runs without the key were
+ * attention's memory); 6 = the same, with SBM's graph allocated exactly,
+ * without the eighth of headroom a graph reused across calls had (session
+ * 12; the synthetic task's SBM 2.20x -> 2.16x). Runs without the key were
  * measured by an older pass, whose peak memory depended on the thread count.
  * `sbmbench remeasure` re-measures such runs. */
-#define SB_COST_METHOD 5
+#define SB_COST_METHOD 6
 
 /* At most this many test examples are measured (the first ones, in batch
  * order), so the pass stays small next to training on long LRA tasks. */
