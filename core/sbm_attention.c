@@ -44,7 +44,8 @@ typedef struct {
     int B, N, H, D, k, training;
     /* forward activations kept for backward */
     float *h1q, *qp, *h1k, *kp; /* [B,H,N,D] MLP hidden (after ReLU) and outputs */
-    float *qhat, *khat;         /* [B,H,N,k] */
+    float *qhat, *khat;         /* [B,H,N,k] from a forward's memberships to its sampling; in
+                                 * backward, one group's [group rows, k], computed again */
     float *S;                   /* [H,k,k] */
     sb_csr graph;               /* this call's sampled graph (owned) */
     const sb_csr *used;         /* the graph the last forward used */
@@ -53,11 +54,12 @@ typedef struct {
     int probs_fresh;            /* probs hold the last forward's probabilities (not yet ds) */
     float *density;             /* [B,H] */
     int last_B;
-    /* backward scratch, kept across calls (no page faults per step) */
+    /* backward's work, allocated per call (backward_work_alloc) */
     float *Y, *dqhat, *dkhat;   /* [group rows, k] (one group of examples, sbm_backward):
                                  * G K̂ then Q̂ Ŝ then dQm; dQ̂ then dKm; dK̂ */
-    float *kvec;                /* [4k] the expected-density regulariser's sums */
+    float *sums;                /* [B·H, 2k] the expected-density regulariser's Q̂ᵀ1, K̂ᵀ1 per graph */
     float *dqp, *dkp, *dh;      /* [B,H,N,D] */
+    float *kvec;                /* [4k] the expected-density regulariser's vectors */
     float *dS, *dD;             /* [H,k,k] */
 } sbm_state;
 
@@ -101,24 +103,33 @@ static void sbm_init_params(const sb_attn_config *cfg, float *params, sb_rng_rea
         for (size_t i = 0; i < len[t]; i++) lin[t][i] = (2.0f * sb_rng_next_unit(rng) - 1.0f) * bound;
 }
 
-/* The MLP activations and memberships [B,H,N,D] / [B,H,N,k]: held by a
- * training state for backward; an inference state holds them only until the
- * graph is sampled, so they do not count at the attention's peak. Every one
- * of them is written in full before it is read (products with beta = 0,
- * then elementwise ops), so they are not zeroed: in inference,
- * which allocates them per call, zeroing them was a pass over 2k + 4d_h
- * floats per row (about 2.5 ms a call at the bench's shapes on 2 threads). */
-static void memberships_alloc(sb_backend *be, sbm_state *s, size_t rows) {
-    float **nd[] = {&s->h1q, &s->qp, &s->h1k, &s->kp}, **nk[] = {&s->qhat, &s->khat};
+/* The MLP activations [B,H,N,D]: held by a training state for backward, by
+ * an inference call until its memberships are computed. The memberships
+ * [B,H,N,k] are held by every call only until its graph is sampled: a
+ * training state's backward computes them again a group of examples at a
+ * time (two small products and a sigmoid per group), which keeps the largest
+ * buffers of a step out of its peak. None is zeroed: each is written in full
+ * before it is read (products with beta = 0, then elementwise ops), and in
+ * inference zeroing them was a pass over 2k + 4d_h floats per row (about
+ * 2.5 ms a call at the bench's shapes on 2 threads). */
+static void mlp_alloc(sb_backend *be, sbm_state *s, size_t rows) {
+    float **nd[] = {&s->h1q, &s->qp, &s->h1k, &s->kp};
     for (int i = 0; i < 4; i++) *nd[i] = be->alloc_uninit(be, sizeof(float) * rows * s->D);
-    for (int i = 0; i < 2; i++) *nk[i] = be->alloc_uninit(be, sizeof(float) * rows * s->k);
 }
 
-/* mlp_only: just the MLP's activations (inference needs nothing but the
- * memberships past them); else all of them (be->free(NULL) is a no-op) */
-static void memberships_free(sb_backend *be, sbm_state *s, int mlp_only) {
-    float **all[] = {&s->h1q, &s->qp, &s->h1k, &s->kp, &s->qhat, &s->khat};
-    for (int i = 0; i < (mlp_only ? 4 : 6); i++) be->free(be, *all[i]), *all[i] = NULL;
+static void mlp_free(sb_backend *be, sbm_state *s) {
+    float **nd[] = {&s->h1q, &s->qp, &s->h1k, &s->kp};
+    for (int i = 0; i < 4; i++) be->free(be, *nd[i]), *nd[i] = NULL;
+}
+
+static void memberships_alloc(sb_backend *be, sbm_state *s, size_t rows) {
+    s->qhat = be->alloc_uninit(be, sizeof(float) * rows * s->k);
+    s->khat = be->alloc_uninit(be, sizeof(float) * rows * s->k);
+}
+
+static void memberships_free(sb_backend *be, sbm_state *s) {
+    be->free(be, s->qhat), be->free(be, s->khat);
+    s->qhat = s->khat = NULL;
 }
 
 /* The probabilities live from a training call's forward to its backward
@@ -155,16 +166,11 @@ static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, 
     sbm_state *s = calloc(1, sizeof *s);
     s->B = B, s->N = N, s->H = cfg->n_heads, s->D = cfg->d_head, s->k = cfg->sbm_k, s->training = training;
     const size_t rows = (size_t)B * s->H * N;
-    if (training) memberships_alloc(be, s, rows); /* kept for backward; inference allocates per call */
+    if (training) mlp_alloc(be, s, rows); /* kept for backward; inference allocates per call */
     s->S = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
     s->density = be->alloc(be, sizeof(float) * (size_t)B * s->H);
     if (training) {
-        /* the memberships' backward works a group of examples at a time */
-        const size_t group_rows = (size_t)examples_per_group(B, s->H, N) * s->H * N;
-        float **nk[] = {&s->Y, &s->dqhat, &s->dkhat}, **nd[] = {&s->dqp, &s->dkp, &s->dh};
-        for (int i = 0; i < 3; i++) *nk[i] = be->alloc(be, sizeof(float) * group_rows * s->k);
         s->kvec = be->alloc(be, sizeof(float) * 4 * (size_t)s->k);
-        for (int i = 0; i < 3; i++) *nd[i] = be->alloc(be, sizeof(float) * rows * s->D);
         s->dS = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
         s->dD = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
     }
@@ -175,7 +181,7 @@ static void sbm_state_destroy(sb_backend *be, void *state) {
     sbm_state *s = state;
     if (!s) return;
     float *bufs[] = {s->h1q, s->qp, s->h1k, s->kp, s->qhat, s->khat, s->S, s->probs, s->density,
-                     s->Y, s->dqhat, s->dkhat, s->kvec, s->dqp, s->dkp, s->dh, s->dS, s->dD};
+                     s->Y, s->dqhat, s->dkhat, s->sums, s->kvec, s->dqp, s->dkp, s->dh, s->dS, s->dD};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->free(be, bufs[i]);
     sb_csr_free(be, &s->graph);
     free(s);
@@ -209,7 +215,8 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     /* nor does the last call's graph (kept until now for its density and
      * in-degrees) sit beside this call's memberships */
     sb_csr_free(be, &s->graph);
-    if (!s->training) memberships_alloc(be, s, (size_t)rows);
+    if (!s->training) mlp_alloc(be, s, (size_t)rows);
+    memberships_alloc(be, s, (size_t)rows);
     /* memberships */
     mlp_forward(be, s->h1q, s->qp, c->q, &p, rows, D);
     mlp_forward(be, s->h1k, s->kp, c->k, &p, rows, D);
@@ -221,7 +228,7 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     be->gemm_batched(be, 0, 1, k, k, D, 1.0f, p.C, D, (size_t)k * D, p.C, D, (size_t)k * D, 0.0f, s->S, k,
                      (size_t)k * k, H);
     be->softmax_rows(be, s->S, (size_t)H, k * k);
-    if (!s->training) memberships_free(be, s, 1);
+    if (!s->training) mlp_free(be, s);
     lap(SB_SBM_PART_MEMBERSHIPS, &t);
     /* graph */
     if (c->fixed_graph) {
@@ -232,7 +239,7 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
                        cfg->sbm_sampler, c->rng_attn);
         s->used = &s->graph;
     }
-    if (!s->training) memberships_free(be, s, 0);
+    memberships_free(be, s);
     const sb_csr *g = s->used;
     /* only backward reads the probabilities: a training call on a training
      * state keeps them, an evaluation or an inference state none */
@@ -281,13 +288,13 @@ static void ste_edge_values(sb_backend *be, float *ds, const sb_csr *g, float r,
 /* One group's slice: examples [b0, b0 + nb) of the call. */
 typedef struct {
     int b0, nb;
-    size_t off_k, off_d; /* offsets of its first row in [B,H,N,k] and [B,H,N,D] buffers */
+    size_t off_d;        /* the offset of its first row in [B,H,N,D] buffers */
     sb_csr graph;        /* a view of its graphs (core/csr.h) */
 } sbm_group;
 
-static sbm_group group_at(const sb_attn_call *c, const sb_csr *g, int k, int b0, int nb) {
+static sbm_group group_at(const sb_attn_call *c, const sb_csr *g, int b0, int nb) {
     const size_t rows0 = (size_t)b0 * c->H * c->N;
-    return (sbm_group){b0, nb, rows0 * k, rows0 * c->D, sb_csr_graphs(g, b0 * c->H, (b0 + nb) * c->H)};
+    return (sbm_group){b0, nb, rows0 * c->D, sb_csr_graphs(g, b0 * c->H, (b0 + nb) * c->H)};
 }
 
 /* Through p = Q̂ Ŝ K̂ᵀ from the edge values G, for one group: dQ̂ = (G K̂) Ŝᵀ
@@ -296,7 +303,7 @@ static sbm_group group_at(const sb_attn_call *c, const sb_csr *g, int k, int b0,
 static void ste_memberships_backward(sb_backend *be, const sbm_state *s, const sb_attn_call *c, const sbm_group *gp,
                                      const float *G, float *Y, float *dqhat, float *dkhat, float *dS) {
     const int H = c->H, N = c->N, k = s->k, nb = gp->nb;
-    const float *qhat = s->qhat + gp->off_k, *khat = s->khat + gp->off_k;
+    const float *qhat = s->qhat, *khat = s->khat; /* the group's */
     be->zero(be, Y, sizeof(float) * (size_t)nb * H * N * k);
     be->spmm_rows(be, Y, &gp->graph, G, khat, k);                             /* Y = G K̂ */
     per_head_gemm_nt(be, dqhat, Y, s->S, nb, H, N, k, k, 0.0f);               /* dQ̂ = Y Ŝᵀ */
@@ -309,30 +316,24 @@ static void ste_memberships_backward(sb_backend *be, const sbm_state *s, const s
 
 /* The expected-density regulariser w Σ_b (1ᵀQ̂_b) Ŝ_h (K̂_bᵀ1) over real
  * positions (w = its weight / (H B N²)): d/dQ̂_i = w Ŝ (K̂ᵀ1), d/dK̂_j = w Ŝᵀ
- * (Q̂ᵀ1), d/dŜ = w (Q̂ᵀ1)(K̂ᵀ1)ᵀ. expected_sums: graph gi's column sums over
- * its real rows, sq = Q̂ᵀ1 and sk = K̂ᵀ1, into s->kvec. */
-static const float *expected_sums(const sbm_state *s, const sb_attn_call *c, int gi) {
-    const int H = c->H, N = c->N, k = s->k;
-    const float *km = c->key_mask ? c->key_mask + (size_t)(gi / H) * N : NULL;
-    const float *qh = s->qhat + (size_t)gi * N * k, *kh = s->khat + (size_t)gi * N * k;
-    float *sq = s->kvec, *sk = sq + k;
-    memset(sq, 0, sizeof(float) * k), memset(sk, 0, sizeof(float) * k);
-    for (int i = 0; i < N; i++)
-        if (!km || km[i] > 0.0f)
-            for (int a = 0; a < k; a++) sq[a] += qh[(size_t)i * k + a], sk[a] += kh[(size_t)i * k + a];
-    return km;
-}
-
-/* The regulariser's dQ̂ and dK̂ terms for one group's graphs, added into
- * its dqhat and dkhat (rows of real positions only). */
+ * (Q̂ᵀ1), d/dŜ = w (Q̂ᵀ1)(K̂ᵀ1)ᵀ. For one group's graphs: the column sums over
+ * real rows, sq = Q̂ᵀ1 and sk = K̂ᵀ1, into s->sums (dŜ's term waits for
+ * every group), and the dQ̂ and dK̂ terms added into the group's dqhat and
+ * dkhat (rows of real positions only). */
 static void expected_density_memberships(const sbm_state *s, const sb_attn_call *c, const sbm_group *gp, float w,
                                          float *dqhat, float *dkhat) {
     const int H = c->H, N = c->N, k = s->k;
-    const float *sq = s->kvec, *sk = sq + k;
-    float *aq = s->kvec + 2 * k, *ak = aq + k;
+    float *aq = s->kvec, *ak = aq + k;
     for (int gl = 0; gl < gp->nb * H; gl++) {
         const int gi = gp->b0 * H + gl;
-        const float *km = expected_sums(s, c, gi), *Sh = s->S + (size_t)(gi % H) * k * k;
+        const float *km = c->key_mask ? c->key_mask + (size_t)(gi / H) * N : NULL;
+        const float *qh = s->qhat + (size_t)gl * N * k, *kh = s->khat + (size_t)gl * N * k;
+        const float *Sh = s->S + (size_t)(gi % H) * k * k;
+        float *sq = s->sums + (size_t)gi * 2 * k, *sk = sq + k;
+        memset(sq, 0, sizeof(float) * 2 * (size_t)k);
+        for (int i = 0; i < N; i++)
+            if (!km || km[i] > 0.0f)
+                for (int a = 0; a < k; a++) sq[a] += qh[(size_t)i * k + a], sk[a] += kh[(size_t)i * k + a];
         for (int a = 0; a < k; a++) {
             aq[a] = ak[a] = 0.0f;
             for (int bb = 0; bb < k; bb++) aq[a] += Sh[(size_t)a * k + bb] * sk[bb], ak[a] += Sh[(size_t)bb * k + a] * sq[bb];
@@ -348,9 +349,8 @@ static void expected_density_memberships(const sbm_state *s, const sb_attn_call 
 /* The regulariser's dŜ term, for every graph (after all the groups). */
 static void expected_density_block(const sbm_state *s, const sb_attn_call *c, float w, float *dS) {
     const int k = s->k;
-    const float *sq = s->kvec, *sk = sq + k;
     for (int gi = 0; gi < c->B * c->H; gi++) {
-        expected_sums(s, c, gi);
+        const float *sq = s->sums + (size_t)gi * 2 * k, *sk = sq + k;
         float *dSh = dS + (size_t)(gi % c->H) * k * k;
         for (int a = 0; a < k; a++)
             for (int bb = 0; bb < k; bb++) dSh[(size_t)a * k + bb] += w * sq[a] * sk[bb];
@@ -367,9 +367,9 @@ static void memberships_group_backward(sb_backend *be, const sbm_state *s, const
     const size_t nk = (size_t)gp->nb * H * N * k;
     float *dQm = Y, *dKm = dqhat;
     be->zero(be, dQm, sizeof(float) * nk);
-    be->sigmoid_backward(be, dQm, s->qhat + gp->off_k, dqhat, nk);
+    be->sigmoid_backward(be, dQm, s->qhat, dqhat, nk);
     be->zero(be, dKm, sizeof(float) * nk);
-    be->sigmoid_backward(be, dKm, s->khat + gp->off_k, dkhat, nk);
+    be->sigmoid_backward(be, dKm, s->khat, dkhat, nk);
     for (int b = 0; b < gp->nb; b++) {
         size_t ok = (size_t)b * H * N * k, od = gp->off_d + (size_t)b * H * N * D;
         be->gemm_batched(be, 0, 0, N, D, k, 1.0f, dQm + ok, k, (size_t)N * k, p->C, D, (size_t)k * D, 0.0f,
@@ -398,6 +398,36 @@ static void block_and_mlp_backward(sb_backend *be, const sbm_state *s, const sbm
     /* the shared MLP, for queries then keys */
     mlp_backward(be, gr->dq, dp, p, s->dqp, s->h1q, c->q, s->dh, rows, D);
     mlp_backward(be, gr->dk, dp, p, s->dkp, s->h1k, c->k, s->dh, rows, D);
+}
+
+/* The backward's work buffers, allocated per call and freed at its end, so
+ * they never sit beside a forward's sampling: one group's memberships, Y,
+ * dQ̂ and dK̂ [group rows, k]; dQ', dK' and the MLP's scratch [B,H,N,D]; the
+ * regulariser's sums [B·H, 2k]. */
+static void backward_work_alloc(sb_backend *be, sbm_state *s, const sb_attn_call *c, int expected) {
+    const size_t group_rows = (size_t)examples_per_group(s->B, s->H, s->N) * s->H * s->N;
+    const size_t rows = (size_t)c->B * c->H * c->N;
+    float **nk[] = {&s->qhat, &s->khat, &s->Y, &s->dqhat, &s->dkhat}, **nd[] = {&s->dqp, &s->dkp, &s->dh};
+    for (int i = 0; i < 5; i++) *nk[i] = be->alloc_uninit(be, sizeof(float) * group_rows * s->k);
+    for (int i = 0; i < 3; i++) *nd[i] = be->alloc_uninit(be, sizeof(float) * rows * s->D);
+    if (expected) s->sums = be->alloc_uninit(be, sizeof(float) * (size_t)c->B * c->H * 2 * s->k);
+}
+
+static void backward_work_free(sb_backend *be, sbm_state *s) {
+    float **all[] = {&s->qhat, &s->khat, &s->Y, &s->dqhat, &s->dkhat, &s->dqp, &s->dkp, &s->dh, &s->sums};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) be->free(be, *all[i]), *all[i] = NULL;
+}
+
+/* One group's memberships again, as the forward computed them (the same
+ * products on the group's rows, then the sigmoid): Q̂ = σ(Q' Cᵀ), K̂ = σ(K' Cᵀ). */
+static void group_memberships(sb_backend *be, sbm_state *s, const sbm_params *p, const sb_attn_call *c,
+                              const sbm_group *gp) {
+    const int H = c->H, N = c->N, D = c->D, k = s->k;
+    const size_t nk = (size_t)gp->nb * H * N * k;
+    per_head_gemm_nt(be, s->qhat, s->qp + gp->off_d, p->C, gp->nb, H, N, D, k, 0.0f);
+    per_head_gemm_nt(be, s->khat, s->kp + gp->off_d, p->C, gp->nb, H, N, D, k, 0.0f);
+    be->sigmoid_forward(be, s->qhat, s->qhat, nk);
+    be->sigmoid_forward(be, s->khat, s->khat, nk);
 }
 
 static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg, const float *params,
@@ -435,6 +465,7 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
         probs_release(be, s);
         return;
     }
+    backward_work_alloc(be, s, c, expected);
     float *dS = s->dS;
     be->zero(be, dS, sizeof(float) * (size_t)H * k * k);
     const float reg_share = gr->density_weight / ((float)H * (float)B * (float)N * (float)N);
@@ -443,8 +474,9 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
                         cfg->sbm_self_loops);
     const int per = examples_per_group(s->B, H, s->N);
     for (int b0 = 0; b0 < B; b0 += per) {
-        const sbm_group gp = group_at(c, g, k, b0, B - b0 < per ? B - b0 : per);
+        const sbm_group gp = group_at(c, g, b0, B - b0 < per ? B - b0 : per);
         const size_t nk = (size_t)gp.nb * H * N * k;
+        group_memberships(be, s, &p, c, &gp);
         be->zero(be, s->dkhat, sizeof(float) * nk);
         if (cfg->sbm_ste) ste_memberships_backward(be, s, c, &gp, ds, s->Y, s->dqhat, s->dkhat, dS);
         else be->zero(be, s->dqhat, sizeof(float) * nk);
@@ -453,6 +485,7 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     }
     if (expected) expected_density_block(s, c, reg_share, dS);
     block_and_mlp_backward(be, s, &p, &dp, c, gr, dS);
+    backward_work_free(be, s);
     probs_release(be, s);
     lap(SB_SBM_PART_STE, &t);
 }
