@@ -59,7 +59,7 @@ typedef struct {
                                  * G K̂ then Q̂ Ŝ then dQm; dQ̂ then dKm; dK̂ */
     float *sums;                /* [B·H, 2k] the expected-density regulariser's Q̂ᵀ1, K̂ᵀ1 per graph */
     float *dqp, *dkp, *dh;      /* [B,H,N,D] */
-    float *kvec;                /* [4k] the expected-density regulariser's vectors */
+    float *kvec;                /* [2k] the expected-density regulariser's Ŝ sk and Ŝᵀ sq */
     float *dS, *dD;             /* [H,k,k] */
 } sbm_state;
 
@@ -170,7 +170,7 @@ static void *sbm_state_create(sb_backend *be, const sb_attn_config *cfg, int B, 
     s->S = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
     s->density = be->alloc(be, sizeof(float) * (size_t)B * s->H);
     if (training) {
-        s->kvec = be->alloc(be, sizeof(float) * 4 * (size_t)s->k);
+        s->kvec = be->alloc(be, sizeof(float) * 2 * (size_t)s->k);
         s->dS = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
         s->dD = be->alloc(be, sizeof(float) * (size_t)s->H * s->k * s->k);
     }
@@ -204,6 +204,19 @@ static void mlp_forward(sb_backend *be, float *h1, float *out, const float *x, c
     sb_linear_forward(be, out, h1, p->w2, p->b2, rows, D, D);
 }
 
+/* Memberships Q̂ = σ(Q' Cᵀ), K̂ = σ(K' Cᵀ) into s->qhat, s->khat for B
+ * examples from their MLP outputs qp, kp: the forward's for the call, the
+ * backward's again for a group (the same products per example, so the same
+ * values). */
+static void memberships_forward(sb_backend *be, sbm_state *s, const float *C, const float *qp, const float *kp, int B,
+                                int H, int N, int D) {
+    const size_t nk = (size_t)B * H * N * s->k;
+    per_head_gemm_nt(be, s->qhat, qp, C, B, H, N, D, s->k, 0.0f);
+    per_head_gemm_nt(be, s->khat, kp, C, B, H, N, D, s->k, 0.0f);
+    be->sigmoid_forward(be, s->qhat, s->qhat, nk);
+    be->sigmoid_forward(be, s->khat, s->khat, nk);
+}
+
 static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, const float *params,
                         const sb_attn_call *c) {
     sbm_state *s = state;
@@ -220,10 +233,7 @@ static void sbm_forward(sb_backend *be, void *state, const sb_attn_config *cfg, 
     /* memberships */
     mlp_forward(be, s->h1q, s->qp, c->q, &p, rows, D);
     mlp_forward(be, s->h1k, s->kp, c->k, &p, rows, D);
-    per_head_gemm_nt(be, s->qhat, s->qp, p.C, B, H, N, D, k, 0.0f);
-    per_head_gemm_nt(be, s->khat, s->kp, p.C, B, H, N, D, k, 0.0f);
-    be->sigmoid_forward(be, s->qhat, s->qhat, (size_t)rows * k);
-    be->sigmoid_forward(be, s->khat, s->khat, (size_t)rows * k);
+    memberships_forward(be, s, p.C, s->qp, s->kp, B, H, N, D);
     /* block matrix: softmax over all k² entries of C_h C_hᵀ */
     be->gemm_batched(be, 0, 1, k, k, D, 1.0f, p.C, D, (size_t)k * D, p.C, D, (size_t)k * D, 0.0f, s->S, k,
                      (size_t)k * k, H);
@@ -418,18 +428,6 @@ static void backward_work_free(sb_backend *be, sbm_state *s) {
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) be->free(be, *all[i]), *all[i] = NULL;
 }
 
-/* One group's memberships again, as the forward computed them (the same
- * products on the group's rows, then the sigmoid): Q̂ = σ(Q' Cᵀ), K̂ = σ(K' Cᵀ). */
-static void group_memberships(sb_backend *be, sbm_state *s, const sbm_params *p, const sb_attn_call *c,
-                              const sbm_group *gp) {
-    const int H = c->H, N = c->N, D = c->D, k = s->k;
-    const size_t nk = (size_t)gp->nb * H * N * k;
-    per_head_gemm_nt(be, s->qhat, s->qp + gp->off_d, p->C, gp->nb, H, N, D, k, 0.0f);
-    per_head_gemm_nt(be, s->khat, s->kp + gp->off_d, p->C, gp->nb, H, N, D, k, 0.0f);
-    be->sigmoid_forward(be, s->qhat, s->qhat, nk);
-    be->sigmoid_forward(be, s->khat, s->khat, nk);
-}
-
 static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg, const float *params,
                          float *dparams, const sb_attn_call *c, const sb_attn_grads *gr) {
     sbm_state *s = state;
@@ -476,7 +474,7 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     for (int b0 = 0; b0 < B; b0 += per) {
         const sbm_group gp = group_at(c, g, b0, B - b0 < per ? B - b0 : per);
         const size_t nk = (size_t)gp.nb * H * N * k;
-        group_memberships(be, s, &p, c, &gp);
+        memberships_forward(be, s, p.C, s->qp + gp.off_d, s->kp + gp.off_d, gp.nb, H, N, D); /* again */
         be->zero(be, s->dkhat, sizeof(float) * nk);
         if (cfg->sbm_ste) ste_memberships_backward(be, s, c, &gp, ds, s->Y, s->dqhat, s->dkhat, dS);
         else be->zero(be, s->dqhat, sizeof(float) * nk);

@@ -297,6 +297,15 @@ static void row_keep(const sb_csr *c, size_t r, sb_rng_stream base, int H, uint3
     sb_cpu_dropout_factors(&s, (uint64_t)(e0 - c->row_ptr[g * n]), (size_t)(e1 - e0), thr, dscale, keep);
 }
 
+/* Row r's kept probabilities: its dropout factors (row_keep) times its
+ * probabilities p, into kept. */
+static void row_kept(const sb_csr *c, size_t r, sb_rng_stream base, int H, uint32_t thr, float dscale,
+                     const float *p, float *kept) {
+    const int64_t len = c->row_ptr[r + 1] - c->row_ptr[r];
+    row_keep(c, r, base, H, thr, dscale, kept);
+    for (int64_t e = 0; e < len; e++) kept[e] *= p[e];
+}
+
 /* Softmax of scale * s over one row's len edge scores, in place. */
 static void softmax_edges(float *p, int64_t len, float scale) {
     float mx = -INFINITY, sum = 0.0f;
@@ -365,11 +374,7 @@ static void sparse_attention_forward_rows(sb_backend *be, float *out, const floa
         SB_BY_WIDTH(D, sddmm_edges(p, q + r * D, k + gw, col, 0, len, W));
         softmax_edges(p, len, scale);
         float *w = p;
-        if (p_drop > 0.0f) {
-            w = row_buffer(&buf, 1, e0);
-            row_keep(c, r, base, H, thr, dscale, w);
-            for (int64_t e = 0; e < len; e++) w[e] *= p[e];
-        }
+        if (p_drop > 0.0f) row_kept(c, r, base, H, thr, dscale, p, w = row_buffer(&buf, 1, e0));
         SB_BY_WIDTH(D, gather_edges(y, v + gw, col, w, 0, len, 1.0f, W));
     }
     be->free(be, buf.base);
@@ -401,10 +406,7 @@ void sb_cpu_sparse_attention_forward(sb_backend *be, float *out, float *probs, c
         if (e0 == e1) continue;
         float *p = probs + e0;
         softmax_edges(p, e1 - e0, scale);
-        if (kept) {
-            row_keep(c, r, base, H, thr, dscale, kept + e0);
-            for (int64_t e = 0; e < e1 - e0; e++) kept[e0 + e] *= p[e];
-        }
+        if (kept) row_kept(c, r, base, H, thr, dscale, p, kept + e0);
     }
     /* out = (kept) probabilities times values; a row without edges stays 0 */
     memset(out, 0, sizeof(float) * rows * D);
