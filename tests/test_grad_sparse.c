@@ -76,6 +76,11 @@ static void test_transpose(sb_backend *be) {
         }
     tu_check(ok && seen == c.nnz, "csr_transpose: each key lists exactly its incoming edges in row order (%lld edges)",
              (long long)c.nnz);
+    /* a graph written again (every producer reserves first) has no transpose
+     * until one is built for it: a backend reading a stale one would walk the
+     * last graph's edges */
+    sb_csr_reserve(be, &c, G, N, c.nnz);
+    tu_check(!c.has_transpose, "csr_reserve: a graph being written again has no transpose");
     sb_csr_free(be, &c);
 }
 

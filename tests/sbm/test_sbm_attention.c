@@ -7,7 +7,9 @@
  *         L = Σ out·R + Σ_e G_e p_e (+ expected-density term)
  *     with G_e held fixed at the straight-through value clip(dL/dA_e + r),
  *     i.e. the STE's formula, checked by finite differences w.r.t. Q, K, V,
- *     the cluster embeddings and the MLP, for every regulariser kind;
+ *     the cluster embeddings and the MLP, for every regulariser kind, with
+ *     Ŝ saturated (one block per head) and with Ŝ spread, where the
+ *     gradients through the block matrix (dŜ, then both halves of dC) show;
  *   - with every edge present it is full attention.
  * A row with no edge outputs exactly zero. */
 #include <math.h>
@@ -179,7 +181,9 @@ static void run_backward(sb_backend *be, const sb_attention_ops *ops, ctx_t *c, 
     ops->state_destroy(be, st);
 }
 
-static void check_gradients(sb_backend *be, ctx_t *c, const char *label) {
+static void check_gradients(sb_backend *be, ctx_t *c, const char *setup, const char *what) {
+    char label[120];
+    snprintf(label, sizeof label, "%s, %s", setup, what);
     const sb_attention_ops *sbm = sb_attention_find("sbm");
     float out[SZ], dq[SZ], dk[SZ], dv[SZ], ref_out[SZ];
     float *dp = tu_alloc(c->np);
@@ -491,6 +495,69 @@ static void expect_backward_refused(sb_backend *be, int training, int call_train
              "sbm backward %s: exit status %d", what, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/* Every estimator and regulariser case against the reference, for one
+ * parameter setup (named in the labels). */
+static void check_gradient_cases(sb_backend *be, ctx_t *c, const char *setup) {
+    check_gradients(be, c, setup, "STE, no regulariser");
+    c->weight = 3.0;
+    c->cfg.sbm_reg_kind = SB_SBM_REG_SAMPLED;
+    check_gradients(be, c, setup, "STE + sampled-density regulariser");
+    c->cfg.sbm_reg_kind = SB_SBM_REG_EXPECTED;
+    check_gradients(be, c, setup, "STE + expected-density regulariser");
+    c->weight = 0.0;
+    c->cfg.sbm_reg_kind = SB_SBM_REG_SAMPLED;
+    c->cfg.sbm_ste_clip = 0.01f;
+    check_gradients(be, c, setup, "STE clipped at 0.01");
+    /* with the regulariser's share r = 3 / (H B N²) = 0.015, comparable to the
+     * clip: r goes in before the clip (reference §6), so adding it after
+     * fails here */
+    c->weight = 3.0;
+    check_gradients(be, c, setup, "STE + sampled regulariser, clipped at 0.01");
+    c->weight = 0.0;
+    c->cfg.sbm_ste_clip = 0.0f;
+    /* self-loops forced: the graph's diagonal edges carry no estimator gradient */
+    c->weight = 3.0;
+    c->cfg.sbm_self_loops = 1;
+    check_gradients(be, c, setup, "STE + sampled regulariser, self-loops forced");
+    c->cfg.sbm_self_loops = 0;
+    /* without the estimator the expected-density regulariser still trains C and the MLP */
+    c->cfg.sbm_ste = 0;
+    c->cfg.sbm_reg_kind = SB_SBM_REG_EXPECTED;
+    check_gradients(be, c, setup, "no STE, expected-density regulariser");
+    { /* and without either, nothing reaches them */
+        float out[SZ], dq[SZ], dk[SZ], dv[SZ], *dp = tu_alloc(c->np);
+        c->weight = 0.0;
+        run_backward(be, sb_attention_find("sbm"), c, out, dq, dk, dv, dp);
+        double worst = 0.0;
+        for (size_t i = 0; i < c->np; i++) worst = fmax(worst, fabs(dp[i]));
+        char name[160];
+        snprintf(name, sizeof name, "%s, no STE, no regulariser: the SBM parameters get no gradient", setup);
+        tu_report(name, worst, 0.0);
+        free(dp);
+    }
+    c->cfg.sbm_ste = 1;
+    c->cfg.sbm_reg_kind = SB_SBM_REG_SAMPLED;
+}
+
+/* The spread setup is what it claims: every Ŝ entry well inside (0,1), so
+ * the softmax's Jacobian is far from 0, and memberships on both sides of
+ * 1/2, so the sigmoid's is too. */
+static void check_spread_setup(const ctx_t *c) {
+    double smin = 1.0, smax = 0.0, mmin = 1.0, mmax = 0.0;
+    for (int h = 0; h < H; h++) {
+        double S[K * K];
+        block_matrix(c, h, S);
+        for (int i = 0; i < K * K; i++) smin = fmin(smin, S[i]), smax = fmax(smax, S[i]);
+    }
+    for (size_t row = 0; row < (size_t)G * N; row++) {
+        double m[K];
+        membership(c, (int)(row / N % H), c->q + row * D, m);
+        for (int a = 0; a < K; a++) mmin = fmin(mmin, m[a]), mmax = fmax(mmax, m[a]);
+    }
+    tu_check(smin > 1e-3 && smax < 0.8, "spread setup: S entries in [%.2g, %.2g], inside (1e-3, 0.8)", smin, smax);
+    tu_check(mmin < 0.2 && mmax > 0.8, "spread setup: memberships span [%.2g, %.2g], past 0.2 and 0.8", mmin, mmax);
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     static ctx_t c;
@@ -501,8 +568,8 @@ int main(void) {
     c.params = tu_alloc(c.np);
     sb_rng_reader r = tu_rng(40);
     sbm->init_params(&c.cfg, c.params, &r);
-    /* larger clusters than the init's so memberships spread over (0,1) */
-    for (int i = 0; i < H * K * D; i++) c.params[i] *= 20.0f;
+    float *init = tu_alloc(c.np);
+    memcpy(init, c.params, sizeof(float) * c.np);
     tu_fill_normal(c.q, SZ, 1.0f, 41), tu_fill_normal(c.k, SZ, 1.0f, 42), tu_fill_normal(c.v, SZ, 1.0f, 43);
     tu_fill_normal(c.R, SZ, 1.0f, 44);
     for (int i = 0; i < B * N; i++) c.mask[i] = (i >= N + 5) ? 0.0f : 1.0f; /* example 1: last two are pads */
@@ -510,41 +577,16 @@ int main(void) {
     build_graph(&g, c.mask);
     c.g = &g;
 
-    check_gradients(be, &c, "STE, no regulariser");
-    c.weight = 3.0;
-    c.cfg.sbm_reg_kind = SB_SBM_REG_SAMPLED;
-    check_gradients(be, &c, "STE + sampled-density regulariser");
-    c.cfg.sbm_reg_kind = SB_SBM_REG_EXPECTED;
-    check_gradients(be, &c, "STE + expected-density regulariser");
-    c.weight = 0.0;
-    c.cfg.sbm_reg_kind = SB_SBM_REG_SAMPLED;
-    c.cfg.sbm_ste_clip = 0.01f;
-    check_gradients(be, &c, "STE clipped at 0.01");
-    /* with the regulariser's share r = 3 / (H B N²) = 0.015, comparable to the
-     * clip: r goes in before the clip (reference §6), so adding it after
-     * fails here */
-    c.weight = 3.0;
-    check_gradients(be, &c, "STE + sampled regulariser, clipped at 0.01");
-    c.weight = 0.0;
-    c.cfg.sbm_ste_clip = 0.0f;
-    /* self-loops forced: the graph's diagonal edges carry no estimator gradient */
-    c.weight = 3.0;
-    c.cfg.sbm_self_loops = 1;
-    check_gradients(be, &c, "STE + sampled regulariser, self-loops forced");
-    c.cfg.sbm_self_loops = 0;
-    /* without the estimator the expected-density regulariser still trains C and the MLP */
-    c.cfg.sbm_ste = 0;
-    c.cfg.sbm_reg_kind = SB_SBM_REG_EXPECTED;
-    check_gradients(be, &c, "no STE, expected-density regulariser");
-    { /* and without either, nothing reaches them */
-        float out[SZ], dq[SZ], dk[SZ], dv[SZ], *dp = tu_alloc(c.np);
-        c.weight = 0.0;
-        run_backward(be, sbm, &c, out, dq, dk, dv, dp);
-        double worst = 0.0;
-        for (size_t i = 0; i < c.np; i++) worst = fmax(worst, fabs(dp[i]));
-        tu_report("no STE, no regulariser: the SBM parameters get no gradient", worst, 0.0);
-        free(dp);
-    }
+    /* Two setups. Clusters 20 times the init's spread the memberships over
+     * (0,1) but saturate Ŝ = softmax(CCᵀ) to one entry per head, so no
+     * gradient through Ŝ is visible there; the init's clusters keep Ŝ spread,
+     * and an MLP output 8 times larger spreads the memberships. */
+    for (int i = 0; i < H * K * D; i++) c.params[i] = 20.0f * init[i];
+    check_gradient_cases(be, &c, "saturated S");
+    memcpy(c.params, init, sizeof(float) * c.np);
+    for (size_t i = H * K * D + D * D + D; i < c.np; i++) c.params[i] *= 8.0f; /* w2, b2 */
+    check_spread_setup(&c);
+    check_gradient_cases(be, &c, "spread S");
     c.cfg.sbm_ste = 1;
     c.cfg.sbm_reg_kind = SB_SBM_REG_SAMPLED;
 
@@ -616,7 +658,7 @@ int main(void) {
     expect_backward_refused(be, 1, 1, 2, "twice after one forward is refused (3)");
     expect_backward_refused(be, 1, 0, 1, "after an evaluation forward is refused (3)");
     expect_backward_refused(be, 0, 0, 1, "on an inference state is refused (3)");
-    free(c.params);
+    free(c.params), free(init);
     sb_backend_destroy(be);
     return tu_finish();
 }
