@@ -160,6 +160,49 @@ static void check(sb_backend *be, const variant_case *vc) {
     free(dq), free(dk), free(dv), free(dp), free(c.params);
 }
 
+/* Performer's omega at initialisation, M = 2D = 32 rows of D = 16: the
+ * reference's gaussian_orthogonal_random_matrix(scaling = 0), i.e. blocks of
+ * D orthogonal unit rows, each row then scaled by the norm of a fresh Gaussian
+ * D-vector, so the row norms are chi-distributed with D degrees of freedom.
+ * Bounds: float rounding leaves |cos| between rows of a block near 1e-7
+ * (limit 1e-4); the mean of the M squared norms is a chi-square with M D =
+ * 512 degrees of freedom divided by M, mean D = 16 and standard deviation
+ * sqrt(2 M D) / M = 1, so [D/2, 2D] is 8 deviations wide on the near side
+ * (unit rows give exactly 1); M chi_16 norms all within 1e-3 of each other
+ * has probability below 1e-30. */
+static void check_performer_init(void) {
+    enum { PD = 16, PM = 2 * PD };
+    const sb_attention_ops *ops = sb_attention_find("performer");
+    sb_attn_config cfg = {.n_heads = 2, .d_head = PD, .max_len = N, .performer_features = PM};
+    if (!tu_check(ops && ops->param_count(&cfg) == (size_t)PM * PD, "performer init: omega is [M, D] = [%d, %d]",
+                  PM, PD))
+        return;
+    float *w = tu_alloc((size_t)PM * PD), *w2 = tu_alloc((size_t)PM * PD), *w3 = tu_alloc((size_t)PM * PD);
+    sb_rng_reader r = tu_rng(90), r2 = tu_rng(90), r3 = tu_rng(91);
+    ops->init_params(&cfg, w, &r);
+    ops->init_params(&cfg, w2, &r2);
+    ops->init_params(&cfg, w3, &r3);
+    double norm[PM], worst_cos = 0.0, ms = 0.0, lo = INFINITY, hi = 0.0;
+    for (int i = 0; i < PM; i++) {
+        norm[i] = sqrt(tu_dot(w + (size_t)i * PD, w + (size_t)i * PD, PD));
+        ms += norm[i] * norm[i] / PM;
+        lo = fmin(lo, norm[i]), hi = fmax(hi, norm[i]);
+    }
+    for (int i = 0; i < PM; i++)
+        for (int j = 0; j < PM; j++)
+            if (i != j && i / PD == j / PD) {
+                const double cs = fabs(tu_dot(w + (size_t)i * PD, w + (size_t)j * PD, PD)) / (norm[i] * norm[j]);
+                if (!(cs <= worst_cos)) worst_cos = cs; /* NaN propagates */
+            }
+    tu_report("performer init: rows of a D-block orthogonal (|cos|)", worst_cos, 1e-4);
+    tu_check(ms >= 0.5 * PD && ms <= 2.0 * PD, "performer init: mean squared row norm %.2f in [D/2, 2D] = [%d, %d]",
+             ms, PD / 2, 2 * PD);
+    tu_check(hi - lo > 1e-3, "performer init: row norms vary (chi_D: %.3f .. %.3f), not all 1", lo, hi);
+    tu_check(!memcmp(w, w2, sizeof(float) * PM * PD), "performer init: the same seed gives the same omega");
+    tu_check(memcmp(w, w3, sizeof(float) * PM * PD) != 0, "performer init: another seed gives another omega");
+    free(w), free(w2), free(w3);
+}
+
 /* One training call (forward and backward) at the LRA settings, n = 1024,
  * d_h = 32, one example of 2 heads (fewer than the threads, where products
  * and loops split differently), a padded tail: outs[0..4] get the output, dQ,
@@ -214,6 +257,7 @@ int main(int argc, char **argv) {
     sb_backend *be = sb_backend_cpu_create(2);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (argc < 2 || !strcmp(argv[1], cases[i].name)) check(be, &cases[i]);
+    if (argc < 2 || !strcmp(argv[1], "performer")) check_performer_init();
     /* the LRA settings (experiments/config.c's defaults, 64 landmarks as the
      * reference's LRA configs) */
     const struct { const char *name; sb_attn_config cfg; const char *label; } lra[] = {

@@ -156,8 +156,8 @@ static void test_model(sb_backend *be, int token_level) {
         tu_fd_result r = tu_fd_check(model_loss, &c, P.t[i], g, n, H_MODEL, fd_points(i, n), (uint32_t)i, FLOOR_MODEL);
         snprintf(name, sizeof name, "%s d%s", tag, sb_model_param_name(i));
         tu_report_fd(name, r, TOL_MODEL);
-        all.max_rel = fmax(all.max_rel, r.max_rel);
-        all.max_abs = fmax(all.max_abs, r.max_abs);
+        all.max_rel = tu_worse(all.max_rel, r.max_rel);
+        all.max_abs = tu_worse(all.max_abs, r.max_abs);
         all.checked += r.checked;
     }
     /* every embedding row a real token uses, in full */
@@ -171,8 +171,8 @@ static void test_model(sb_backend *be, int token_level) {
         if (!used[id]) continue;
         tu_fd_result r = tu_fd_check(model_loss, &c, P.t[SB_P_TOK] + (size_t)id * D,
                                      gtok + (size_t)id * D, (size_t)D, H_MODEL, (size_t)D, 0, FLOOR_MODEL);
-        emb.max_rel = fmax(emb.max_rel, r.max_rel);
-        emb.max_abs = fmax(emb.max_abs, r.max_abs);
+        emb.max_rel = tu_worse(emb.max_rel, r.max_rel);
+        emb.max_abs = tu_worse(emb.max_abs, r.max_abs);
         emb.checked += r.checked;
     }
     snprintf(name, sizeof name, "%s dtok_emb of used tokens", tag);
@@ -281,7 +281,7 @@ static void test_variant_model(sb_backend *be, const char *name, sb_attn_config 
         char what[96];
         snprintf(what, sizeof what, "%s model d%s", label, sb_model_param_name(i));
         tu_report_fd(what, r, TOL_MODEL);
-        all.max_rel = fmax(all.max_rel, r.max_rel), all.max_abs = fmax(all.max_abs, r.max_abs);
+        all.max_rel = tu_worse(all.max_rel, r.max_rel), all.max_abs = tu_worse(all.max_abs, r.max_abs);
         all.checked += r.checked;
     }
     char what[96];

@@ -244,7 +244,7 @@ static void test_layernorm_width(sb_backend *be, int C) {
         for (size_t s = 0; s < sizeof spreads / sizeof spreads[0]; s++) {
             tu_fill_normal(x, (size_t)ROWS * C, spreads[s], (uint32_t)(320 + s));
             for (int i = 0; i < ROWS * C; i++) x[i] += offsets[o];
-            off_err = fmax(off_err, layernorm_case(be, out, x, g, b, ROWS, C, eps, &nonfinite));
+            off_err = tu_worse(off_err, layernorm_case(be, out, x, g, b, ROWS, C, eps, &nonfinite));
         }
     snprintf(name, sizeof name, "layernorm C=%d offsets 1e4,-3e4 spreads 1..1e-3 vs double (abs)", C);
     tu_report(name, off_err, 5e-6);
@@ -256,7 +256,7 @@ static void test_layernorm_width(sb_backend *be, int C) {
         for (int i = 0; i < ROWS * C; i++) x[i] = consts[k];
         layernorm_case(be, out, x, g, b, ROWS, C, eps, &nonfinite);
         for (int r = 0; r < ROWS; r++)
-            const_err = fmax(const_err, tu_max_abs_diff(out + (size_t)r * C, b, (size_t)C));
+            const_err = tu_worse(const_err, tu_max_abs_diff(out + (size_t)r * C, b, (size_t)C));
     }
     snprintf(name, sizeof name, "layernorm C=%d constant rows (0.1 .. -1e15) -> beta (abs)", C);
     tu_report(name, const_err, 1e-6);
@@ -317,7 +317,7 @@ static void test_gemm(sb_backend *be) {
                             const double want = 0.7 * acc + 0.5 * C0[e];
                             const double d = fabs(C[e] - want) / (1.0 + fabs(want));
                             err = d > err ? d : err;
-                            if (i == 0) single = fmax(single, fabs(C1[e] - want) / (1.0 + fabs(want)));
+                            if (i == 0) single = tu_worse(single, fabs(C1[e] - want) / (1.0 + fabs(want)));
                         }
                 char name[96];
                 snprintf(name, sizeof name, "gemm %dx%dx%d ta %d tb %d: batch of 3 vs double", M, N, K, ta, tb);
@@ -362,7 +362,7 @@ static void test_one_cycle(void) {
         s.warmup_steps = want[i].warmup;
         double lr, b1;
         sb_one_cycle_at(&s, want[i].step, &lr, &b1);
-        worst = fmax(worst, fmax(fabs(lr - want[i].lr) / want[i].lr, fabs(b1 - want[i].beta1)));
+        worst = tu_worse(worst, tu_worse(fabs(lr - want[i].lr) / want[i].lr, fabs(b1 - want[i].beta1)));
     }
     tu_report("one-cycle lr and beta1 vs torch's OneCycleLR (9 points)", worst, 1e-9);
     s.cycle_momentum = 0;
@@ -385,7 +385,7 @@ static void test_adamw(sb_backend *be) {
     double worst = 0.0;
     for (int t = 0; t < 3; t++) {
         be->adamw(be, p, g[t], m, v, 4, lr[t], b1[t], 0.999f, 1e-6f, 0.1f, t + 1);
-        for (int i = 0; i < 4; i++) worst = fmax(worst, fabs(p[i] - want[t][i]) / (1.0 + fabs(want[t][i])));
+        for (int i = 0; i < 4; i++) worst = tu_worse(worst, fabs(p[i] - want[t][i]) / (1.0 + fabs(want[t][i])));
     }
     tu_report("AdamW, 3 steps with cycling beta1 and decay, vs torch.optim.AdamW", worst, 1e-6);
 }

@@ -87,6 +87,10 @@ static inline double tu_max_rel_err(const float *a, const float *b, size_t n) {
     return tu_max_rel_err_floor(a, b, n, 1e-3);
 }
 
+/* The larger of two errors, where a NaN (a missing or broken value) wins:
+ * fmax would drop it and let a check pass. */
+static inline double tu_worse(double a, double b) { return isnan(a) || b <= a ? a : b; }
+
 static inline double tu_max_abs_diff(const float *a, const float *b, size_t n) {
     double m = 0.0;
     for (size_t i = 0; i < n; i++) {

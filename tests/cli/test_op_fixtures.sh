@@ -22,14 +22,24 @@ for fx in "$FIX"/*.h5; do
     done
 done
 # Reformer's two forms each have their fixtures (the loop above runs whatever
-# is there): HF's ("nys", reformer.h5) and reformer_pytorch 1.4.4's ("sbm",
-# made by the real library: its LSH path and, at N <= chunk, its full path)
-for m in reformer reformer_sbm reformer_sbm_full; do
+# is there): HF's ("nys", reformer.h5; reformer_factored.h5: 3 hash rounds and
+# a bucket count HF factorises, [4, 8]) and reformer_pytorch 1.4.4's ("sbm",
+# made by the real library: its LSH path and, at N <= chunk, its full path);
+# Performer's kernels: the reference's (performer.h5) and the paper's
+# (performer_paper.h5, performer_kernel "paper")
+for m in reformer reformer_factored reformer_sbm reformer_sbm_full performer performer_paper; do
     [ -e "$FIX/$m.h5" ] && pass "$m: fixture present" || fail "$m: fixture missing"
 done
 # a wrong answer is caught by the same comparison
 h5diff -d 2e-5 linear.out.h5 "$FIX/full.h5" /out /expected/out >/dev/null 2>&1 &&
     fail "comparison cannot tell linear from full" || pass "comparison tells linear from full"
+# the two Performer fixtures share inputs and omega: the kernels' outputs differ
+h5diff "$FIX/performer.h5" "$FIX/performer_paper.h5" /params/omega /params/omega >/dev/null 2>&1 &&
+    h5diff "$FIX/performer.h5" "$FIX/performer_paper.h5" /q /q >/dev/null 2>&1 &&
+    pass "performer, performer_paper: the same q and omega" || fail "performer, performer_paper: inputs differ"
+h5diff -d 2e-5 performer.out.h5 "$FIX/performer_paper.h5" /out /expected/out >/dev/null 2>&1 &&
+    fail "comparison cannot tell performer_kernel reference from paper" ||
+    pass "comparison tells performer_kernel reference from paper"
 
 # bad input: missing dataset, wrong shape, unknown attribute, bad edges
 h5copy -i "$FIX/full.h5" -o short.h5 -s /q -d /q >/dev/null 2>&1

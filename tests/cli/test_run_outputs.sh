@@ -87,6 +87,27 @@ mv d.h5 d-moved.h5
 "$SBM" run f.json --out f --threads 1 >/dev/null 2>err.txt && grep -q "nothing was trained" err.txt &&
     pass "complete runs: the data file is not needed" || fail "complete runs without the data file: $(cat err.txt)"
 
+# a run's configuration, later winning: the task's paper setup < config <
+# task_config.TASK < model_config.MODEL (README, Manifests): the model with an
+# override gets its value, the other model the task's, from one manifest
+cat > order.json <<'J'
+{"experiment": "order", "tasks": ["synthetic"], "models": ["full", "linear"], "seeds": [1],
+ "config": {"seq_len": 8, "batch_size": 8, "steps": 2, "warmup_steps": 1, "eval_every": 2,
+            "eval_batches": 1, "test_batches": 1, "n_layers": 1, "d_model": 8, "d_head": 4, "n_heads": 2,
+            "d_ffn": 8, "lr": 0.011},
+ "task_config": {"synthetic": {"lr": 0.022}},
+ "model_config": {"full": {"lr": 0.033}}}
+J
+"$SBM" run order.json --out order --threads 1 >/dev/null 2>err.txt || fail "the order manifest: $(cat err.txt)"
+# KEY's value in RUN's resolved config.json
+resolved() { sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\([^,]*\),\{0,1\}\$/\1/p" order/$1/config.json 2>/dev/null; }
+[ "$(resolved synthetic-full-s1 lr)" = 0.033 ] && pass "model_config.MODEL wins over task_config.TASK and config" ||
+    fail "synthetic-full-s1: lr $(resolved synthetic-full-s1 lr), expected model_config's 0.033"
+[ "$(resolved synthetic-linear-s1 lr)" = 0.022 ] && pass "...a model without one gets task_config.TASK's, over config's" ||
+    fail "synthetic-linear-s1: lr $(resolved synthetic-linear-s1 lr), expected task_config's 0.022"
+[ "$(resolved synthetic-linear-s1 steps)" = 2 ] && pass "...and config wins over the task's paper setup" ||
+    fail "synthetic-linear-s1: steps $(resolved synthetic-linear-s1 steps), expected config's 2 (paper setup: 2000)"
+
 # help texts
 expect_error "help for an unknown command" 2 "sbmbench help: unknown command 'foo'" -- "$SBM" help foo
 "$SBM" help report >out.txt 2>err.txt && grep -q "usage: sbmbench report" out.txt && pass "help report" ||

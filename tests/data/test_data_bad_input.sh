@@ -15,6 +15,30 @@ no_output c.h5
 make_aan r; printf '1.0\tonly\tthree\n' >> r/new_aan_pairs.eval.tsv
 expect_error "malformed aan line" 1 "new_aan_pairs.eval.tsv:5: expected 5 tab-separated columns" -- "$SBM" prep retrieval --in r --out d.h5
 no_output d.h5
+# every malformed Target is refused by file and line, in the last file (train
+# and val already written to the temporary): empty (strtol reads no digit: not
+# label 0), past 9, trailing junk, negative, and a second tab (strtol would skip
+# it as leading whitespace and read '3')
+n=0
+for t in '' 12 3x -1 '\t3'; do
+    n=$((n + 1))
+    make_listops_tsv lt$n; printf "( ( [MAX 1 ) ] )\t$t\n" >> lt$n/basic_test.tsv
+    expect_error "listops Target '$t'" 1 "basic_test.tsv:5: expected 'Source<TAB>Target' with Target 0-9" \
+        -- "$SBM" prep listops --in lt$n --out lt$n.h5
+    no_output lt$n.h5
+done
+# AAN: exactly 5 columns (a 6th would cut text2 at its tab silently; 4 lack text2),
+# and a label that is 0 or 1 (0.0/1.0 in the release), not 0.5, 2, a word or
+# empty (strtod reads no digit: not label 0)
+n=0
+for row in '1.0\ta\tb\ttext one\ttext two\textra' '1.0\ta\tb\ttext one' '0.5\ta\tb\tx\ty' '2\ta\tb\tx\ty' 'yes\ta\tb\tx\ty' \
+           '\ta\tb\tx\ty'; do
+    n=$((n + 1))
+    make_aan rt$n; printf "$row\n" >> rt$n/new_aan_pairs.test.tsv
+    expect_error "aan line '$row'" 1 'new_aan_pairs\.test\.tsv:5: expected 5 tab-separated columns label\(0/1\)' \
+        -- "$SBM" prep retrieval --in rt$n --out rt$n.h5
+    no_output rt$n.h5
+done
 make_imdb i; rm -r i/test/neg
 expect_error "missing imdb folder" 1 "i/test/neg: cannot open folder" -- "$SBM" prep text --in i --out e.h5
 no_output e.h5

@@ -2,7 +2,9 @@
  *  - ListOps: `gen listops` writes TSV + HDF5; every TSV line is re-parsed
  *    here with a stack evaluator (not the generator's recursion): lengths
  *    strictly inside the bounds, labels equal to the evaluated value, no
- *    duplicate expression, and the HDF5 rows equal the TSV tokens.
+ *    duplicate expression, and the HDF5 rows equal the TSV tokens. With
+ *    max_args 3 and 4, the operators' child counts span 2..max_args
+ *    (max_args itself included) about uniformly, as randint(2, max_args).
  *  - Pathfinder: labels about balanced; on the generator's own path
  *    bookkeeping, the markers sit on the origin tip of one target snake and
  *    on the terminal tip of the same snake exactly when the label is 1;
@@ -28,8 +30,9 @@ static int failures = 0;
         }                                     \
     } while (0)
 
-/* Evaluate a parenthesised ListOps source with an explicit stack; ids gets the tokens. */
-static int eval_source(const char *src, int32_t *ids, int *n_ids) {
+/* Evaluate a parenthesised ListOps source with an explicit stack; ids gets the
+ * tokens; children[n] (when given, 65 entries) counts the operators with n arguments. */
+static int eval_source(const char *src, int32_t *ids, int *n_ids, long *children) {
     int stack_op[256], stack_n[256], args[256][64], depth = 0, result = -1;
     *n_ids = 0;
     char buf[16];
@@ -53,6 +56,7 @@ static int eval_source(const char *src, int32_t *ids, int *n_ids) {
             ids[(*n_ids)++] = 15;
             depth--;
             int n = stack_n[depth], *a = args[depth], op = stack_op[depth];
+            if (children) children[n]++;
             if (op == 0 || op == 1) {
                 value = a[0];
                 for (int i = 1; i < n; i++) value = op == 0 ? (a[i] < value ? a[i] : value) : (a[i] > value ? a[i] : value);
@@ -108,7 +112,7 @@ static void test_listops(const char *dir) {
             char *tab = strchr(line, '\t');
             *tab = 0;
             int target = atoi(tab + 1), ids[4096], n;
-            int value = eval_source(line, ids, &n);
+            int value = eval_source(line, ids, &n, NULL);
             CHECK(value == target, "%s row %d: label %d, independent value %d", names[s], row, target, value);
             CHECK(n > 20 && n < 120, "%s row %d: length %d outside (20, 120)", names[s], row, n);
             sb_h5ds_read_row(&r, s, 0, row, h5row);
@@ -129,6 +133,59 @@ static void test_listops(const char *dir) {
     sb_h5ds_close(&r);
     printf("ok: listops: %d generated trees checked (lengths, labels by independent evaluation, HDF5 = TSV, no duplicates)\n",
            checked);
+}
+
+/* Each operator draws its argument count as randint(2, max_args), inclusive
+ * (LRA listops.py): some operator has exactly max_args arguments, none more
+ * (nor fewer than 2), and the counts are about uniform. A node's count is drawn
+ * after the node exists, so pooled over all operators each count k is about
+ * Binomial(N, 1 / (max_args - 1)); the kept trees are a selection (distinct,
+ * length-bounded), which tilts it toward more arguments, but with min-length 0
+ * and 300 trees by under 0.5 standard deviations (measured over 40 seeds), so
+ * 5 standard deviations holds and an off-by-one law (2..max_args - 1) fails. */
+static void test_listops_children(const char *dir, int max_args) {
+    char out[512], tsv[512], ma[8], p[600];
+    snprintf(out, sizeof out, "%s/listops_a%d.h5", dir, max_args);
+    snprintf(tsv, sizeof tsv, "%s/tsv_a%d", dir, max_args);
+    snprintf(ma, sizeof ma, "%d", max_args);
+    char *argv[] = {"--out", out, "--tsv", tsv, "--train", "300", "--dev", "0", "--test", "0",
+                    "--min-length", "0", "--max-length", "200", "--max-args", ma, "--seed", "11"};
+    CHECK(sb_gen_listops(18, argv) == 0, "gen listops --max-args %d failed", max_args);
+    snprintf(p, sizeof p, "%s/basic_train.tsv", tsv);
+    FILE *f = fopen(p, "r");
+    CHECK(f != NULL, "%s missing", p);
+    if (!f) return;
+    const int failures_before = failures;
+    long children[65] = {0}, total = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    int32_t ids[4096];
+    int n_ids, rows = 0;
+    CHECK(getline(&line, &cap, f) > 0 && !strcmp(line, "Source\tTarget\r\n"), "%s: header", p);
+    while (getline(&line, &cap, f) > 0) {
+        char *tab = strchr(line, '\t');
+        if (tab) *tab = 0;
+        eval_source(line, ids, &n_ids, children);
+        rows++;
+    }
+    free(line);
+    fclose(f);
+    CHECK(rows == 300, "max_args %d: %d trees, want 300", max_args, rows);
+    for (int n = 0; n <= 64; n++) total += children[n];
+    int outside = 0;
+    for (int n = 0; n <= 64; n++)
+        if (n < 2 || n > max_args) outside += children[n];
+    CHECK(outside == 0, "max_args %d: %d operators with an argument count outside 2..%d", max_args, outside, max_args);
+    CHECK(children[max_args] > 0, "max_args %d: no operator has exactly %d arguments (of %ld)", max_args, max_args,
+          total);
+    const double q = 1.0 / (max_args - 1), sd = sqrt(total * q * (1 - q));
+    for (int n = 2; n <= max_args; n++)
+        CHECK(fabs(children[n] - total * q) <= 5 * sd, "max_args %d: %ld of %ld operators have %d arguments, expected "
+              "%.0f +- %.0f (5 sd)", max_args, children[n], total, n, total * q, 5 * sd);
+    if (failures > failures_before) return;
+    printf("ok: listops max_args %d: %ld operators, argument counts", max_args, total);
+    for (int n = 2; n <= max_args; n++) printf(" %d:%ld", n, children[n]);
+    printf(" (each within 5 sd of %.0f)\n", total * q);
 }
 
 /* n images at a contour length; balance is checked when n is large enough */
@@ -184,6 +241,8 @@ int main(void) {
     char dir[] = "/tmp/sbm_data_test_XXXXXX";
     if (!mkdtemp(dir)) return 2;
     test_listops(dir);
+    test_listops_children(dir, 3);
+    test_listops_children(dir, 4);
     test_pathfinder(6, 400);  /* the baseline level: cheap enough for the balance check */
     test_pathfinder(14, 24);  /* the hard level NYS and SBM train on */
     char cmd[600];

@@ -34,6 +34,9 @@ static double acc_of(int t, int sbm, int li, int seed) { return 0.70 + 0.1 * t +
 static double dens_of(int t, int li, int seed) { return 0.30 - 0.08 * li + 0.01 * t + 0.002 * seed * seed; }
 static double flops_of(int t, int sbm, int li, int seed) { return sbm ? 4e5 + 1e5 * t - 5e4 * li + 100 * seed : 1e6 * (t + 1); }
 static double peak_of(int t, int sbm) { return sbm ? 3e5 + t * 1e4 : 2e5 + t * 1e4; }
+/* v = 0: full; 1..3: sbm at lambdas[v-1]. A loss below 1, seconds above 10: no column can pass for the other. */
+static double loss_of(int t, int v, int seed) { return 0.1 * (v + 1) + 0.01 * t + 0.002 * seed; }
+static double secs_of(int t, int v, int seed) { return 10.0 * (v + 1) + 2 * t + seed; }
 
 static void variant_name(char *out, size_t cap, int t, int sbm, int li) {
     if (sbm) snprintf(out, cap, "%s-sbm-sbm_lambda=%g", tasks[t], lambdas[li]);
@@ -126,8 +129,8 @@ static void make_fixture(const char *root) {
                 write_json(dir, "config.json", cfg);
                 cJSON *f = summary_entry(id, variant, t, sbm ? "sbm" : "full", seed, "done");
                 cJSON_AddNumberToObject(f, "steps", STEPS);
-                cJSON_AddNumberToObject(f, "train_seconds", 10.0 * (v + 1));
-                cJSON_AddNumberToObject(f, "final_train_loss", 0.1 * (v + 1));
+                cJSON_AddNumberToObject(f, "train_seconds", secs_of(t, v, seed));
+                cJSON_AddNumberToObject(f, "final_train_loss", loss_of(t, v, seed));
                 cJSON_AddNumberToObject(f, "dev_accuracy", acc_of(t, sbm, li, seed) + 0.01);
                 cJSON_AddNumberToObject(f, "test_accuracy", acc_of(t, sbm, li, seed));
                 if (sbm) {
@@ -223,7 +226,8 @@ static void make_cost_fixture(const char *root, const char *description) {
     write_json(root, "summary.json", summary);
 }
 
-/* The numbers of the CSV line that starts with prefix: field col (0-based). */
+/* The numbers of the CSV line that starts with prefix: field col (0-based);
+ * NaN without such a line or field. */
 static double csv_value(const char *path, const char *prefix, int col) {
     char *text = sb_read_file(path, NULL, NULL, 0);
     if (!text) return NAN;
@@ -237,6 +241,20 @@ static double csv_value(const char *path, const char *prefix, int col) {
     }
     free(text);
     return v;
+}
+
+/* The 0-based index of the CSV column named name in the header line; -1 without one. */
+static int csv_column(const char *path, const char *name) {
+    char *text = sb_read_file(path, NULL, NULL, 0);
+    int col = -1, c = 0;
+    char *end = text ? strchr(text, '\n') : NULL;
+    if (end) *end = 0;
+    for (char *p = text, *q; p && col < 0; p = q ? q + 1 : NULL, c++) {
+        q = strchr(p, ',');
+        if ((q ? (size_t)(q - p) : strlen(p)) == strlen(name) && !strncmp(p, name, strlen(name))) col = c;
+    }
+    free(text);
+    return col;
 }
 
 static int file_contains(const char *path, const char *needle) {
@@ -265,6 +283,24 @@ static void md_cell(const char *path, const char *lead, int col, char *out, size
         break;
     }
     free(text);
+}
+
+/* The 0-based cell index (as md_cell counts) of the column headed name in the
+ * first Markdown table row (its header); -1 without one. */
+static int md_column(const char *path, const char *name) {
+    char *text = sb_read_file(path, NULL, NULL, 0), cell[256];
+    int col = -1;
+    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        if (*line != '|') continue;
+        int c = 0;
+        for (char *p = line + 1, *q; (q = strchr(p, '|')) && col < 0; p = q + 1, c++) {
+            snprintf(cell, sizeof cell, "%.*s", q - p > 2 ? (int)(q - p) - 2 : 0, p + 1); /* without the padding */
+            if (!strcmp(cell, name)) col = c;
+        }
+        break;
+    }
+    free(text);
+    return col;
 }
 
 /* Only the tables (no figures) of a fixture directory. */
@@ -388,6 +424,7 @@ static void check_cost_fixtures(void) {
     tu_remove_fixture(reduced), tu_remove_fixture(plain);
 }
 
+
 static void mean_std2(double a, double b, double *m, double *s) {
     *m = (a + b) / 2;
     *s = fabs(a - b) / sqrt(2.0);
@@ -429,13 +466,13 @@ int main(int argc, char **argv) {
             snprintf(prefix, sizeof prefix, "%s,%s,", variant + strlen(tasks[t]) + 1, tasks[t]);
             double m, s, dm, ds;
             mean_std2(acc_of(t, sbm, li, 1), acc_of(t, sbm, li, 2), &m, &s);
-            worst = fmax(worst, fabs(csv_value(csv, prefix, 4) - 100 * m));
-            worst = fmax(worst, fabs(csv_value(csv, prefix, 5) - 100 * s));
+            worst = tu_worse(worst, fabs(csv_value(csv, prefix, 4) - 100 * m));
+            worst = tu_worse(worst, fabs(csv_value(csv, prefix, 5) - 100 * s));
             tu_check(csv_value(csv, prefix, 3) == 2.0, "%s: 2 seeds (the broken third left out)", variant);
             if (sbm) {
                 mean_std2(dens_of(t, li, 1), dens_of(t, li, 2), &dm, &ds);
-                worst = fmax(worst, fabs(csv_value(csv, prefix, 6) - 100 * dm));
-                worst = fmax(worst, fabs(csv_value(csv, prefix, 7) - 100 * ds));
+                worst = tu_worse(worst, fabs(csv_value(csv, prefix, 6) - 100 * dm));
+                worst = tu_worse(worst, fabs(csv_value(csv, prefix, 7) - 100 * ds));
                 char cell[128];
                 snprintf(cell, sizeof cell, "%.2f ± %.2f (%.2f ± %.2f%%)", 100 * m, 100 * s, 100 * dm, 100 * ds);
                 cells += file_contains(md, cell);
@@ -446,6 +483,38 @@ int main(int argc, char **argv) {
     tu_check(file_contains(md, "Not included: run synthetic-full-s3") && file_contains(md, "image-sbm-sbm_lambda=0-s4 (not_run)"),
              "accuracy.md names the runs it leaves out");
 
+    /* runs: each of dev accuracy, final train loss and training seconds (mean over
+     * seeds) in its own column, found by its header, in the CSV and the Markdown */
+    snprintf(csv, sizeof csv, "%s/tables/runs.csv", root);
+    snprintf(md, sizeof md, "%s/tables/runs.md", root);
+    const char *csv_names[3] = {"dev_accuracy_mean", "final_train_loss_mean", "train_seconds_mean"};
+    const char *md_names[3] = {"Dev acc. (%)", "Final train loss", "Train s"};
+    int csv_col[3], md_col[3];
+    for (int k = 0; k < 3; k++) {
+        csv_col[k] = csv_column(csv, csv_names[k]), md_col[k] = md_column(md, md_names[k]);
+        tu_check(csv_col[k] >= 0 && md_col[k] >= 0, "runs.csv has a column %s (%d), runs.md one headed '%s' (%d)",
+                 csv_names[k], csv_col[k], md_names[k], md_col[k]);
+    }
+    double worst_md = 0.0;
+    worst = 0.0;
+    for (int t = 0; t < 2; t++)
+        for (int v = 0; v < 4; v++) {
+            int sbm = v > 0, li = sbm ? v - 1 : 0;
+            char variant[128], prefix[200], lead[200], cell[128];
+            variant_name(variant, sizeof variant, t, sbm, li);
+            snprintf(prefix, sizeof prefix, "%s,%s,", variant + strlen(tasks[t]) + 1, tasks[t]);
+            snprintf(lead, sizeof lead, "| %s | %s |", tasks[t], variant + strlen(tasks[t]) + 1);
+            const double want[3] = {100 * (acc_of(t, sbm, li, 1) + acc_of(t, sbm, li, 2) + 0.02) / 2,
+                                    (loss_of(t, v, 1) + loss_of(t, v, 2)) / 2, (secs_of(t, v, 1) + secs_of(t, v, 2)) / 2};
+            for (int k = 0; k < 3; k++) {
+                worst = tu_worse(worst, fabs(csv_value(csv, prefix, csv_col[k]) - want[k]));
+                md_cell(md, lead, md_col[k], cell, sizeof cell);
+                worst_md = tu_worse(worst_md, *cell ? fabs(strtod(cell, NULL) - want[k]) : NAN);
+            }
+        }
+    tu_report("runs.csv: dev acc., final train loss, train s", worst, 6e-5);
+    tu_report("runs.md: dev acc., final train loss, train s", worst_md, 6e-5);
+
     /* lambda: one row per lambda, same numbers */
     snprintf(csv, sizeof csv, "%s/tables/lambda.csv", root);
     worst = 0.0;
@@ -454,9 +523,9 @@ int main(int argc, char **argv) {
         snprintf(prefix, sizeof prefix, "%g,sbm-sbm_lambda=%g,image,", lambdas[li], lambdas[li]);
         double m, s;
         mean_std2(acc_of(1, 1, li, 1), acc_of(1, 1, li, 2), &m, &s);
-        worst = fmax(worst, fabs(csv_value(csv, prefix, 4) - 100 * m));
+        worst = tu_worse(worst, fabs(csv_value(csv, prefix, 4) - 100 * m));
         mean_std2(dens_of(1, li, 1), dens_of(1, li, 2), &m, &s);
-        worst = fmax(worst, fabs(csv_value(csv, prefix, 6) - 100 * m));
+        worst = tu_worse(worst, fabs(csv_value(csv, prefix, 6) - 100 * m));
     }
     tu_report("lambda.csv: accuracy and density per lambda", worst, 6e-5);
     snprintf(md, sizeof md, "%s/tables/lambda.md", root);
@@ -469,8 +538,8 @@ int main(int argc, char **argv) {
         char prefix[128];
         snprintf(prefix, sizeof prefix, "sbm-sbm_lambda=0.1,%s,", tasks[t]);
         double f = (flops_of(t, 1, 2, 1) + flops_of(t, 1, 2, 2)) / 2 / flops_of(t, 0, 0, 1);
-        worst = fmax(worst, fabs(csv_value(csv, prefix, 6) - f) / f);
-        worst = fmax(worst, fabs(csv_value(csv, prefix, 8) - peak_of(t, 1) / peak_of(t, 0)));
+        worst = tu_worse(worst, fabs(csv_value(csv, prefix, 6) - f) / f);
+        worst = tu_worse(worst, fabs(csv_value(csv, prefix, 8) - peak_of(t, 1) / peak_of(t, 0)));
     }
     tu_report("cost.csv: FLOPs and peak memory relative to full attention", worst, 1e-5);
 

@@ -395,11 +395,11 @@ static void check_groups_match_examples(sb_backend *be) {
                 sbm->backward(be, st, &cfg, p, dp[t], &call, &gr);
                 sbm->state_destroy(be, st);
             }
-        const double err = fmax(fmax(tu_max_rel_err(dq[0], dq[1], sz), tu_max_rel_err(dk[0], dk[1], sz)),
-                                fmax(tu_max_rel_err(dv[0], dv[1], sz), tu_max_rel_err(dp[0], dp[1], np)));
+        const double err = tu_worse(tu_worse(tu_max_rel_err(dq[0], dq[1], sz), tu_max_rel_err(dk[0], dk[1], sz)),
+                                tu_worse(tu_max_rel_err(dv[0], dv[1], sz), tu_max_rel_err(dp[0], dp[1], np)));
         tu_report(kind ? "3 examples in groups of 2 and 1, expected-density regulariser: dQ dK dV dparams as each alone"
                        : "3 examples in groups of 2 and 1, sampled-density regulariser: dQ dK dV dparams as each alone",
-                  fmax(err, tu_max_rel_err(out[0], out[1], sz)), 1e-4);
+                  tu_worse(err, tu_max_rel_err(out[0], out[1], sz)), 1e-4);
         for (int t = 0; t < 2; t++) free(out[t]), free(dq[t]), free(dk[t]), free(dv[t]), free(dp[t]);
         for (int b = 0; b < BG; b++) sb_csr_free(be, &one[b]);
         sb_csr_free(be, &all);
@@ -529,7 +529,7 @@ static void check_gradient_cases(sb_backend *be, ctx_t *c, const char *setup) {
         c->weight = 0.0;
         run_backward(be, sb_attention_find("sbm"), c, out, dq, dk, dv, dp);
         double worst = 0.0;
-        for (size_t i = 0; i < c->np; i++) worst = fmax(worst, fabs(dp[i]));
+        for (size_t i = 0; i < c->np; i++) worst = tu_worse(worst, fabs(dp[i]));
         char name[160];
         snprintf(name, sizeof name, "%s, no STE, no regulariser: the SBM parameters get no gradient", setup);
         tu_report(name, worst, 0.0);
@@ -547,12 +547,12 @@ static void check_spread_setup(const ctx_t *c) {
     for (int h = 0; h < H; h++) {
         double S[K * K];
         block_matrix(c, h, S);
-        for (int i = 0; i < K * K; i++) smin = fmin(smin, S[i]), smax = fmax(smax, S[i]);
+        for (int i = 0; i < K * K; i++) smin = fmin(smin, S[i]), smax = tu_worse(smax, S[i]);
     }
     for (size_t row = 0; row < (size_t)G * N; row++) {
         double m[K];
         membership(c, (int)(row / N % H), c->q + row * D, m);
-        for (int a = 0; a < K; a++) mmin = fmin(mmin, m[a]), mmax = fmax(mmax, m[a]);
+        for (int a = 0; a < K; a++) mmin = fmin(mmin, m[a]), mmax = tu_worse(mmax, m[a]);
     }
     tu_check(smin > 1e-3 && smax < 0.8, "spread setup: S entries in [%.2g, %.2g], inside (1e-3, 0.8)", smin, smax);
     tu_check(mmin < 0.2 && mmax > 0.8, "spread setup: memberships span [%.2g, %.2g], past 0.2 and 0.8", mmin, mmax);
@@ -628,7 +628,7 @@ int main(void) {
                 float dens[G];
                 ops->density(st, dens);
                 double expect0 = 1.0, expect1 = 25.0 / 49.0, worst = 0;
-                for (int gi = 0; gi < G; gi++) worst = fmax(worst, fabs(dens[gi] - (gi < H ? expect0 : expect1)));
+                for (int gi = 0; gi < G; gi++) worst = tu_worse(worst, fabs(dens[gi] - (gi < H ? expect0 : expect1)));
                 tu_report("all edges: density = real pairs / N^2", worst, 1e-7);
             }
             ops->state_destroy(be, st);

@@ -178,12 +178,18 @@ def forward(q, k, v, mask, params, draws):
 
 
 def min_hash_margin(q, mask, draws):
-    """Smallest gap between the best and second-best rotated value of a real token:
+    """Smallest gap between the best and second-best rotated value of a real token
+    (per factor of a factorised bucket count, each factor its own argmax):
     the fixture is only meaningful if float rounding cannot flip a bucket."""
     nb = set_num_buckets(q.shape[2], q.shape[2], CHUNK)
-    rv = torch.einsum("bmtd,mdhr->bmhtr", q, draws["rotations"])
-    rv = torch.cat([rv, -rv], dim=-1)
-    top = torch.topk(rv, 2, dim=-1).values
-    gap = (top[..., 0] - top[..., 1])
+    rv_all = torch.einsum("bmtd,mdhr->bmhtr", q, draws["rotations"])
+    gaps, cur_sum = [], 0
+    for bucket_factor in ([nb] if isinstance(nb, int) else nb):
+        rv = rv_all[..., cur_sum:cur_sum + bucket_factor // 2]
+        cur_sum = cur_sum + bucket_factor // 2
+        rv = torch.cat([rv, -rv], dim=-1)
+        top = torch.topk(rv, 2, dim=-1).values
+        gaps.append(top[..., 0] - top[..., 1])
+    gap = torch.stack(gaps, dim=-1).amin(dim=-1)
     real = mask.bool()[:, None, None, :].expand(gap.shape)
     return gap[real].min().item(), nb
