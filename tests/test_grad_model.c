@@ -218,6 +218,74 @@ static void test_model(sb_backend *be, int token_level) {
     sb_model_destroy(c.m);
 }
 
+/* The initialisation every tensor kind gets (PyTorch's defaults, as the
+ * reference): embeddings N(0, 0.02^2), LayerNorm gains 1 and shifts 0, and
+ * every Linear's weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in
+ * the layer's input width: D for W_qkv and W_1, H*Dh for W_o, F for W_2 and
+ * the head's second layer, the head's input (D, or 4D for a pair task) for
+ * its first. D 16, H*Dh 24, F 48 and 4D 64 differ pairwise, so the bounds of
+ * any two differ by a factor of 1/0.87 or more, and a wrong fan_in fails one
+ * of the checks: all |x| within the bound, and the largest past 0.9 of it.
+ * Each tensor is pooled over 100 seeds: at least 300 values (the head's bias
+ * holds C = 3), so its largest falls below 0.9 of the bound with probability
+ * 0.9^300 < 1e-13. */
+static void test_init_distribution(sb_backend *be, int pair) {
+    enum { SEEDS = 100 };
+    const char *tag = pair ? "pair model init" : "model init";
+    sb_model_config cfg = small_config(0);
+    cfg.d_model = 16, cfg.n_heads = 2, cfg.d_head = 12, cfg.d_ffn = 48, cfg.n_seqs = pair ? 2 : 1;
+    cfg.attn_cfg.n_heads = cfg.n_heads, cfg.attn_cfg.d_head = cfg.d_head;
+    const int D = cfg.d_model, HD = cfg.n_heads * cfg.d_head, F = cfg.d_ffn, head_in = pair ? 4 * D : D;
+    int fan_in[SB_P_COUNT] = {0};
+    fan_in[SB_P_WQKV] = fan_in[SB_P_BQKV] = D;
+    fan_in[SB_P_WO] = fan_in[SB_P_BO] = HD;
+    fan_in[SB_P_W1] = fan_in[SB_P_B1] = D;
+    fan_in[SB_P_W2] = fan_in[SB_P_B2] = F;
+    fan_in[SB_P_HW1] = fan_in[SB_P_HB1] = head_in;
+    fan_in[SB_P_HW2] = fan_in[SB_P_HB2] = F;
+    sb_model *m = sb_model_create(be, &cfg, 1, 0);
+    sb_param_ptrs P = sb_model_param_ptrs(m);
+    double max_abs[SB_P_COUNT] = {0}, sum[SB_P_COUNT] = {0}, sum2[SB_P_COUNT] = {0};
+    int is_one[SB_P_COUNT], is_zero[SB_P_COUNT];
+    for (int i = 0; i < SB_P_COUNT; i++) is_one[i] = is_zero[i] = 1;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        sb_model_init_params(m, seed);
+        for (int i = 0; i < SB_P_COUNT; i++)
+            for (size_t j = 0; j < sb_model_param_size(m, i); j++) {
+                const double x = P.t[i][j];
+                if (!(fabs(x) <= max_abs[i])) max_abs[i] = fabs(x); /* NaN sticks */
+                sum[i] += x, sum2[i] += x * x;
+                is_one[i] &= x == 1.0, is_zero[i] &= x == 0.0;
+            }
+    }
+    for (int i = 0; i < SB_P_COUNT; i++) {
+        const size_t n = SEEDS * sb_model_param_size(m, i);
+        const char *name = sb_model_param_name(i);
+        if (i == SB_P_TOK || i == SB_P_POS) {
+            /* N(0, 0.02^2): mean within 5 standard errors of 0, the standard
+             * deviation within 2% (5 of its standard errors, 1/sqrt(2n)), and
+             * a normal's tail (a uniform of that spread stops at 1.73 std) */
+            const double mean = sum[i] / n, sd = sqrt(sum2[i] / n - mean * mean);
+            tu_check(n >= 10000 && fabs(mean) < 5 * 0.02 / sqrt((double)n) && fabs(sd / 0.02 - 1) < 0.02 &&
+                         max_abs[i] > 3.5 * 0.02,
+                     "%s: %s ~ N(0, 0.02^2): mean %.2e, std %.5f, max |x| %.4f (%zu values)", tag, name, mean, sd,
+                     max_abs[i], n);
+        } else if (i == SB_P_LN1G || i == SB_P_LN2G || i == SB_P_LNFG) {
+            tu_check(n > 0 && is_one[i], "%s: %s all 1 (%zu values)", tag, name, n);
+        } else if (i == SB_P_LN1B || i == SB_P_LN2B || i == SB_P_LNFB) {
+            tu_check(n > 0 && is_zero[i], "%s: %s all 0 (%zu values)", tag, name, n);
+        } else if (i == SB_P_ATTN) {
+            tu_check(n == 0, "%s: full attention has no parameters of its own", tag);
+        } else {
+            const double bound = 1.0 / sqrt((double)fan_in[i]), r = max_abs[i] / bound;
+            tu_check(n >= 300 && r <= 1.0 + 1e-6 && r > 0.9,
+                     "%s: %s ~ U(+-1/sqrt(%d)): max |x| %.4f = %.4f of the bound %.4f (%zu values)", tag, name,
+                     fan_in[i], max_abs[i], r, bound, n);
+        }
+    }
+    sb_model_destroy(m);
+}
+
 /* The optimiser's ranges leave out exactly the frozen tensors: Performer's
  * omega [M,D] in each layer's block, nothing for a variant without any. */
 static void test_trainable_ranges(sb_backend *be) {
@@ -375,6 +443,8 @@ int main(void) {
     sb_backend *be = sb_backend_cpu_create(2);
     test_model(be, 1);
     test_model(be, 0);
+    test_init_distribution(be, 0);
+    test_init_distribution(be, 1);
     test_trainable_ranges(be);
     test_reformer_bias(be);
     test_variant_model(be, "linear", (sb_attn_config){0}, "linear");

@@ -37,6 +37,54 @@ printf '\x06\x00\x00\x00' | dd of=bc/$run/checkpoint.bin bs=1 seek=$((off + 52))
 expect_error "checkpoint counters out of step" 1 "section 'state' is corrupt \\(next step 45, 45 training and 6 dev points" \
     -- "$SBM" run m.json --out bc --threads 2 --resume
 
+# a checkpoint whose sections are not the ones the run writes is refused
+# before anything is used, naming the file and the section expected; the run's
+# files are left as they were (the checkpoint too), no final.json appears and
+# error.txt keeps the reason.
+# Each section: name[32] (NUL-padded), its byte count (8 bytes little-endian),
+# then its bytes.
+ck=checkpoint.bin
+sec_at() { grep -obUaP "$2\\x00{$((32 - ${#2}))}" "$1" | head -1 | cut -d: -f1; }
+sec_bytes() { od -An -t u8 -j $(($(sec_at "$1" "$2") + 32)) -N 8 "$1" | tr -d ' '; }
+le64() {
+    local i s=
+    for i in 0 1 2 3 4 5 6 7; do s="$s\\x$(printf %02x $((($1 >> (8 * i)) & 255)))"; done
+    printf "$s"
+}
+# refused NAME PATTERN: bc (a copy of b with its checkpoint changed) fails to
+# resume with PATTERN, and its run folder is as it was but for error.txt
+refused() {
+    (cd bc/$run && md5sum ./*) > "$WORK/before.md5"
+    expect_error "$1" 1 "$ck: $2" -- "$SBM" run m.json --out bc --threads 2 --resume
+    (cd bc/$run && md5sum -c --quiet "$WORK/before.md5" >/dev/null 2>&1) && [ ! -f bc/$run/final.json ] &&
+        grep -Eq "$ck: $2" bc/$run/error.txt && pass "$1: the run's files unchanged, error.txt says why" ||
+        fail "$1: the run's files changed or error.txt lacks the reason: $(cd bc/$run && md5sum -c "$WORK/before.md5" 2>&1; ls; cat error.txt)"
+}
+n=$(sec_bytes b/$run/$ck adam_v)
+[ "$n" -gt 8 ] && pass "adam_v holds $n bytes" || fail "adam_v's byte count: '$n'"
+at=$(sec_at b/$run/$ck adam_v)
+data=$((at + 40))
+# a short adam_v, its byte count and the file made to agree (a reader that
+# accepted a short section would read every later section in its place)
+rm -rf bc && cp -r b bc
+{ head -c $((at + 32)) b/$run/$ck; le64 $((n - 4)); tail -c +$((data + 1)) b/$run/$ck | head -c $((n - 4))
+  tail -c +$((data + n + 1)) b/$run/$ck; } > bc/$run/$ck
+refused "short section" "section 'adam_v' \\($((n - 4)) bytes\\) where 'adam_v' \\($n bytes\\) was expected"
+# a long one, 4 bytes more
+rm -rf bc && cp -r b bc
+{ head -c $((at + 32)) b/$run/$ck; le64 $((n + 4)); tail -c +$((data + 1)) b/$run/$ck | head -c "$n"
+  printf '\x00\x00\x80\x3f'; tail -c +$((data + n + 1)) b/$run/$ck; } > bc/$run/$ck
+refused "long section" "section 'adam_v' \\($((n + 4)) bytes\\) where 'adam_v' \\($n bytes\\) was expected"
+# a renamed one, of the right size
+rm -rf bc && cp -r b bc
+printf 'adam_w' | dd of=bc/$run/$ck bs=1 seek="$at" conv=notrunc 2>/dev/null
+refused "renamed section" "section 'adam_w' \\($n bytes\\) where 'adam_v' \\($n bytes\\) was expected"
+# the file cut in the middle of adam_v
+rm -rf bc && cp -r b bc
+head -c $((data + n / 2)) b/$run/$ck > bc/$run/$ck
+refused "file cut mid-section" "truncated in section 'adam_v'"
+rm -rf bc
+
 "$SBM" run m.json --out b --threads 2 --resume >/dev/null 2>b2.err || fail "resume failed: $(cat b2.err)"
 grep -q 'resuming at step 45' b2.err && pass "resumed at step 45" || fail "resume message: $(cat b2.err)"
 cmp -s a/$run/best.bin b/$run/best.bin && pass "best parameters identical" || fail "best.bin differs"
