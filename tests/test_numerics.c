@@ -316,7 +316,7 @@ static void test_gemm(sb_backend *be) {
                             const size_t e = i * sc + (size_t)m * ldc + n;
                             const double want = 0.7 * acc + 0.5 * C0[e];
                             const double d = fabs(C[e] - want) / (1.0 + fabs(want));
-                            err = d > err ? d : err;
+                            err = tu_worse(err, d);
                             if (i == 0) single = tu_worse(single, fabs(C1[e] - want) / (1.0 + fabs(want)));
                         }
                 char name[96];

@@ -52,10 +52,13 @@ le64() {
     printf "$s"
 }
 # refused NAME PATTERN: bc (a copy of b with its checkpoint changed) fails to
-# resume with PATTERN, and its run folder is as it was but for error.txt
+# resume with PATTERN, and its run folder is as it was but for error.txt (no
+# file changed or added; summary.json records the failure, as it should)
 refused() {
     (cd bc/$run && md5sum ./*) > "$WORK/before.md5"
+    ls -A bc/$run | grep -v '^error.txt$' > "$WORK/before.ls"
     expect_error "$1" 1 "$ck: $2" -- "$SBM" run m.json --out bc --threads 2 --resume
+    ls -A bc/$run | grep -v '^error.txt$' | cmp -s - "$WORK/before.ls" &&
     (cd bc/$run && md5sum -c --quiet "$WORK/before.md5" >/dev/null 2>&1) && [ ! -f bc/$run/final.json ] &&
         grep -Eq "$ck: $2" bc/$run/error.txt && pass "$1: the run's files unchanged, error.txt says why" ||
         fail "$1: the run's files changed or error.txt lacks the reason: $(cd bc/$run && md5sum -c "$WORK/before.md5" 2>&1; ls; cat error.txt)"

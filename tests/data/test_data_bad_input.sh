@@ -19,6 +19,10 @@ no_output d.h5
 # and val already written to the temporary): empty (strtol reads no digit: not
 # label 0), past 9, trailing junk, negative, and a second tab (strtol would skip
 # it as leading whitespace and read '3')
+# the same line with a good Target is taken, so the refusals below are the Target's
+make_listops_tsv lt0; printf "( ( [MAX 1 ) ] )\t3\n" >> lt0/basic_test.tsv
+"$SBM" prep listops --in lt0 --out lt0.h5 >/dev/null 2>&1 && [ -f lt0.h5 ] && pass "listops Target '3' taken" ||
+    fail "listops Target '3' refused"
 n=0
 for t in '' 12 3x -1 '\t3'; do
     n=$((n + 1))
@@ -30,6 +34,10 @@ done
 # AAN: exactly 5 columns (a 6th would cut text2 at its tab silently; 4 lack text2),
 # and a label that is 0 or 1 (0.0/1.0 in the release), not 0.5, 2, a word or
 # empty (strtod reads no digit: not label 0)
+# a good fifth row is taken, so the refusals below are the rows'
+make_aan rt0; printf '1.0\ta\tb\tx\ty\n' >> rt0/new_aan_pairs.test.tsv
+"$SBM" prep retrieval --in rt0 --out rt0.h5 >/dev/null 2>&1 && [ -f rt0.h5 ] && pass "aan 5-column row taken" ||
+    fail "aan 5-column row refused"
 n=0
 for row in '1.0\ta\tb\ttext one\ttext two\textra' '1.0\ta\tb\ttext one' '0.5\ta\tb\tx\ty' '2\ta\tb\tx\ty' 'yes\ta\tb\tx\ty' \
            '\ta\tb\tx\ty'; do

@@ -72,7 +72,7 @@ static void reg_weight_matches_single(sb_backend *be, const sb_model_config *bas
         const size_t n = sb_model_param_size(pm, t);
         const float *a = gp + (PP.t[t] - p0), *b = gs + (SP.t[t] - s0);
         const double d = tu_max_rel_err(a, b, n);
-        worst = d > worst ? d : worst;
+        worst = tu_worse(worst, d);
         norm += tu_dot(a, a, n);
     }
     tu_check(norm > 1e-8, "the regulariser has a gradient to compare (squared norm %.3g)", norm);

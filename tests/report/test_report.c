@@ -226,6 +226,16 @@ static void make_cost_fixture(const char *root, const char *description) {
     write_json(root, "summary.json", summary);
 }
 
+/* Field col (0-based) of a row whose fields end at sep (or at the row's
+ * end): its start, and its length in *len; NULL without one. */
+static const char *row_field(const char *p, char sep, int col, int *len) {
+    for (int c = 0; c < col && p; c++) p = strchr(p, sep), p = p ? p + 1 : NULL;
+    if (!p) return NULL;
+    const char *end = strchr(p, sep);
+    *len = end ? (int)(end - p) : (int)strlen(p);
+    return p;
+}
+
 /* The numbers of the CSV line that starts with prefix: field col (0-based);
  * NaN without such a line or field. */
 static double csv_value(const char *path, const char *prefix, int col) {
@@ -234,9 +244,9 @@ static double csv_value(const char *path, const char *prefix, int col) {
     double v = NAN;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         if (strncmp(line, prefix, strlen(prefix))) continue;
-        char *p = line;
-        for (int c = 0; c < col && p; c++) p = strchr(p, ','), p = p ? p + 1 : NULL;
-        if (p && *p && *p != ',') v = strtod(p, NULL);
+        int len;
+        const char *f = row_field(line, ',', col, &len);
+        if (f && len > 0) v = strtod(f, NULL);
         break;
     }
     free(text);
@@ -246,12 +256,13 @@ static double csv_value(const char *path, const char *prefix, int col) {
 /* The 0-based index of the CSV column named name in the header line; -1 without one. */
 static int csv_column(const char *path, const char *name) {
     char *text = sb_read_file(path, NULL, NULL, 0);
-    int col = -1, c = 0;
+    int col = -1, len;
     char *end = text ? strchr(text, '\n') : NULL;
     if (end) *end = 0;
-    for (char *p = text, *q; p && col < 0; p = q ? q + 1 : NULL, c++) {
-        q = strchr(p, ',');
-        if ((q ? (size_t)(q - p) : strlen(p)) == strlen(name) && !strncmp(p, name, strlen(name))) col = c;
+    for (int c = 0; text && col < 0; c++) {
+        const char *f = row_field(text, ',', c, &len);
+        if (!f) break;
+        if ((size_t)len == strlen(name) && !strncmp(f, name, (size_t)len)) col = c;
     }
     free(text);
     return col;
@@ -269,17 +280,22 @@ static long file_size(const char *path) {
     return stat(path, &st) ? -1 : (long)st.st_size;
 }
 
+/* Cell col (0-based) of a Markdown row (past its opening '|'), without its
+ * padding spaces, into out ("" without one). */
+static void md_row_cell(const char *row, int col, char *out, size_t cap) {
+    int len;
+    const char *f = row_field(row, '|', col, &len);
+    *out = 0;
+    if (f && f[len] == '|' && len > 2) snprintf(out, cap, "%.*s", len - 2, f + 1);
+}
+
 /* Cell col (0-based) of the Markdown row that starts with lead, into out ("" without one). */
 static void md_cell(const char *path, const char *lead, int col, char *out, size_t cap) {
     char *text = sb_read_file(path, NULL, NULL, 0);
     *out = 0;
     for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
         if (strncmp(line, lead, strlen(lead))) continue;
-        char *p = line + 1; /* past the row's opening '|' */
-        for (int c = 0; c < col && p; c++) p = strchr(p, '|'), p = p ? p + 1 : NULL;
-        char *end = p ? strchr(p, '|') : NULL;
-        const int width = end ? (int)(end - p) - 2 : 0; /* without the padding spaces */
-        if (width > 0) snprintf(out, cap, "%.*s", width, p + 1);
+        md_row_cell(line + 1, col, out, cap);
         break;
     }
     free(text);
@@ -289,12 +305,13 @@ static void md_cell(const char *path, const char *lead, int col, char *out, size
  * first Markdown table row (its header); -1 without one. */
 static int md_column(const char *path, const char *name) {
     char *text = sb_read_file(path, NULL, NULL, 0), cell[256];
-    int col = -1;
+    int col = -1, len;
     for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
         if (*line != '|') continue;
-        int c = 0;
-        for (char *p = line + 1, *q; (q = strchr(p, '|')) && col < 0; p = q + 1, c++) {
-            snprintf(cell, sizeof cell, "%.*s", q - p > 2 ? (int)(q - p) - 2 : 0, p + 1); /* without the padding */
+        for (int c = 0; col < 0; c++) {
+            const char *f = row_field(line + 1, '|', c, &len);
+            if (!f || f[len] != '|') break;
+            md_row_cell(line + 1, c, cell, sizeof cell);
             if (!strcmp(cell, name)) col = c;
         }
         break;
@@ -423,7 +440,6 @@ static void check_cost_fixtures(void) {
     check_reduced_label(reduced, plain, warning);
     tu_remove_fixture(reduced), tu_remove_fixture(plain);
 }
-
 
 static void mean_std2(double a, double b, double *m, double *s) {
     *m = (a + b) / 2;
