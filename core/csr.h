@@ -39,5 +39,4 @@ static inline sb_csr sb_csr_graphs(const sb_csr *c, int g0, int g1) {
     return v;
 }
 
-
 #endif

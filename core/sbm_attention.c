@@ -135,14 +135,15 @@ static void memberships_free(sb_backend *be, sbm_state *s) {
 /* The probabilities live from a training call's forward to its backward
  * only: held longer (until the next forward), they sat beside its sampling's
  * scratch and the new graph and set a training step's peak (75.1 MiB against
- * the first step's 65.7 at 5% density, bench_sbm_attention). Allocated per
- * call, uninitialised (the forward writes every edge's), exactly as many as
- * the edges (at least one: NULL would mean "not kept" to the backend). */
+ * the first step's 65.7 at 5% density, bench_sbm_attention). */
 static void probs_release(sb_backend *be, sbm_state *s) {
     be->free(be, s->probs), s->probs = NULL;
     s->probs_fresh = 0;
 }
 
+/* A per-edge buffer (the probabilities, the kept probabilities), allocated
+ * per call, uninitialised (its writer sets every edge's), exactly as many as
+ * the edges (at least one: NULL would mean "not kept" to the backend). */
 static float *edge_buffer(sb_backend *be, int64_t nnz) {
     return be->alloc_uninit(be, sizeof(float) * (size_t)(nnz > 0 ? nnz : 1));
 }
