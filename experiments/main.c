@@ -126,31 +126,41 @@ static void data_file_key(const cJSON *root, const sb_run_config *c, char *out, 
     }
 }
 
-/* Every data file a run names must be a readable file: checked for all runs
- * before anything is written, so a long manifest does not stop (or fail a
- * run) days in for a typo. What a file holds is checked as each run opens it.
- * A task's default file (data_file "") is not checked here: only the task
- * knows whether it reads one. name/text: the manifest, for the key path. */
+/* Every data file a run reads must be a readable file, the one it names
+ * (data_file) or its task's default: checked for all runs before anything is
+ * written, so a long manifest does not stop (or fail a run) days in for a
+ * typo or a step of docs/lra.md left out. What a file holds is checked as
+ * each run opens it. name/text: the manifest, for the key path. */
 static int check_data_files(const sb_manifest *m, const char *name, const char *text, const char *out_dir,
                             char *err, size_t errlen) {
     for (int i = 0; i < m->n_runs; i++) {
         const sb_run_config *c = &m->runs[i].cfg;
+        const char *path = sb_task_data_file(sb_task_find(c->task), c);
         char done[4096];
         sb_path(done, sizeof done, "%s/%s/final.json", out_dir, m->runs[i].id);
-        if (!c->data_file[0] || sb_file_exists(done)) continue; /* a complete run is skipped: it reads nothing */
-        const char *why = sb_data_file_problem(c->data_file);
+        if (!path || sb_file_exists(done)) continue; /* a complete run is skipped: it reads nothing */
+        const char *why = sb_data_file_problem(path);
         if (!why) continue;
         char key[256] = "data_file", msg[256];
         snprintf(msg, sizeof msg, "%s", why); /* strerror's buffer may be reused below */
+        if (!c->data_file[0]) {
+            snprintf(err, errlen, "%s: run %s reads task %s's default data file %.512s (no data_file set): cannot "
+                     "read data file: %s (make it with 'sbmbench prep' or 'sbmbench gen', docs/lra.md, or set "
+                     "data_file)", name, m->runs[i].id, c->task, path, msg);
+            return -1;
+        }
         cJSON *root = sb_parse_json_text(name, text, err, errlen);
         if (root) data_file_key(root, c, key, sizeof key);
         cJSON_Delete(root);
         snprintf(err, errlen, "%s: %s: %.512s: cannot read data file: %s (run %s; make it with 'sbmbench prep' or "
-                 "'sbmbench gen', docs/lra.md)", name, key, c->data_file, msg, m->runs[i].id);
+                 "'sbmbench gen', docs/lra.md)", name, key, path, msg, m->runs[i].id);
         return -1;
     }
     return 0;
 }
+
+/* How this program was invoked (argv[0]), for commands to paste back. */
+static const char *prog = "sbmbench";
 
 static int cmd_run(int argc, char **argv) {
     const char *manifest_path = NULL, *out = NULL;
@@ -256,7 +266,7 @@ static int cmd_run(int argc, char **argv) {
     free(statuses);
     int rc = failed ? 1 : 0;
     if (interrupted) {
-        fprintf(stderr, "sbmbench: interrupted; checkpoint written. Continue with: sbmbench run%s%s%s%s --resume\n",
+        fprintf(stderr, "sbmbench: interrupted; checkpoint written. Continue with: %s run%s%s%s%s --resume\n", prog,
                 manifest_path ? " " : "", manifest_path ? manifest_path : "", out ? " --out " : "", out ? out : "");
         rc = 130;
     } else {
@@ -301,6 +311,7 @@ static int cmd_help(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 0 && argv[0][0]) prog = argv[0];
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         (!strcmp(argv[1], "help") && argc == 2)) {
         usage_main(stdout);

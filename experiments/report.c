@@ -24,8 +24,9 @@ static void name_unfinished(const sb_results *r, FILE *log) {
 }
 
 /* sb_report_render; name_left_out: also name each run not completed (the
- * report command; `run` renders after every run, with most runs still to come). */
-static int render(const char *dir, const struct cJSON *summary, FILE *log, int name_left_out) {
+ * report command; `run` renders after every run, with most runs still to come).
+ * *figures_made (if not NULL): whether the figures were rendered. */
+static int render(const char *dir, const struct cJSON *summary, FILE *log, int name_left_out, int *figures_made) {
     sb_results r;
     if (summary) sb_results_from_summary(dir, summary, &r);
     else sb_results_load(dir, &r);
@@ -47,6 +48,7 @@ static int render(const char *dir, const struct cJSON *summary, FILE *log, int n
         rc = -1;
     }
     int fig = sb_figures_render(&r, figures, log);
+    if (figures_made) *figures_made = fig != 2;
     for (int i = 0; i < r.n_problems; i++) fprintf(log, "sbmbench report: %s\n", r.problems[i]);
     if (name_left_out) name_unfinished(&r, log);
     /* a run failed, interrupted or not yet run is left out of the tables as
@@ -56,7 +58,9 @@ static int render(const char *dir, const struct cJSON *summary, FILE *log, int n
     return rc;
 }
 
-int sb_report_render(const char *dir, const struct cJSON *summary, FILE *log) { return render(dir, summary, log, 0); }
+int sb_report_render(const char *dir, const struct cJSON *summary, FILE *log) {
+    return render(dir, summary, log, 0, NULL);
+}
 
 static void usage(FILE *f) {
     fprintf(f, "usage: sbmbench report RESULTS_DIR\n\n"
@@ -87,7 +91,10 @@ int sb_cmd_report(int argc, char **argv) {
         return 2;
     }
     sb_temp_remove_on_signal(); /* Ctrl-C leaves no table or figure temporary */
-    int rc = render(argv[0], NULL, stderr, 1);
-    if (rc == 0 || rc == 1) fprintf(stderr, "sbmbench report: tables in %s/tables/, figures in %s/figures/\n", argv[0], argv[0]);
+    int figures_made = 0;
+    int rc = render(argv[0], NULL, stderr, 1, &figures_made);
+    if (rc == 0 || rc == 1)
+        fprintf(stderr, "sbmbench report: tables in %s/tables/%s%s%s\n", argv[0], figures_made ? ", figures in " : "",
+                figures_made ? argv[0] : ", no figures", figures_made ? "/figures/" : "");
     return rc < 0 ? 1 : rc;
 }

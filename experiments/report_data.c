@@ -164,8 +164,6 @@ void sb_results_load(const char *dir, sb_results *out) {
     const char *base = strrchr(dir, '/');
     copy(out->experiment, sizeof out->experiment, base && base[1] ? base + 1 : dir);
     out->description = sb_strdupf("%s", "");
-    sb_results_problem(out, "%s: %s; reporting the run directories found", path,
-                       sb_file_exists(path) ? "unreadable" : "missing");
     DIR *d = opendir(dir);
     char **names = NULL;
     int n = 0;
@@ -180,6 +178,8 @@ void sb_results_load(const char *dir, sb_results *out) {
     }
     if (d) closedir(d);
     if (n) qsort(names, (size_t)n, sizeof *names, sb_cmp_strings); /* names is NULL when there are none */
+    sb_results_problem(out, n ? "%s: %s; reporting the run directories found" : "%s: %s, and no run directories",
+                       path, sb_file_exists(path) ? "unreadable" : "missing");
     out->runs = calloc((size_t)n + 1, sizeof *out->runs);
     for (int i = 0; i < n; i++) {
         sb_report_run *run = &out->runs[out->n++];

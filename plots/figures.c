@@ -8,13 +8,13 @@ int sb_figures_render(const sb_results *r, const char *fig_dir, FILE *log) {
         if (!said++)
             fprintf(log, "sbmbench report: gnuplot (with the pngcairo and svg terminals) not found: figures skipped, "
                          "tables written. Install it (Debian: apt-get install gnuplot-nox) and run "
-                         "`sbmbench report %s/..`\n", fig_dir);
-        return 1;
+                         "`sbmbench report %s`\n", r->dir);
+        return 2;
     }
     char err[1024];
     if (sb_mkdir_p(fig_dir, err, sizeof err)) {
         fprintf(log, "sbmbench report: %s\n", err);
-        return 1;
+        return 2;
     }
     int (*const figs[])(const sb_results *, const char *, FILE *) = {sb_fig_training, sb_fig_lambda,
                                                                      sb_fig_layer_density, sb_fig_maps};

@@ -5,5 +5,11 @@
 cd "$ROOT"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} # spinning OpenMP threads crawl on shared cores
 "$BUILD/sbmbench" run experiments/quickstart.json "$@"
+# the table of the folder the run wrote: runs/quickstart/ unless --out said otherwise
+out="$ROOT/runs/quickstart"
+while [ $# -gt 0 ]; do
+    if [ "$1" = --out ] && [ $# -gt 1 ]; then out="$2"; shift; fi
+    shift
+done
 echo
-cat "$ROOT/runs/quickstart/tables/accuracy.md" 2>/dev/null || true
+cat "$out/tables/accuracy.md" 2>/dev/null || true

@@ -122,8 +122,7 @@ static int read_image_side(h5_task *t) {
 sb_task *sb_h5_task_open(const sb_task_ops *ops, const sb_lra_setup *setup, const sb_run_config *c, char *err,
                          size_t errlen) {
     h5_task *t = calloc(1, sizeof *t);
-    if (c->data_file[0]) snprintf(t->path, sizeof t->path, "%s", c->data_file);
-    else snprintf(t->path, sizeof t->path, "data/lra/%s.h5", ops->name);
+    snprintf(t->path, sizeof t->path, "%s", sb_task_data_file(ops, c));
     if (sb_h5ds_open(&t->r, t->path, err, errlen)) {
         size_t n = strlen(err);
         snprintf(err + n, errlen - n, " (task %s: make it with 'sbmbench %s %s ...' and point data_file at it; see docs/lra.md)",

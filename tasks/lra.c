@@ -14,7 +14,8 @@
         return sb_h5_task_open(&sb_task_##id, &id##_setup, c, err, errlen);                     \
     }                                                                                           \
     const sb_task_ops sb_task_##id = {.name = #id, .description = desc, .defaults = id##_defaults, \
-                                      .open = id##_open, .close = sb_h5_task_close};
+                                      .open = id##_open, .close = sb_h5_task_close,             \
+                                      .default_data_file = "data/lra/" #id ".h5"};
 
 LRA_TASK(listops, "LRA ListOps: value (0-9) of a nested MIN/MAX/MED/SM expression; 2000 tokens + 48 padding",
          .kind = SB_TOKENS_TEXT, .n_seqs = 1, .generated = 1, .seq_len = 2048, .batch_size = 128, .lr = 5e-4,

@@ -1,5 +1,6 @@
 /* Name -> task. A new task adds its extern and its entry here. */
 #include <string.h>
+#include "experiments/config.h"
 #include "experiments/util.h"
 #include "tasks/task.h"
 
@@ -14,6 +15,10 @@ const sb_task_ops *sb_task_find(const char *name) {
     for (size_t i = 0; i < sizeof tasks / sizeof tasks[0]; i++)
         if (strcmp(tasks[i]->name, name) == 0) return tasks[i];
     return NULL;
+}
+
+const char *sb_task_data_file(const sb_task_ops *ops, const sb_run_config *cfg) {
+    return cfg->data_file[0] ? cfg->data_file : ops->default_data_file;
 }
 
 /* The names above, comma-separated (built once, from the table). */

@@ -20,6 +20,9 @@ typedef struct sb_task_ops {
     /* Open the task for a resolved config; NULL with a message in err on failure. */
     sb_task *(*open)(const struct sb_run_config *cfg, char *err, size_t errlen);
     void (*close)(sb_task *t);
+    /* The file the task reads when a run sets no data_file; NULL: it reads
+     * none (a generated task). */
+    const char *default_data_file;
 } sb_task_ops;
 
 /* What every opened task exposes; task files embed it first in their struct. */
@@ -49,6 +52,9 @@ struct sb_task {
 };
 
 const sb_task_ops *sb_task_find(const char *name);
+/* The data file a run of task ops reads: its config's data_file, else the
+ * task's default; NULL when it reads none. */
+const char *sb_task_data_file(const sb_task_ops *ops, const struct sb_run_config *cfg);
 const char *sb_task_names(void);
 
 #endif

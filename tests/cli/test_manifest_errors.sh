@@ -93,6 +93,15 @@ write nodata3.json '{"experiment": "t", "tasks": ["listops"], "models": ["full",
 expect_error "missing data file for one model" 2 'nodata3.json: model_config.sbm.data_file: gone.h5: cannot read data file' -- "$SBM" run nodata3.json --out o23
 write nodata4.json '{"experiment": "t", "tasks": ["listops"], "models": ["full"], "config": {"data_file": "adir"}}'
 expect_error "a folder as data file" 2 'nodata4.json: config.data_file: adir: cannot read data file: not a regular file' -- "$SBM" run nodata4.json --out o24
+# a run that sets no data_file reads its task's default (data/lra/TASK.h5):
+# checked up front too, naming the run and the path; with the file there the
+# check passes and the run itself opens it (an empty file: not HDF5, the run fails)
+write nodata5.json '{"experiment": "t", "tasks": ["synthetic", "pathfinder"], "models": ["full"], "config": {"steps": 2, "warmup_steps": 1}}'
+expect_error "missing default data file" 2 "nodata5.json: run pathfinder-full-s1 reads task pathfinder's default data file data/lra/pathfinder.h5 \\(no data_file set\\): cannot read data file" \
+    -- "$SBM" run nodata5.json --out o27
+mkdir -p data/lra && : > data/lra/pathfinder.h5
+expect_error "default data file present: the run opens it" 1 "pathfinder-full-s1.*data/lra/pathfinder.h5" -- "$SBM" run nodata5.json --out present
+rm -rf data present
 
 # a manifest whose path alone fills the error buffer (2048 bytes): the message
 # is cut short, never written past the buffer (the sanitizer build checks)

@@ -15,6 +15,9 @@ run=synthetic-full-s7
 SBMBENCH_INTERRUPT_AT_STEP=44 "$SBM" run m.json --out b --threads 2 >/dev/null 2>b.err
 rc=$?
 [ "$rc" -eq 130 ] && pass "interrupted run exits 130" || fail "interrupted run exited $rc: $(cat b.err)"
+# the command it suggests runs as pasted: the program as invoked, the manifest and --out
+grep -qF "Continue with: $SBM run m.json --out b --resume" b.err && pass "the suggested command names this program" ||
+    fail "suggested command: $(grep Continue b.err)"
 [ -f b/$run/checkpoint.bin ] && pass "checkpoint written on interrupt" || fail "no checkpoint after interrupt"
 [ ! -f b/$run/final.json ] && pass "no final.json for an interrupted run" || fail "final.json after interrupt"
 grep -q '"status":.*"interrupted"' b/summary.json && pass "summary marks the run interrupted" || fail "summary status: $(cat b/summary.json)"

@@ -12,6 +12,9 @@ rc=$?
 [ $rc -eq 1 ] && pass "without gnuplot: exit 1 (something left out)" || fail "without gnuplot: exit $rc"
 grep -q "gnuplot .*not found: figures skipped, tables written" err.txt && pass "without gnuplot: says so" ||
     fail "without gnuplot: no message: $(cat err.txt)"
+grep -q 'run `sbmbench report fx`$' err.txt && grep -q "tables in fx/tables/, no figures$" err.txt &&
+    pass "without gnuplot: the hint names the results folder, the last line no figures" ||
+    fail "without gnuplot: hint or last line: $(cat err.txt)"
 for t in accuracy runs lambda cost; do
     for e in md csv tex; do [ -s fx/tables/$t.$e ] || fail "without gnuplot: tables/$t.$e missing"; done
 done
@@ -50,6 +53,9 @@ fi
 expect_error "no directory" 2 "no such directory" -- "$SBM" report does-not-exist
 mkdir -p parent/some-experiment
 expect_error "a folder without summary or runs (a parent folder)" 2 "not a results directory" -- "$SBM" report parent
+! grep -q "reporting the run directories found" err.txt && grep -q "summary.json: missing, and no run directories" err.txt &&
+    pass "a folder without runs: no claim of reporting its run directories" ||
+    fail "a folder without runs: $(cat err.txt)"
 [ ! -e parent/tables ] && [ ! -e parent/figures ] && pass "nothing written into a folder that is not a results directory" ||
     fail "tables or figures written into a parent folder: $(ls parent)"
 expect_error "no argument" 2 "usage: sbmbench report" -- "$SBM" report
