@@ -228,7 +228,8 @@ int sb_config_validate(const sb_run_config *c, char *err, size_t errlen) {
         return -1;
     }
     if (c->warmup_steps >= c->steps) {
-        snprintf(err, errlen, "warmup_steps %d must be below steps %d", c->warmup_steps, c->steps);
+        snprintf(err, errlen, "warmup_steps %d must be below steps %d (each task's defaults set both: a manifest "
+                 "that lowers steps may need to set warmup_steps too)", c->warmup_steps, c->steps);
         return -1;
     }
     /* training forwards are keyed 0 .. steps x accumulation - 1; keys from 2^31 up
