@@ -84,10 +84,13 @@ static int load_item(const char *dir, const char *id, run_item *it, char *err, s
         snprintf(err, errlen, "%.1024s: unknown task '%s'", p, it->cfg.task);
         return -1;
     }
-    const char *why = it->cfg.data_file[0] ? sb_data_file_problem(it->cfg.data_file) : NULL;
+    /* the file the run read: its data_file, or its task's default (as `run` checks) */
+    const char *data = sb_task_data_file(sb_task_find(it->cfg.task), &it->cfg);
+    const char *why = data ? sb_data_file_problem(data) : NULL;
     if (why) {
-        snprintf(err, errlen, "%.1024s: data_file: %s: cannot read it: %s (run remeasure where the run was trained, or "
-                 "make the data with 'sbmbench prep' or 'sbmbench gen')", p, it->cfg.data_file, why);
+        snprintf(err, errlen, "%.1024s: data_file%s: %s: cannot read it: %s (run remeasure where the run was trained, "
+                 "or make the data with 'sbmbench prep' or 'sbmbench gen')", p,
+                 it->cfg.data_file[0] ? "" : " (the task's default)", data, why);
         return -1;
     }
     return 0;

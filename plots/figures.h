@@ -14,8 +14,8 @@
 #include "experiments/report_data.h"
 
 /* Draws every figure the results support. Returns 0 when all were drawn, 1
- * when some were skipped, 2 when none could be (gnuplot missing, or the
- * figures folder not made); each reason is printed to log. */
+ * when some were skipped, 2 when gnuplot is missing or the figures folder
+ * could not be made (nothing drawn); each reason is printed to log. */
 int sb_figures_render(const sb_results *r, const char *fig_dir, FILE *log);
 
 #endif

@@ -52,8 +52,8 @@ struct sb_task {
 };
 
 const sb_task_ops *sb_task_find(const char *name);
-/* The data file a run of task ops reads: its config's data_file, else the
- * task's default; NULL when it reads none. */
+/* The data file a run of task ops (not NULL) reads: its config's data_file,
+ * else the task's default; NULL when it reads none. */
 const char *sb_task_data_file(const sb_task_ops *ops, const struct sb_run_config *cfg);
 const char *sb_task_names(void);
 

@@ -93,5 +93,10 @@ sed -i 's/"data_file":[[:space:]]*""/"data_file":\t"gone.h5"/' $sbm/config.json
 sed -i 's/"sbm_kk":/"sbm_k":/' $sbm/config.json
 expect_error "a missing data file" 2 "config.json: data_file: gone.h5: cannot read it" -- "$SBM" remeasure r
 cp cfg.keep $sbm/config.json
+# a run that set no data_file read its task's default: checked the same way
+sed -i 's/"task":[[:space:]]*"synthetic"/"task":	"listops"/' $sbm/config.json
+expect_error "a missing default data file" 2 "config.json: data_file \\(the task's default\\): data/lra/listops.h5: cannot read it" \
+    -- "$SBM" remeasure r
+cp cfg.keep $sbm/config.json
 [ "$(snap)" = "$before" ] && pass "nothing was written by the refused calls" || fail "files changed by refused calls"
 finish

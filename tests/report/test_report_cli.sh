@@ -12,7 +12,7 @@ rc=$?
 [ $rc -eq 1 ] && pass "without gnuplot: exit 1 (something left out)" || fail "without gnuplot: exit $rc"
 grep -q "gnuplot .*not found: figures skipped, tables written" err.txt && pass "without gnuplot: says so" ||
     fail "without gnuplot: no message: $(cat err.txt)"
-grep -q 'run `sbmbench report fx`$' err.txt && grep -q "tables in fx/tables/, no figures$" err.txt &&
+grep -q 'run `sbmbench report fx`$' err.txt && tail -n 1 err.txt | grep -q "tables in fx/tables/, no figures$" &&
     pass "without gnuplot: the hint names the results folder, the last line no figures" ||
     fail "without gnuplot: hint or last line: $(cat err.txt)"
 for t in accuracy runs lambda cost; do
@@ -27,6 +27,8 @@ if command -v gnuplot >/dev/null; then
     "$SBM" report fx >out.txt 2>err.txt
     [ -s fx/figures/training-synthetic.png ] && [ -s fx/figures/lambda-tradeoff.svg ] &&
         pass "with gnuplot: figures drawn" || fail "with gnuplot: figures missing: $(cat err.txt)"
+    tail -n 1 err.txt | grep -q "tables in fx/tables/, figures in fx/figures/$" &&
+        pass "with gnuplot: the last line names the figures folder" || fail "with gnuplot: last line: $(tail -n 1 err.txt)"
     (cd fx/figures && gnuplot -e 'term="png"' layer-density.gp) && pass "a figure's script reruns in its folder" ||
         fail "figure script does not rerun"
     [ -z "$(ls fx/figures/*.tmp 2>/dev/null)" ] && pass "figures drawn to temporaries and renamed: none left" ||
