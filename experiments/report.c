@@ -93,8 +93,9 @@ int sb_cmd_report(int argc, char **argv) {
     sb_temp_remove_on_signal(); /* Ctrl-C leaves no table or figure temporary */
     int figures_made = 0;
     int rc = render(argv[0], NULL, stderr, 1, &figures_made);
-    if (rc == 0 || rc == 1)
-        fprintf(stderr, "sbmbench report: tables in %s/tables/%s%s%s\n", argv[0], figures_made ? ", figures in " : "",
-                figures_made ? argv[0] : ", no figures", figures_made ? "/figures/" : "");
+    if ((rc == 0 || rc == 1) && figures_made)
+        fprintf(stderr, "sbmbench report: tables in %s/tables/, figures in %s/figures/\n", argv[0], argv[0]);
+    else if (rc == 0 || rc == 1)
+        fprintf(stderr, "sbmbench report: tables in %s/tables/, no figures\n", argv[0]);
     return rc < 0 ? 1 : rc;
 }
