@@ -50,6 +50,7 @@
 #include <string.h>
 #include "core/cpu/cpu_ops.h"
 #include "core/sbm_sampling.h"
+#include "core/cpu/cpu_bitmap_rows.h"
 #include "core/cpu/cpu_philox16.h"
 #include "core/cpu/cpu_sbm_reject_avx2.h"
 
@@ -338,33 +339,6 @@ static void draw_keys(const graph_tables *t, int b, row_words *w, int32_t *out, 
     }
 }
 
-/* The set bits of words[0..nw) as ascending positions into out, clearing
- * the words. Each word writes STEP positions per round whatever its count
- * (the next lowest bit, or garbage past the count), at least one round even
- * when empty, and advances by its popcount: the round count is almost
- * always one, where a branch per bit (or per empty word) mispredicted at
- * most words. out needs STEP slots of slack. */
-static inline __attribute__((always_inline)) int64_t bits_to_positions(uint64_t *words, int nw, int32_t *out,
-                                                                          const int STEP) {
-    int64_t len = 0;
-    for (int x = 0; x < nw; x++) {
-        uint64_t b = words[x];
-        words[x] = 0;
-        const int cnt = __builtin_popcountll(b);
-        int q = 0;
-        do {
-            for (int u = 0; u < STEP; u++) {
-                /* | 1 << 63: defined for b == 0, and the same lowest bit otherwise */
-                out[len + q + u] = x * 64 + __builtin_ctzll(b | (1ull << 63));
-                b &= b - 1;
-            }
-            q += STEP;
-        } while (q < cnt);
-        len += cnt;
-    }
-    return len;
-}
-
 /* A row's drawn keys become its sorted, unique keys in one of two ways,
  * chosen by their count nd: many are marked in an n-bit bitmap and read back
  * in order (O(nd + n/64)); a few (at most 2 sqrt(n/64)) are sorted by
@@ -373,11 +347,17 @@ static int merge_by_bitmap(int64_t nd, int words) { return nd * nd > 4 * (int64_
 
 static inline void bitmap_mark(uint64_t *bits, int32_t j) { bits[j >> 6] |= 1ull << (j & 63); }
 
-/* The bitmap's keys (marked from nd draws) in order into out, clearing it;
- * out needs 8 slots of slack. Returns how many. */
-static int64_t bitmap_read_row(uint64_t *bits, int words, int64_t nd, int32_t *out) {
+/* The bitmap's keys (marked from nd draws) in order into out, clearing it.
+ * out has room slots, room >= nd + 8 (the chunk's bound leaves 8 after its
+ * draws). Returns how many. */
+static int64_t bitmap_read_row(uint64_t *bits, int words, int64_t nd, int32_t *out, int64_t room) {
+#ifdef __AVX512VBMI2__
+    /* the last row of a chunk may lack the 16 slots of slack */
+    if (room >= nd + SB_BITS_AVX512_SLACK) return sb_bits_to_positions_avx512(bits, words, out);
+#endif
+    (void)room;
     /* rounds of 8 once words average above 2 bits (a popcount past 4 is then common) */
-    return nd > 2 * (int64_t)words ? bits_to_positions(bits, words, out, 8) : bits_to_positions(bits, words, out, 4);
+    return nd > 2 * (int64_t)words ? sb_bits_to_positions(bits, words, out, 8) : sb_bits_to_positions(bits, words, out, 4);
 }
 
 /* Sorts d[0..nd) by insertion and writes its distinct keys to out. Returns
@@ -627,7 +607,7 @@ static void chunk_pass23(graph_draws *d, int c, int n, int self_loops, int32_t *
             for (int e = 0; e < ne; e++, eb++) bitmap_mark(bits, pool[pool_at[bsel[eb]]++]);
             for (int e = 0; e < ndl; e++, ed++) bitmap_mark(bits, dkeys[ed]);
             if (self_loops) bitmap_mark(bits, d->real[r]);
-            len = bitmap_read_row(bits, words, total, cols + nnz);
+            len = bitmap_read_row(bits, words, total, cols + nnz, cd->bound - nnz);
         } else {
             draws = grow(mem, draws, sizeof(int32_t), 0, &draw_cap, total);
             int64_t m = 0;

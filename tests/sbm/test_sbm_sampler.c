@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core/backend.h"
+#include "core/cpu/cpu_bitmap_rows.h"
 #include "core/cpu/cpu_sbm_reject_avx2.h"
 #include "core/sbm_sampling.h"
 #include "tests/test_util.h"
@@ -661,6 +662,42 @@ static void expect_refusal(sb_backend *be, int n, int k, int sampler, const char
              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/* The AVX-512 bitmap read-back against the portable one (cpu_bitmap_rows.h),
+ * which the sampler's graphs were checked with: the same positions in the
+ * same order, the same count, every word cleared, on rows of 1 to 70 words
+ * at densities from empty to full (a full word takes four groups of 16), and
+ * nothing written past the count plus SB_BITS_AVX512_SLACK. */
+static void test_bitmap_readback(void) {
+#ifdef __AVX512VBMI2__
+    enum { MAXW = 70, CAP = MAXW * 64 + 64 };
+    const double dens[] = {0.0, 0.01, 0.05, 0.2, 0.26, 0.5, 0.9, 1.0};
+    sb_rng_reader r = tu_rng(47);
+    int ok = 1, cases = 0;
+    for (int nw = 1; nw <= MAXW; nw++) {
+        for (size_t di = 0; di < sizeof dens / sizeof dens[0]; di++) {
+            uint64_t a[MAXW], b[MAXW];
+            for (int x = 0; x < nw; x++) {
+                uint64_t v = 0;
+                for (int bit = 0; bit < 64; bit++) v |= (uint64_t)(sb_rng_next_unit(&r) < dens[di]) << bit;
+                a[x] = b[x] = v;
+            }
+            static int32_t pa[CAP], pb[CAP];
+            for (int i = 0; i < CAP; i++) pb[i] = -7; /* a guard everywhere */
+            const int64_t na = sb_bits_to_positions(a, nw, pa, 8);
+            const int64_t nb = sb_bits_to_positions_avx512(b, nw, pb);
+            int cleared = 1, guarded = 1;
+            for (int x = 0; x < nw; x++) cleared &= a[x] == 0 && b[x] == 0;
+            for (int64_t i = na + SB_BITS_AVX512_SLACK; i < CAP; i++) guarded &= pb[i] == -7;
+            ok &= na == nb && !memcmp(pa, pb, sizeof(int32_t) * (size_t)na) && cleared && guarded;
+            cases++;
+        }
+    }
+    tu_check(ok, "AVX-512 bitmap read-back: the portable form's positions, %d rows of 1-70 words, 0-100%% full", cases);
+#else
+    printf("SKIP  AVX-512 bitmap read-back: not an AVX-512 VBMI2 build\n");
+#endif
+}
+
 int main(void) {
     sb_backend *be = sb_backend_cpu_create(0);
     test_two_word_draws();
@@ -669,6 +706,7 @@ int main(void) {
     expect_refusal(be, (1 << 17) + 1, 1, SB_SAMPLER_BERNOULLI, "the Bernoulli sampler at n = 2^17 + 1");
     test_reject_kernels();
     test_flat_kernel_edges();
+    test_bitmap_readback();
     test_alias();
     test_poisson();
     static small_sbm m;
