@@ -1,10 +1,12 @@
 /* The fastRG sampler's inner loops alone, on one thread, in cache: the
  * vectorised Philox generator, the flat rows' cluster-pair tries and the
  * flat clusters' key tries (core/cpu/cpu_sbm_reject_avx2.h), per word or
- * per try. These are the numbers the sampler's commits quote; the whole
- * sampler is timed by bench_sbm_attention.
+ * per try, and the read-back of a row's bitmap of keys as sorted positions
+ * (core/cpu/cpu_bitmap_rows.h), per position, at --density of nr bits set.
+ * These are the numbers the sampler's commits quote; the whole sampler is
+ * timed by bench_sbm_attention.
  *
- *   bench_sampler_kernels [--k 128] [--nr 4096] [--reps 50] [--rounds 3]
+ *   bench_sampler_kernels [--k 128] [--nr 4096] [--density 0.05] [--reps 50] [--rounds 3]
  *
  * Each figure is the best of reps passes over 64 Ki words, and each kernel
  * runs `rounds` times interleaved with the others, so a slow spell of the
@@ -12,13 +14,15 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "bench/bench_args.h"
+#include "core/cpu/cpu_bitmap_rows.h"
 #include "core/cpu/cpu_philox16.h"
 #include "core/cpu/cpu_sbm_reject_avx2.h"
 #include "core/philox.h"
 #include "core/sbm_sampling.h"
 
-enum { WORDS = 1 << 16 };
+enum { WORDS = 1 << 16, BITMAP_ROWS = 64 };
 
 /* Best seconds of reps calls of f(arg). */
 static double best_of(int reps, void (*f)(void *), void *arg) {
@@ -41,6 +45,10 @@ typedef struct {
     int32_t *real;          /* [nr] real positions (3j/2: a third of the positions padded out) */
     uint16_t *pairs;        /* [WORDS + 16] pair output */
     int32_t *keys;          /* [WORDS + 8] key output */
+    int nw;                 /* 64-bit words of a bitmap row, (nr + 63) / 64 */
+    uint64_t *rows, *row;   /* [BITMAP_ROWS, nw] bitmaps of keys; [nw] the one being read back */
+    int32_t *positions;     /* [nr + 16] read-back output */
+    int64_t set;            /* the bits set in all the rows */
 } kernels;
 
 static volatile uint32_t philox_sink; /* keeps the Philox words live */
@@ -81,17 +89,40 @@ static void keys_gather_pass(void *arg) {
 }
 #endif
 
+/* Every bitmap row copied and read back, as the sampler reads a row it has
+ * marked (the copies' cost is in both figures). */
+static void readback_portable_pass(void *arg) {
+    kernels *K = arg;
+    for (int r = 0; r < BITMAP_ROWS; r++) {
+        memcpy(K->row, K->rows + (size_t)r * K->nw, sizeof(uint64_t) * (size_t)K->nw);
+        sb_bits_to_positions(K->row, K->nw, K->positions, 8);
+    }
+}
+
+#ifdef __AVX512VBMI2__
+static void readback_avx512_pass(void *arg) {
+    kernels *K = arg;
+    for (int r = 0; r < BITMAP_ROWS; r++) {
+        memcpy(K->row, K->rows + (size_t)r * K->nw, sizeof(uint64_t) * (size_t)K->nw);
+        sb_bits_to_positions_avx512(K->row, K->nw, K->positions);
+    }
+}
+#endif
+
 int main(int argc, char **argv) {
     int k = 128, nr = 4096, reps = 50, rounds = 3;
+    double density = 0.05;
     for (int i = 1; i < argc; i++) {
         if (bench_int(argc, argv, &i, "--k", &k) || bench_int(argc, argv, &i, "--nr", &nr) ||
-            bench_int(argc, argv, &i, "--reps", &reps) || bench_int(argc, argv, &i, "--rounds", &rounds))
+            bench_double(argc, argv, &i, "--density", &density) || bench_int(argc, argv, &i, "--reps", &reps) ||
+            bench_int(argc, argv, &i, "--rounds", &rounds))
             continue;
-        fprintf(stderr, "usage: %s [--k K] [--nr NR] [--reps R] [--rounds N]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--k K] [--nr NR] [--density D] [--reps R] [--rounds N]\n", argv[0]);
         return 2;
     }
-    if (k < 1 || k > 4096 || nr < 1 || nr > (1 << 24) || reps < 1 || rounds < 1) {
-        fprintf(stderr, "%s: need 1 <= k <= 4096, 1 <= nr <= 2^24, reps and rounds >= 1\n", argv[0]);
+    if (k < 1 || k > 4096 || nr < 1 || nr > (1 << 24) || reps < 1 || rounds < 1 || !(density > 0.0 && density <= 1.0)) {
+        fprintf(stderr, "%s: need 1 <= k <= 4096, 1 <= nr <= 2^24, 0 < density <= 1, reps and rounds >= 1\n",
+                argv[0]);
         return 2;
     }
     kernels K = {.k = k, .nr = nr};
@@ -102,6 +133,10 @@ int main(int argc, char **argv) {
     K.real = malloc(sizeof(int32_t) * (size_t)nr);
     K.pairs = malloc(sizeof(uint16_t) * (WORDS + 16));
     K.keys = malloc(sizeof(int32_t) * (WORDS + 8));
+    K.nw = (nr + 63) / 64;
+    K.rows = calloc((size_t)BITMAP_ROWS * K.nw, sizeof(uint64_t));
+    K.row = malloc(sizeof(uint64_t) * (size_t)K.nw);
+    K.positions = malloc(sizeof(int32_t) * ((size_t)nr + 16));
     float *w = malloc(sizeof(float) * (size_t)k * k);
     void *work = malloc(SB_ALIAS_WORK_BYTES(k * k));
     /* flat weights, as the bench's memberships give: uniform in [0.5, 1.5]
@@ -116,6 +151,10 @@ int main(int argc, char **argv) {
     K.scale = qmax * (1.0f / 16777216.0f);
     for (int j = 0; j < nr; j++) K.q16[j] = (uint16_t)(39321 + sb_rng_next_u32(&r) % 26214), K.real[j] = 3 * j / 2;
     K.q16[nr] = K.q16[nr + 1] = 0;
+    K.set = 0;
+    for (int i = 0; i < BITMAP_ROWS; i++)
+        for (int j = 0; j < nr; j++)
+            if (sb_rng_next_unit(&r) < density) K.rows[(size_t)i * K.nw + j / 64] |= 1ull << (j % 64), K.set++;
     printf("sampler kernels, one thread, %d words a pass, best of %d per round: k = %d, nr = %d\n", WORDS, reps, k,
            nr);
 #ifdef __AVX2__
@@ -135,6 +174,19 @@ int main(int argc, char **argv) {
         printf("%6d %14.3f\n", round, 1e9 * tp);
 #endif
     }
+    const double per = K.set > 0 ? 1e9 / (double)K.set : 0.0;
+    printf("bitmap read-back, %d rows of %d bits, %.1f%% set, ns/position:\n", BITMAP_ROWS, nr,
+           100.0 * (double)K.set / ((double)BITMAP_ROWS * nr));
+    for (int round = 1; round <= rounds; round++) {
+        const double portable = best_of(reps, readback_portable_pass, &K) * per;
+#ifdef __AVX512VBMI2__
+        printf("read-back round %d: portable %.3f, AVX-512 %.3f\n", round, portable,
+               best_of(reps, readback_avx512_pass, &K) * per);
+#else
+        printf("read-back round %d: portable %.3f (not an AVX-512 VBMI2 build)\n", round, portable);
+#endif
+    }
     free(K.words), free(K.tab), free(K.qi), free(K.q16), free(K.real), free(K.pairs), free(K.keys), free(w), free(work);
+    free(K.rows), free(K.row), free(K.positions);
     return 0;
 }

@@ -64,7 +64,7 @@ static inline __attribute__((always_inline)) int64_t sb_bits_to_positions_avx512
         /* packed = the compress merged into a fresh zero. Not the intrinsic
          * _mm512_maskz_compress_epi8: Zen 4's zero-masked compress waits on
          * its destination's old value, which chained every word to the
-         * last (1.8x slower at 5%), and GCC turns a merge into a zero mask
+         * last (2.3x slower at 5%), and GCC turns a merge into a zero mask
          * when the merged value is zero; a zeroing idiom then a merge
          * does not wait */
         __m512i packed = _mm512_setzero_si512();
