@@ -49,6 +49,7 @@ typedef struct {
     uint64_t *rows, *row;   /* [BITMAP_ROWS, nw] bitmaps of keys; [nw] the one being read back */
     int32_t *positions;     /* [nr + 16] read-back output */
     int64_t set;            /* the bits set in all the rows */
+    int64_t row_set[BITMAP_ROWS]; /* per row (the portable form's rounds depend on it) */
 } kernels;
 
 static volatile uint32_t philox_sink; /* keeps the Philox words live */
@@ -90,12 +91,13 @@ static void keys_gather_pass(void *arg) {
 #endif
 
 /* Every bitmap row copied and read back, as the sampler reads a row it has
- * marked (the copies' cost is in both figures). */
+ * marked (the copies' cost is in both figures; the portable form's rounds
+ * chosen by the row's count, as the sampler chooses them by its draws). */
 static void readback_portable_pass(void *arg) {
     kernels *K = arg;
     for (int r = 0; r < BITMAP_ROWS; r++) {
         memcpy(K->row, K->rows + (size_t)r * K->nw, sizeof(uint64_t) * (size_t)K->nw);
-        sb_bits_to_positions(K->row, K->nw, K->positions, 8);
+        sb_bits_to_positions_portable(K->row, K->nw, K->row_set[r], K->positions);
     }
 }
 
@@ -152,9 +154,12 @@ int main(int argc, char **argv) {
     for (int j = 0; j < nr; j++) K.q16[j] = (uint16_t)(39321 + sb_rng_next_u32(&r) % 26214), K.real[j] = 3 * j / 2;
     K.q16[nr] = K.q16[nr + 1] = 0;
     K.set = 0;
-    for (int i = 0; i < BITMAP_ROWS; i++)
+    for (int i = 0; i < BITMAP_ROWS; i++) {
+        K.row_set[i] = 0;
         for (int j = 0; j < nr; j++)
-            if (sb_rng_next_unit(&r) < density) K.rows[(size_t)i * K.nw + j / 64] |= 1ull << (j % 64), K.set++;
+            if (sb_rng_next_unit(&r) < density) K.rows[(size_t)i * K.nw + j / 64] |= 1ull << (j % 64), K.row_set[i]++;
+        K.set += K.row_set[i];
+    }
     printf("sampler kernels, one thread, %d words a pass, best of %d per round: k = %d, nr = %d\n", WORDS, reps, k,
            nr);
 #ifdef __AVX2__
@@ -163,7 +168,13 @@ int main(int argc, char **argv) {
 #else
     printf("%6s %14s   (not an AVX2 build: the vector try loops are not compiled)\n", "round", "Philox ns/word");
 #endif
+    const double per = K.set > 0 ? 1e9 / (double)K.set : 0.0;
+    double *rb = malloc(sizeof(double) * 2 * (size_t)rounds); /* each round's read-back figures */
     for (int round = 1; round <= rounds; round++) {
+        rb[2 * (round - 1)] = best_of(reps, readback_portable_pass, &K) * per;
+#ifdef __AVX512VBMI2__
+        rb[2 * (round - 1) + 1] = best_of(reps, readback_avx512_pass, &K) * per;
+#endif
         const double tp = best_of(reps, philox_pass, &K) / WORDS;
 #ifdef __AVX2__
         const double tf = best_of(reps, flat_pairs_pass, &K) / (WORDS / 2);
@@ -174,18 +185,17 @@ int main(int argc, char **argv) {
         printf("%6d %14.3f\n", round, 1e9 * tp);
 #endif
     }
-    const double per = K.set > 0 ? 1e9 / (double)K.set : 0.0;
     printf("bitmap read-back, %d rows of %d bits, %.1f%% set, ns/position:\n", BITMAP_ROWS, nr,
            100.0 * (double)K.set / ((double)BITMAP_ROWS * nr));
     for (int round = 1; round <= rounds; round++) {
-        const double portable = best_of(reps, readback_portable_pass, &K) * per;
 #ifdef __AVX512VBMI2__
-        printf("read-back round %d: portable %.3f, AVX-512 %.3f\n", round, portable,
-               best_of(reps, readback_avx512_pass, &K) * per);
+        printf("read-back round %d: portable %.3f, AVX-512 %.3f\n", round, rb[2 * (round - 1)],
+               rb[2 * (round - 1) + 1]);
 #else
-        printf("read-back round %d: portable %.3f (not an AVX-512 VBMI2 build)\n", round, portable);
+        printf("read-back round %d: portable %.3f (not an AVX-512 VBMI2 build)\n", round, rb[2 * (round - 1)]);
 #endif
     }
+    free(rb);
     free(K.words), free(K.tab), free(K.qi), free(K.q16), free(K.real), free(K.pairs), free(K.keys), free(w), free(work);
     free(K.rows), free(K.row), free(K.positions);
     return 0;

@@ -37,6 +37,13 @@ static inline __attribute__((always_inline)) int64_t sb_bits_to_positions(uint64
     return len;
 }
 
+/* The portable read-back as the sampler runs it for a row marked from nd
+ * draws: rounds of 8 once words average above 2 bits (a popcount past 4 is
+ * then common), of 4 below. */
+static inline int64_t sb_bits_to_positions_portable(uint64_t *words, int nw, int64_t nd, int32_t *out) {
+    return nd > 2 * (int64_t)nw ? sb_bits_to_positions(words, nw, out, 8) : sb_bits_to_positions(words, nw, out, 4);
+}
+
 #ifdef __AVX512VBMI2__
 #include <immintrin.h>
 
@@ -47,9 +54,9 @@ static inline __attribute__((always_inline)) int64_t sb_bits_to_positions(uint64
  * gets the word's base added and is stored whole. A word with at most 16 set
  * bits (all of them below about 25% density) is one compress, one widening
  * and one store, where the portable form spends a count-trailing-zeros and a
- * store per position and per empty slot of its rounds: 0.41 against 1.45 ns
- * per position at 5% density, 0.18 against 0.73 at 20% (one Zen 4 core,
- * rows of 4096 bits). */
+ * store per position and per empty slot of its rounds: 0.37 against 1.23 ns
+ * per position at 5% density, 1.90 against 4.37 at 1%, 0.11 against 0.57 at
+ * 20% (bench_sampler_kernels --density, one Zen 4 core, rows of 4096 bits). */
 static inline __attribute__((always_inline)) int64_t sb_bits_to_positions_avx512(uint64_t *words, int nw, int32_t *out) {
     const __m512i bit_index = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46,
                                               45, 44, 43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28,

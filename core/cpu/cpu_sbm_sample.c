@@ -356,8 +356,7 @@ static int64_t bitmap_read_row(uint64_t *bits, int words, int64_t nd, int32_t *o
     if (room >= nd + SB_BITS_AVX512_SLACK) return sb_bits_to_positions_avx512(bits, words, out);
 #endif
     (void)room;
-    /* rounds of 8 once words average above 2 bits (a popcount past 4 is then common) */
-    return nd > 2 * (int64_t)words ? sb_bits_to_positions(bits, words, out, 8) : sb_bits_to_positions(bits, words, out, 4);
+    return sb_bits_to_positions_portable(bits, words, nd, out);
 }
 
 /* Sorts d[0..nd) by insertion and writes its distinct keys to out. Returns
