@@ -48,8 +48,7 @@ typedef struct {
     int nw;                 /* 64-bit words of a bitmap row, (nr + 63) / 64 */
     uint64_t *rows, *row;   /* [BITMAP_ROWS, nw] bitmaps of keys; [nw] the one being read back */
     int32_t *positions;     /* [nr + 16] read-back output */
-    int64_t set;            /* the bits set in all the rows */
-    int64_t row_set[BITMAP_ROWS]; /* per row (the portable form's rounds depend on it) */
+    int64_t row_set[BITMAP_ROWS]; /* bits set per row (the portable form's rounds depend on it) */
 } kernels;
 
 static volatile uint32_t philox_sink; /* keeps the Philox words live */
@@ -93,22 +92,22 @@ static void keys_gather_pass(void *arg) {
 /* Every bitmap row copied and read back, as the sampler reads a row it has
  * marked (the copies' cost is in both figures; the portable form's rounds
  * chosen by the row's count, as the sampler chooses them by its draws). */
-static void readback_portable_pass(void *arg) {
-    kernels *K = arg;
+static void readback_pass(kernels *K, int avx512) {
     for (int r = 0; r < BITMAP_ROWS; r++) {
         memcpy(K->row, K->rows + (size_t)r * K->nw, sizeof(uint64_t) * (size_t)K->nw);
+#ifdef __AVX512VBMI2__
+        if (avx512) {
+            sb_bits_to_positions_avx512(K->row, K->nw, K->positions);
+            continue;
+        }
+#endif
+        (void)avx512;
         sb_bits_to_positions_portable(K->row, K->nw, K->row_set[r], K->positions);
     }
 }
-
+static void readback_portable_pass(void *arg) { readback_pass(arg, 0); }
 #ifdef __AVX512VBMI2__
-static void readback_avx512_pass(void *arg) {
-    kernels *K = arg;
-    for (int r = 0; r < BITMAP_ROWS; r++) {
-        memcpy(K->row, K->rows + (size_t)r * K->nw, sizeof(uint64_t) * (size_t)K->nw);
-        sb_bits_to_positions_avx512(K->row, K->nw, K->positions);
-    }
-}
+static void readback_avx512_pass(void *arg) { readback_pass(arg, 1); }
 #endif
 
 int main(int argc, char **argv) {
@@ -153,12 +152,12 @@ int main(int argc, char **argv) {
     K.scale = qmax * (1.0f / 16777216.0f);
     for (int j = 0; j < nr; j++) K.q16[j] = (uint16_t)(39321 + sb_rng_next_u32(&r) % 26214), K.real[j] = 3 * j / 2;
     K.q16[nr] = K.q16[nr + 1] = 0;
-    K.set = 0;
+    int64_t set = 0; /* the bits set in all the rows */
     for (int i = 0; i < BITMAP_ROWS; i++) {
         K.row_set[i] = 0;
         for (int j = 0; j < nr; j++)
             if (sb_rng_next_unit(&r) < density) K.rows[(size_t)i * K.nw + j / 64] |= 1ull << (j % 64), K.row_set[i]++;
-        K.set += K.row_set[i];
+        set += K.row_set[i];
     }
     printf("sampler kernels, one thread, %d words a pass, best of %d per round: k = %d, nr = %d\n", WORDS, reps, k,
            nr);
@@ -168,7 +167,7 @@ int main(int argc, char **argv) {
 #else
     printf("%6s %14s   (not an AVX2 build: the vector try loops are not compiled)\n", "round", "Philox ns/word");
 #endif
-    const double per = K.set > 0 ? 1e9 / (double)K.set : 0.0;
+    const double per = set > 0 ? 1e9 / (double)set : 0.0;
     double *rb = malloc(sizeof(double) * 2 * (size_t)rounds); /* each round's read-back figures */
     for (int round = 1; round <= rounds; round++) {
         rb[2 * (round - 1)] = best_of(reps, readback_portable_pass, &K) * per;
@@ -186,7 +185,7 @@ int main(int argc, char **argv) {
 #endif
     }
     printf("bitmap read-back, %d rows of %d bits, %.1f%% set, ns/position:\n", BITMAP_ROWS, nr,
-           100.0 * (double)K.set / ((double)BITMAP_ROWS * nr));
+           100.0 * (double)set / ((double)BITMAP_ROWS * nr));
     for (int round = 1; round <= rounds; round++) {
 #ifdef __AVX512VBMI2__
         printf("read-back round %d: portable %.3f, AVX-512 %.3f\n", round, rb[2 * (round - 1)],
