@@ -325,6 +325,23 @@ static void ste_memberships_backward(sb_backend *be, const sbm_state *s, const s
     be->spmm_cols(be, dkhat, &gp->graph, G, Y, k);                            /* dK̂ = Gᵀ Y */
 }
 
+/* out[a] = Σ_i x[i,a] over the real rows i of x [N,k] (key mask km, or
+ * NULL: all), added up in double, COLUMN_SUMS_BLOCK columns at a time: in
+ * float, sums over millions of rows drift (once a sum passes about 2^22,
+ * each add rounds by as much as a membership). */
+#define COLUMN_SUMS_BLOCK 256
+static void column_sums_real(const float *x, const float *km, int N, int k, float *out) {
+    double acc[COLUMN_SUMS_BLOCK];
+    for (int a0 = 0; a0 < k; a0 += COLUMN_SUMS_BLOCK) {
+        const int na = k - a0 < COLUMN_SUMS_BLOCK ? k - a0 : COLUMN_SUMS_BLOCK;
+        for (int a = 0; a < na; a++) acc[a] = 0.0;
+        for (int i = 0; i < N; i++)
+            if (!km || km[i] > 0.0f)
+                for (int a = 0; a < na; a++) acc[a] += (double)x[(size_t)i * k + a0 + a];
+        for (int a = 0; a < na; a++) out[a0 + a] = (float)acc[a];
+    }
+}
+
 /* The expected-density regulariser w Σ_b (1ᵀQ̂_b) Ŝ_h (K̂_bᵀ1) over real
  * positions (w = its weight / (H B N²)): d/dQ̂_i = w Ŝ (K̂ᵀ1), d/dK̂_j = w Ŝᵀ
  * (Q̂ᵀ1), d/dŜ = w (Q̂ᵀ1)(K̂ᵀ1)ᵀ. For one group's graphs: the column sums over
@@ -341,10 +358,8 @@ static void expected_density_memberships(const sbm_state *s, const sb_attn_call 
         const float *qh = s->qhat + (size_t)gl * N * k, *kh = s->khat + (size_t)gl * N * k;
         const float *Sh = s->S + (size_t)(gi % H) * k * k;
         float *sq = s->sums + (size_t)gi * 2 * k, *sk = sq + k;
-        memset(sq, 0, sizeof(float) * 2 * (size_t)k);
-        for (int i = 0; i < N; i++)
-            if (!km || km[i] > 0.0f)
-                for (int a = 0; a < k; a++) sq[a] += qh[(size_t)i * k + a], sk[a] += kh[(size_t)i * k + a];
+        column_sums_real(qh, km, N, k, sq);
+        column_sums_real(kh, km, N, k, sk);
         for (int a = 0; a < k; a++) {
             aq[a] = ak[a] = 0.0f;
             for (int bb = 0; bb < k; bb++) aq[a] += Sh[(size_t)a * k + bb] * sk[bb], ak[a] += Sh[(size_t)bb * k + a] * sq[bb];
