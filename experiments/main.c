@@ -63,9 +63,11 @@ static void usage_run(FILE *f) {
             "                 committed results, whose complete runs a run there skips)\n"
             "  --threads N    CPU threads (default: OpenMP's default, usually all cores)\n"
             "  --resume       continue interrupted runs from their checkpoints\n\n"
-            "Completed runs (with final.json) are skipped, never overwritten. Ctrl-C stops at\n"
-            "the next step boundary after writing a checkpoint; --resume then continues and\n"
-            "ends with the same result as an uninterrupted run (on any thread count).\n\n"
+            "Completed runs (with final.json) are skipped, never overwritten. One process\n"
+            "writes a folder at a time (DIR/.sbmbench.lock): a folder in use is refused.\n"
+            "Ctrl-C stops at the next step boundary after writing a checkpoint; --resume then\n"
+            "continues and ends with the same result as an uninterrupted run (on any thread\n"
+            "count).\n\n"
             "tasks:  %s\nmodels: %s\n\nmanifest config keys (in \"config\", \"task_config\".TASK, \"model_config\".MODEL;\n"
             "a list value sweeps over its elements):\n",
             sb_task_names(), sb_attention_names());
@@ -214,8 +216,12 @@ static int cmd_run(int argc, char **argv) {
     char out_dir[4096];
     if (out) sb_path(out_dir, sizeof out_dir, "%s", out);
     else sb_path(out_dir, sizeof out_dir, "runs/%s", m.experiment);
+    /* the folder is locked before preflight reads it, so another process's
+     * live run is reported as that, not as an interrupted one (a folder made
+     * here holds no runs, so preflight cannot then refuse it) */
     int bad_input = check_data_files(&m, name, manifest, out_dir, err, sizeof err) ||
-                    preflight(&m, out_dir, resume, err, sizeof err) || sb_mkdir_p(out_dir, err, sizeof err);
+                    sb_mkdir_p(out_dir, err, sizeof err) || sb_dir_lock(out_dir, err, sizeof err) ||
+                    preflight(&m, out_dir, resume, err, sizeof err);
     free(text);
     if (bad_input) {
         fprintf(stderr, "sbmbench: %s\n", err);

@@ -177,8 +177,12 @@ int sb_cmd_remeasure(int argc, char **argv) {
         return 2;
     }
     const char *dir = argv[0];
-    sb_temp_remove_on_signal(); /* Ctrl-C leaves no metrics, final.json or table temporary */
     char err[2048];
+    if (sb_is_dir(dir) && sb_dir_lock(dir, err, sizeof err)) { /* a run or report writing the folder now */
+        fprintf(stderr, "sbmbench remeasure: %s\n", err);
+        return 2;
+    }
+    sb_temp_remove_on_signal(); /* Ctrl-C leaves no metrics, final.json or table temporary */
     run_item *items = NULL;
     int n = 0, rc = 0;
     if (argc == 1) {

@@ -90,6 +90,11 @@ int sb_cmd_report(int argc, char **argv) {
                 sb_file_exists(argv[0]) ? "not a directory (pass a results directory)" : "no such directory");
         return 2;
     }
+    char err[2048];
+    if (sb_dir_lock(argv[0], err, sizeof err)) { /* a run or remeasure writing the folder now */
+        fprintf(stderr, "sbmbench report: %s\n", err);
+        return 2;
+    }
     sb_temp_remove_on_signal(); /* Ctrl-C leaves no table or figure temporary */
     int figures_made = 0;
     int rc = render(argv[0], NULL, stderr, 1, &figures_made);

@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,5 +211,54 @@ void sb_path(char *out, size_t outlen, const char *fmt, ...) {
     if (n < 0 || (size_t)n >= outlen) {
         fprintf(stderr, "sbmbench: path too long: %s\n", out);
         exit(2);
+    }
+}
+
+static char lock_path[4200]; /* the held lock's file, removed at exit */
+
+static void dir_lock_release(void) {
+    if (lock_path[0]) unlink(lock_path);
+}
+
+int sb_dir_lock(const char *dir, char *err, size_t errlen) {
+    char path[sizeof lock_path];
+    sb_path(path, sizeof path, "%s/.sbmbench.lock", dir);
+    if (lock_path[0]) {
+        if (!strcmp(lock_path, path)) return 0;
+        snprintf(err, errlen, "%s: this process already holds %s", dir, lock_path);
+        return -1;
+    }
+    for (;;) {
+        const int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            snprintf(err, errlen, "%s: cannot create the folder's lock file: %s", path, strerror(errno));
+            return -1;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            const int e = errno;
+            char pid[32] = "";
+            const ssize_t got = e == EWOULDBLOCK ? pread(fd, pid, sizeof pid - 1, 0) : 0;
+            if (got > 0) pid[got] = 0, pid[strcspn(pid, "\n")] = 0;
+            if (e == EWOULDBLOCK)
+                snprintf(err, errlen, "%s is in use by another sbmbench process%s%s%s (%s): wait for it to end, or "
+                         "use another folder", dir, pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", path);
+            else
+                snprintf(err, errlen, "%s: cannot lock: %s", path, strerror(e));
+            close(fd);
+            return -1;
+        }
+        /* the holder before us may have removed the file between our open and
+         * our lock: then we hold a lock on a file nobody else will open */
+        struct stat held, now;
+        if (fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
+            char pid[32];
+            const int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+            const int noted = ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) == n;
+            (void)noted; /* the pid only words another process's refusal */
+            memcpy(lock_path, path, sizeof path);
+            atexit(dir_lock_release);
+            return 0; /* fd stays open (the lock lives with it) until the process ends */
+        }
+        close(fd);
     }
 }

@@ -43,6 +43,12 @@ void sb_run_error_clear(const char *run_dir);
  * when full; returns the new end (at most len - 1), so calls chain safely
  * where `n += snprintf(buf + n, len - n, ...)` would run past the buffer. */
 size_t sb_appendf(char *buf, size_t len, size_t at, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Holds DIR for this process until it exits: an advisory lock (flock) on
+ * DIR/.sbmbench.lock, which holds the holder's pid and is removed at exit,
+ * so two sbmbench processes never write one results folder at once (their
+ * temporary files have the same names). 0, or -1 with a message naming the
+ * folder and the pid that holds it. One folder per process. */
+int sb_dir_lock(const char *dir, char *err, size_t errlen);
 /* snprintf into a path buffer; exits with a message if it would not fit. */
 void sb_path(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -121,4 +121,21 @@ grep -v '"nystrom_conv"' b/$run/config.json > old.json && mv old.json b/$run/con
     pass "config.json without a newer key at its default still matches" || fail "older config.json refused: $(cat b4.err)"
 echo '{"experiment": "resume", "tasks": ["synthetic"], "models": ["full"], "seeds": [7], "config": {"seq_len": 16, "batch_size": 16, "micro_batch": 8, "steps": 90, "warmup_steps": 10, "lr": 1e-3, "dropout": 0.1, "attn_dropout": 0.1, "eval_every": 20, "checkpoint_every": 30, "eval_batches": 2, "test_batches": 4, "nystrom_conv": 5}}' > m3.json
 expect_error "newer key changed from its default" 2 "key 'nystrom_conv'" -- "$SBM" run m3.json --out b --threads 2
+
+# a folder another process holds (here flock(1) on its lock file, as a live
+# run holds it) is refused by run, report and remeasure, before anything is
+# read or written; b's interrupted run then resumes as before once it is free
+(exec 9>>b/.sbmbench.lock && flock 9 && exec sleep 60) & # the holder is the sleep itself: kill frees the lock
+holder=$!
+for _ in $(seq 50); do flock -n b/.sbmbench.lock true 2>/dev/null || break; sleep 0.1; done
+before=$(find b -type f ! -name .sbmbench.lock -exec md5sum {} + | sort)
+expect_error "run into a folder in use" 2 "b is in use by another sbmbench process" -- "$SBM" run m.json --out b --threads 2 --resume
+expect_error "report of a folder in use" 2 "b is in use by another sbmbench process" -- "$SBM" report b
+expect_error "remeasure of a folder in use" 2 "b is in use by another sbmbench process" -- "$SBM" remeasure b
+[ "$before" = "$(find b -type f ! -name .sbmbench.lock -exec md5sum {} + | sort)" ] &&
+    pass "a folder in use is left as it was" || fail "a folder in use was changed"
+kill $holder; wait $holder 2>/dev/null
+"$SBM" report b >/dev/null 2>b5.err; rc=$?
+[ "$rc" -le 1 ] && [ ! -e b/.sbmbench.lock ] && pass "a freed folder reports again, its lock file removed at exit" ||
+    fail "report after the holder left: exit $rc, $(cat b5.err); $(ls -a b)"
 finish
