@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "core/attention.h"
+#include "core/fatal.h"
 
 typedef struct {
     float *probs; /* [B,H,N,N] softmax probabilities before dropout; training states only */
@@ -47,8 +48,7 @@ static void full_backward(sb_backend *be, void *state, const sb_attn_config *cfg
     (void)params, (void)dparams;
     full_state *s = state;
     if (!s->probs) { /* an inference state keeps no probabilities */
-        fprintf(stderr, "sbmbench: full attention: backward on an inference state\n");
-        exit(3);
+        sb_fatal(3, "full attention: backward on an inference state");
     }
     float p = c->training ? cfg->attn_dropout : 0.0f;
     be->dense_attention_backward(be, g->dq, g->dk, g->dv, g->dout, s->probs, c->q, c->k, c->v,

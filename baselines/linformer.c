@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "core/attention.h"
+#include "core/fatal.h"
 
 typedef struct {
     int B, N, k;
@@ -57,9 +58,7 @@ static void linformer_init_params(const sb_attn_config *cfg, float *params, sb_r
 
 static void *linformer_state_create(sb_backend *be, const sb_attn_config *cfg, int B, int N, int training) {
     if (N > cfg->max_len) {
-        fprintf(stderr, "sbmbench: linformer: sequence length %d exceeds max_len %d (the length of E)\n", N,
-                cfg->max_len);
-        exit(2);
+        sb_fatal(2, "linformer: sequence length %d exceeds max_len %d (the length of E)", N, cfg->max_len);
     }
     linformer_state *s = calloc(1, sizeof *s);
     s->B = B, s->N = N, s->k = cfg->linformer_k;
@@ -120,9 +119,7 @@ static void linformer_forward(sb_backend *be, void *state, const sb_attn_config 
     linformer_state *s = state;
     const int B = c->B, H = c->H, N = c->N, D = c->D, G = B * H, k = cfg->linformer_k, n = cfg->max_len, D2 = 2 * D;
     if (N > n || N > s->N || B > s->B) {
-        fprintf(stderr, "sbmbench: linformer: call [B=%d, N=%d] exceeds its state [%d, %d] or max_len %d\n", B, N,
-                s->B, s->N, n);
-        exit(2);
+        sb_fatal(2, "linformer: call [B=%d, N=%d] exceeds its state [%d, %d] or max_len %d", B, N, s->B, s->N, n);
     }
     const size_t nd = (size_t)N * D, kd2 = (size_t)k * D2, nk = (size_t)N * k;
     /* [K | V] rows (as heads_merge of B·H "examples" with one head), then · mask */

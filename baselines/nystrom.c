@@ -58,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/attention.h"
+#include "core/fatal.h"
 
 enum { PINV_ITERS = 6 };
 
@@ -80,8 +81,7 @@ static int sb_nystrom_check(const sb_attn_config *cfg, int N, char *err, size_t 
 static void check_or_die(const sb_attn_config *cfg, int N) {
     char err[256];
     if (sb_nystrom_check(cfg, N, err, sizeof err)) {
-        fprintf(stderr, "sbmbench: %s\n", err);
-        exit(2);
+        sb_fatal(2, "%s", err);
     }
 }
 
@@ -223,9 +223,7 @@ static void pinv_last_backward(sb_backend *be, nystrom_state *s, int G, int D) {
 static void check_call(const nystrom_state *s, const sb_attn_config *cfg, const sb_attn_call *c) {
     check_or_die(cfg, c->N);
     if (c->B > s->B || c->N > s->N || (c->N == s->m) != s->exact) {
-        fprintf(stderr, "sbmbench: nystrom: call [B=%d, N=%d] does not fit its state [B=%d, N=%d]\n", c->B, c->N,
-                s->B, s->N);
-        exit(2);
+        sb_fatal(2, "nystrom: call [B=%d, N=%d] does not fit its state [B=%d, N=%d]", c->B, c->N, s->B, s->N);
     }
 }
 

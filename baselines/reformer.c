@@ -77,6 +77,7 @@
 #include <stdlib.h>
 #include "core/attention.h"
 #include "core/layers.h"
+#include "core/fatal.h"
 
 /* cfg->reformer_form (experiments/config.c: "nys|sbm") */
 enum { REFORMER_NYS = 0, REFORMER_SBM = 1 };
@@ -288,8 +289,7 @@ static void reformer_forward(sb_backend *be, void *state, const sb_attn_config *
     const int B = c->B, H = c->H, N = c->N, D = c->D;
     char err[256];
     if (reformer_validate(cfg, N, err, sizeof err)) { /* `op` and tests reach here unvalidated */
-        fprintf(stderr, "sbmbench: reformer: %s\n", err);
-        exit(2);
+        sb_fatal(2, "reformer: %s", err);
     }
     const reformer_plan p = plan_for(cfg, N);
     const float *rot = p.lsh ? rotations(be, s, &p, c) : NULL;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/layers.h"
+#include "core/fatal.h"
 
 /* Hidden-dropout sites, part of each dropout stream's key. */
 enum { SITE_EMBED = 0, SITE_ATTN_OUT = 1, SITE_FFN_HIDDEN = 2, SITE_FFN_OUT = 3 };
@@ -436,8 +437,7 @@ void sb_model_zero_grad(sb_model *m) { m->be->zero(m->be, m->grads, sizeof(float
 
 void sb_model_backward(sb_model *m, float loss_scale) {
     if (!m->training) {
-        fprintf(stderr, "sbmbench: internal error: backward on an inference model\n");
-        exit(3);
+        sb_fatal(3, "internal error: backward on an inference model");
     }
     sb_backend *be = m->be;
     const sb_model_config *c = &m->cfg;

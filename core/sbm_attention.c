@@ -28,6 +28,7 @@
 #include <string.h>
 #include "core/attention.h"
 #include "core/layers.h"
+#include "core/fatal.h"
 
 const char *const sb_sbm_part_names[SB_SBM_PART_COUNT] = {"memberships", "sampling", "attention", "ste"};
 static double profile[SB_SBM_PART_COUNT];
@@ -451,11 +452,10 @@ static void sbm_backward(sb_backend *be, void *state, const sb_attn_config *cfg,
     const int B = c->B, H = c->H, N = c->N, D = c->D, k = s->k;
     const sb_csr *g = s->used;
     if (!s->probs_fresh) {
-        fprintf(stderr, "sbmbench: sbm attention: backward %s\n",
-                s->training ? "without a training forward since the last one (a backward consumes its forward's "
-                              "probabilities)"
-                            : "on an inference state");
-        exit(3);
+        sb_fatal(3, "sbm attention: backward %s",
+                 s->training ? "without a training forward since the last one (a backward consumes its forward's "
+                               "probabilities)"
+                             : "on an inference state");
     }
     s->probs_fresh = 0;
     double t = omp_get_wtime();

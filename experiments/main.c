@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "core/attention.h"
 #include "core/backend.h"
+#include "core/fatal.h"
 #include "experiments/config.h"
 #include "experiments/manifest.h"
 #include "experiments/summary.h"
@@ -68,6 +69,9 @@ static void usage_run(FILE *f) {
             "Ctrl-C stops at the next step boundary after writing a checkpoint; --resume then\n"
             "continues and ends with the same result as an uninterrupted run (on any thread\n"
             "count).\n\n"
+            "exit status: 0 every run complete; 1 a run failed (why: its error.txt); 2 a bad\n"
+            "manifest, data file or --out, or a call an attention refuses; 3 out of memory;\n"
+            "130 interrupted. On 2 and 3 inside a run, the runs after it are not started.\n\n"
             "tasks:  %s\nmodels: %s\n\nmanifest config keys (in \"config\", \"task_config\".TASK, \"model_config\".MODEL;\n"
             "a list value sweeps over its elements):\n",
             sb_task_names(), sb_attention_names());
@@ -161,6 +165,28 @@ static int check_data_files(const sb_manifest *m, const char *name, const char *
     return 0;
 }
 
+/* The run in progress, for sb_fatal's hook (live.current < 0: none). */
+static struct {
+    const sb_manifest *m;
+    const char **statuses;
+    const char *out_dir;
+    int current;
+    char dir[4096];
+} live = {.current = -1};
+
+/* sb_fatal's hook during `run`: the run in progress cannot go on and the
+ * process ends (out of memory, or a call an op refuses), so its reason goes
+ * where a failed run's goes, error.txt and summary.json, before the exit. */
+static void run_fatal(const char *msg, int status) {
+    if (live.current < 0) return;
+    char e[4400];
+    if (sb_run_error_keep(live.dir, msg, e, sizeof e)) fprintf(stderr, "sbmbench: %s\n", e);
+    live.statuses[live.current] = "failed";
+    if (sb_summary_write(live.m, live.out_dir, live.statuses, e, sizeof e)) fprintf(stderr, "sbmbench: %s\n", e);
+    fprintf(stderr, "sbmbench: run %s failed, and the process stops here (exit status %d): the runs after it were not "
+            "started; change or remove that run, then run the manifest again\n", live.m->runs[live.current].id, status);
+}
+
 /* How this program was invoked (argv[0]), for commands to paste back. */
 static const char *prog = "sbmbench";
 
@@ -233,6 +259,8 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "sbmbench: experiment '%s': %d run%s, %d thread%s, results in %s/\n", m.experiment, m.n_runs,
             m.n_runs == 1 ? "" : "s", omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s", out_dir);
     const char **statuses = calloc((size_t)m.n_runs, sizeof *statuses);
+    live.m = &m, live.statuses = statuses, live.out_dir = out_dir;
+    sb_fatal_set_hook(run_fatal);
     int failed = 0, interrupted = 0, skipped = 0;
     for (int i = 0; i < m.n_runs && !interrupted; i++) {
         const sb_run_spec *r = &m.runs[i];
@@ -250,7 +278,10 @@ static int cmd_run(int argc, char **argv) {
         cJSON_Delete(cj);
         if (!bad) sb_run_error_clear(dir); /* an earlier attempt's reason no longer holds */
         sb_train_opts o = {.resume = resume, .index = i + 1, .total = m.n_runs, .progress_tty = isatty(2)};
+        live.current = i;
+        snprintf(live.dir, sizeof live.dir, "%s", dir);
         sb_run_status st = bad ? SB_RUN_FAILED : sb_train_run(r, dir, &o, err, sizeof err);
+        live.current = -1;
         if (st == SB_RUN_FAILED) {
             fprintf(stderr, "sbmbench: run %s failed: %s\n", r->id, err);
             char kerr[4400]; /* the reason outlives stderr: error.txt, then summary.json */
@@ -269,6 +300,7 @@ static int cmd_run(int argc, char **argv) {
         fprintf(stderr, "sbmbench: %s\n", err);
         failed++;
     }
+    sb_fatal_set_hook(NULL);
     free(statuses);
     int rc = failed ? 1 : 0;
     if (interrupted) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/cpu/cpu_ops.h"
+#include "core/fatal.h"
 
 /* OpenBLAS's own thread count setter (declared in its cblas.h on Debian). */
 void openblas_set_num_threads(int num_threads);
@@ -31,8 +32,7 @@ static void *cpu_alloc_uninit(sb_backend *be, size_t bytes) {
     /* header of SB_ALIGN bytes keeps the payload aligned and stores the size */
     void *raw = NULL;
     if (posix_memalign(&raw, SB_ALIGN, bytes + SB_ALIGN) != 0 || raw == NULL) {
-        fprintf(stderr, "sbmbench: out of memory allocating %zu bytes\n", bytes);
-        exit(3);
+        sb_fatal(3, "out of memory allocating %zu bytes", bytes);
     }
     *(size_t *)raw = bytes;
     sb_mem_note_alloc(&be->mem, bytes);
@@ -55,8 +55,7 @@ static void cpu_free(sb_backend *be, void *p) {
 void *sb_cpu_scratch_alloc(sb_mem_tracker *mem, size_t bytes) {
     char *p = malloc(bytes + 16);
     if (!p) {
-        fprintf(stderr, "sbmbench: out of memory allocating %zu bytes of scratch\n", bytes);
-        exit(3);
+        sb_fatal(3, "out of memory allocating %zu bytes of scratch", bytes);
     }
     *(size_t *)p = bytes;
     sb_mem_note_alloc(mem, bytes);
@@ -109,8 +108,7 @@ sb_backend *sb_backend_cpu_create(int threads) {
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
     sb_backend *be = calloc(1, sizeof *be);
     if (!be) {
-        fprintf(stderr, "sbmbench: out of memory\n");
-        exit(3);
+        sb_fatal(3, "out of memory");
     }
     be->name = "cpu";
     be->alloc = cpu_alloc;

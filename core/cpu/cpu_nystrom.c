@@ -10,6 +10,7 @@
 #include <string.h>
 #include "core/cpu/cpu_ops.h"
 #include "core/kernels_inline.h"
+#include "core/fatal.h"
 
 /* forward: L-1 adds and 1 divide per output = 1 FLOP per input element */
 void sb_cpu_segment_mean_forward(sb_backend *be, float *out, const float *in, int G, int N, int m, int D) {
@@ -182,8 +183,7 @@ void sb_cpu_pinv_init_backward(sb_backend *be, float *dA, const float *dZ0, cons
     const float r = 1.0f / c;
     double *dr_g = malloc(sizeof(double) * (size_t)G); /* per group, summed in group order below */
     if (!dr_g) {
-        fprintf(stderr, "sbmbench: out of memory in the Nyström pseudo-inverse\n");
-        exit(3);
+        sb_fatal(3, "out of memory in the Nyström pseudo-inverse");
     }
 #pragma omp parallel for schedule(static)
     for (int g = 0; g < G; g++) {

@@ -53,6 +53,7 @@
 #include "core/cpu/cpu_bitmap_rows.h"
 #include "core/cpu/cpu_philox16.h"
 #include "core/cpu/cpu_sbm_reject_avx2.h"
+#include "core/fatal.h"
 
 #define ROW_BLOCKS 16      /* Philox blocks generated per refill of a row's words */
 #define POISSON_BLOCKS 64  /* the end of each row's range, for its Poisson counts */
@@ -748,9 +749,8 @@ static void sample_fastrg_all(sb_backend *be, sb_csr *csr, const float *qhat, co
     if ((int64_t)max_chunks * k > max_pools) {
         /* each (chunk, cluster) key pool's Philox range would be shorter
          * than one refill of its words, so neighbouring pools would overlap */
-        fprintf(stderr, "sbmbench: fastRG sampling supports (n / %d) * k up to %lld (got n = %d, k = %d)\n",
-                CHUNK_ROWS, (long long)max_pools, n, k);
-        exit(2);
+        sb_fatal(2, "fastRG sampling supports (n / %d) * k up to %lld (got n = %d, k = %d)", CHUNK_ROWS,
+                 (long long)max_pools, n, k);
     }
     sb_mem_tracker *mem = &be->mem;
     const int P = sb_cpu_parts_per_graph(G, max_chunks);
@@ -824,19 +824,13 @@ static void sample_bernoulli_all(sb_backend *be, sb_csr *csr, const float *qhat,
 void sb_cpu_sbm_sample(sb_backend *be, sb_csr *csr, const float *qhat, const float *khat, const float *S,
                        const float *key_mask, int B, int H, int n, int k, float delta, int self_loops,
                        int sampler, sb_rng_stream base) {
-    if (n > (1 << 24)) { /* each row's Philox range would be too short */
-        fprintf(stderr, "sbmbench: SBM sampling supports sequences of up to 2^24 tokens (got %d)\n", n);
-        exit(2);
-    }
-    if (k < 1 || k > 4096) { /* the manifests' bound; the pair index (k² slots) stays well inside 32 bits */
-        fprintf(stderr, "sbmbench: SBM sampling supports 1 to 4096 clusters (got k = %d)\n", k);
-        exit(2);
-    }
-    if (sampler == SB_SAMPLER_BERNOULLI && n > SB_BERNOULLI_MAX_N) {
-        fprintf(stderr, "sbmbench: the dense Bernoulli sampler supports sequences of up to %d tokens (got %d); "
-                        "use the fastRG sampler\n", SB_BERNOULLI_MAX_N, n);
-        exit(2);
-    }
+    if (n > (1 << 24)) /* each row's Philox range would be too short */
+        sb_fatal(2, "SBM sampling supports sequences of up to 2^24 tokens (got %d)", n);
+    if (k < 1 || k > 4096) /* the manifests' bound; the pair index (k² slots) stays well inside 32 bits */
+        sb_fatal(2, "SBM sampling supports 1 to 4096 clusters (got k = %d)", k);
+    if (sampler == SB_SAMPLER_BERNOULLI && n > SB_BERNOULLI_MAX_N)
+        sb_fatal(2, "the dense Bernoulli sampler supports sequences of up to %d tokens (got %d); use the fastRG sampler",
+                 SB_BERNOULLI_MAX_N, n);
     if (sampler == SB_SAMPLER_BERNOULLI)
         sample_bernoulli_all(be, csr, qhat, khat, S, key_mask, B, H, n, k, delta, self_loops, base);
     else
