@@ -193,36 +193,95 @@ int sb_h5ds_finish(sb_h5ds_writer *w, int ok, char *err, size_t errlen) {
 
 /* ---- reader ---- */
 
-/* A root integer attribute into *v: 1, or 0 when there is none, -1 when it
- * cannot be read as an integer. */
-static int get_int_attr(hid_t f, const char *name, int64_t *v) {
+/* Root attribute `name`, open, when it holds one value of class cls: 1 and
+ * *a (the caller closes it), 0 when there is none, -1 with what is wrong in
+ * why. h5py stores a numpy array as an attribute of that many values: read
+ * into one value, it wrote past it (a segfault). */
+static int open_attr(hid_t f, const char *name, H5T_class_t cls, hid_t *a, char *why, size_t whylen) {
+    *a = -1;
     if (H5Aexists(f, name) <= 0) return 0;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    const int ok = a >= 0 && H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
-    if (a >= 0) H5Aclose(a);
+    *a = H5Aopen(f, name, H5P_DEFAULT);
+    const hid_t t = *a >= 0 ? H5Aget_type(*a) : -1, sp = *a >= 0 ? H5Aget_space(*a) : -1;
+    const H5T_class_t got = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    const hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    if (*a < 0 || n < 0 || got == H5T_NO_CLASS) snprintf(why, whylen, "cannot be read");
+    else if (n != 1) snprintf(why, whylen, "must be a single value (it holds %lld)", (long long)n);
+    else if (got != cls) snprintf(why, whylen, "must be %s", cls == H5T_STRING ? "a string" : "an integer");
+    else return 1;
+    if (*a >= 0) H5Aclose(*a);
+    *a = -1;
+    return -1;
+}
+
+/* A root integer attribute into *v: 1, or 0 when there is none, -1 (what is
+ * wrong in why) when it is not one integer. A float is refused, not
+ * truncated, as the datasets' are (is_integer). */
+static int get_int_attr(hid_t f, const char *name, int64_t *v, char *why, size_t whylen) {
+    hid_t a;
+    const int got = open_attr(f, name, H5T_INTEGER, &a, why, whylen);
+    if (got != 1) return got;
+    const int ok = H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
+    H5Aclose(a);
+    if (!ok) snprintf(why, whylen, "cannot be read");
     return ok ? 1 : -1;
 }
 
-static int64_t read_int_attr(hid_t f, const char *name, int64_t fallback) {
-    int64_t v;
-    return get_int_attr(f, name, &v) == 1 ? v : fallback;
+/* A root string attribute into buf (cut to len - 1 bytes): 1, or 0 when
+ * there is none, -1 (what is wrong in why) when it is not one string. h5py
+ * writes a str as a variable-length UTF-8 string and numpy bytes as a
+ * fixed-length one; HDF5 converts neither kind into the other, nor UTF-8
+ * into ASCII, so the memory type matches the stored one in both. */
+static int get_str_attr(hid_t f, const char *name, char *buf, size_t len, char *why, size_t whylen) {
+    buf[0] = 0;
+    hid_t a;
+    const int got = open_attr(f, name, H5T_STRING, &a, why, whylen);
+    if (got != 1) return got;
+    const hid_t ft = H5Aget_type(a), mt = H5Tcopy(H5T_C_S1);
+    int ok = ft >= 0 && mt >= 0 && H5Tset_cset(mt, H5Tget_cset(ft)) >= 0;
+    if (ok && H5Tis_variable_str(ft) > 0) {
+        char *s = NULL;
+        ok = H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Aread(a, mt, &s) >= 0;
+        if (ok && s) snprintf(buf, len, "%s", s);
+        /* one string: H5free_memory frees it as H5Dvlen_reclaim (1.10) or
+         * H5Treclaim (1.12+) would, and is in both */
+        if (s) H5free_memory(s);
+    } else if (ok) {
+        /* HDF5 cuts a longer string to len - 1 bytes and ends it with a NUL */
+        ok = H5Tset_size(mt, len) >= 0 && H5Tset_strpad(mt, H5T_STR_NULLTERM) >= 0 && H5Aread(a, mt, buf) >= 0;
+        buf[ok ? len - 1 : 0] = 0;
+    }
+    if (mt >= 0) H5Tclose(mt);
+    if (ft >= 0) H5Tclose(ft);
+    H5Aclose(a);
+    if (!ok) snprintf(why, whylen, "cannot be read");
+    return ok ? 1 : -1;
 }
 
-int sb_h5ds_read_attr_int(sb_h5ds_reader *r, const char *name, int64_t *v) { return get_int_attr(r->file, name, v); }
+int sb_h5ds_read_attr_int(sb_h5ds_reader *r, const char *name, int64_t *v) {
+    char why[96];
+    return get_int_attr(r->file, name, v, why, sizeof why);
+}
 
 void sb_h5ds_read_attr_str(sb_h5ds_reader *r, const char *name, char *buf, size_t len) {
-    buf[0] = 0;
-    if (H5Aexists(r->file, name) <= 0) return;
-    hid_t a = H5Aopen(r->file, name, H5P_DEFAULT);
-    hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, H5T_VARIABLE);
-    char *s = NULL;
-    if (a >= 0 && H5Aread(a, type, &s) >= 0 && s) {
-        snprintf(buf, len, "%s", s);
-        H5free_memory(s);
-    }
-    H5Tclose(type);
-    if (a >= 0) H5Aclose(a);
+    char why[96];
+    get_str_attr(r->file, name, buf, len, why, sizeof why);
+}
+
+/* The schema's integer attribute `name` into *v (fallback when there is none
+ * and none is required), at least lo: 0, or -1 with a message naming the
+ * file, the attribute and what is wrong with it. */
+static int schema_int(hid_t f, const char *path, const char *name, int required, int64_t fallback, int64_t lo,
+                      int64_t *v, char *err, size_t errlen) {
+    char why[96];
+    const int got = get_int_attr(f, name, v, why, sizeof why);
+    if (got == 0 && !required) *v = fallback;
+    if ((got == 0 && !required) || (got == 1 && *v >= lo)) return 0;
+    if (got == 0) snprintf(err, errlen, "%s: attribute %s is missing", path, name);
+    else if (got < 0) snprintf(err, errlen, "%s: attribute %s %s", path, name, why);
+    else snprintf(err, errlen, "%s: attribute %s is %lld, must be at least %lld", path, name, (long long)*v, (long long)lo);
+    return -1;
 }
 
 /* Whether dataset ds stores integers (HDF5 would convert floats to int32
@@ -248,11 +307,21 @@ int sb_h5ds_open(sb_h5ds_reader *r, const char *path, char *err, size_t errlen) 
         snprintf(err, errlen, "%s: not an HDF5 file", path);
         return -1;
     }
-    sb_h5ds_read_attr_str(r, "task", r->task, sizeof r->task);
-    const int64_t L = read_int_attr(r->file, "max_len", 0), n_seqs = read_int_attr(r->file, "n_seqs", 1);
-    const int64_t vocab = read_int_attr(r->file, "vocab_size", 0), classes = read_int_attr(r->file, "n_classes", 0);
-    if (!r->task[0] || L < 1 || vocab < 2 || classes < 2 || n_seqs < 1 || n_seqs > 2) {
-        snprintf(err, errlen, "%s: missing or bad attributes (task, max_len, vocab_size, n_classes, n_seqs)", path);
+    /* each attribute on its own, so that a refusal names the bad one */
+    char why[96];
+    const int task = get_str_attr(r->file, "task", r->task, sizeof r->task, why, sizeof why);
+    if (task != 1 || !r->task[0]) {
+        snprintf(err, errlen, "%s: attribute task %s", path, task < 0 ? why : task == 0 ? "is missing" : "is empty");
+        goto fail;
+    }
+    int64_t L = 0, n_seqs = 1, vocab = 0, classes = 0;
+    if (schema_int(r->file, path, "max_len", 1, 0, 1, &L, err, errlen) ||
+        schema_int(r->file, path, "vocab_size", 1, 0, 2, &vocab, err, errlen) ||
+        schema_int(r->file, path, "n_classes", 1, 0, 2, &classes, err, errlen) ||
+        schema_int(r->file, path, "n_seqs", 0, 1, 1, &n_seqs, err, errlen))
+        goto fail;
+    if (n_seqs > 2) {
+        snprintf(err, errlen, "%s: attribute n_seqs is %lld, must be 1 or 2", path, (long long)n_seqs);
         goto fail;
     }
     /* bounds far past any real task (RoBERTa's vocabulary is 50265 tokens),

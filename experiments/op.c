@@ -9,7 +9,9 @@
  *   OUT: /out /dq /dk /dv [B,H,N,D]; /grads/<name>; /density [B,H] if any.
  * Dropout is off. Written to OUT.h5.tmp, then renamed. */
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,15 +84,34 @@ typedef struct {
     int bad;
 } attr_ctx;
 
-/* Each root attribute is a manifest config key, seed, or density_weight. */
-static herr_t on_attr(hid_t loc, const char *name, const H5A_info_t *info, void *vctx) {
-    (void)info;
-    attr_ctx *c = vctx;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t ty = H5Aget_type(a);
-    H5T_class_t cls = H5Tget_class(ty);
+/* An integer attribute's value, exactly (a seed past 2^53 is no double):
+ * 0, or -1 when it cannot be read or is past int64 (HDF5 would clip it to
+ * 2^63 - 1 silently). */
+static int read_int64(hid_t a, hid_t ty, int64_t *v) {
+    if (H5Tget_sign(ty) == H5T_SGN_NONE) {
+        uint64_t u = 0;
+        if (H5Aread(a, H5T_NATIVE_UINT64, &u) < 0 || u > (uint64_t)INT64_MAX) return -1;
+        *v = (int64_t)u;
+        return 0;
+    }
+    return H5Aread(a, H5T_NATIVE_INT64, v) < 0 ? -1 : 0;
+}
+
+/* Attribute a's one value as JSON (a string or a number; integers also
+ * exactly into *whole, with *is_whole set), or NULL with what is wrong in why. */
+static cJSON *read_attr(hid_t a, int64_t *whole, int *is_whole, char *why, size_t whylen) {
+    const hid_t ty = H5Aget_type(a), sp = H5Aget_space(a);
+    const H5T_class_t cls = ty >= 0 ? H5Tget_class(ty) : H5T_NO_CLASS;
+    /* h5py stores a numpy array as an attribute of that many values: read
+     * into one, it wrote past it (a segfault) */
+    const hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
     cJSON *v = NULL;
-    if (cls == H5T_STRING) {
+    double x = 0;
+    if (ty < 0 || n < 0) {
+        snprintf(why, whylen, "cannot be read");
+    } else if (n != 1) {
+        snprintf(why, whylen, "must be a single value (it holds %lld)", (long long)n);
+    } else if (cls == H5T_STRING) {
         char buf[256] = {0};
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_cset(mt, H5Tget_cset(ty)); /* h5py writes UTF-8; HDF5 will not convert it to ASCII */
@@ -104,21 +125,54 @@ static herr_t on_attr(hid_t loc, const char *name, const H5A_info_t *info, void 
         }
         H5Tclose(mt);
         v = cJSON_CreateString(buf);
-    } else if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
-        double x = 0;
-        H5Aread(a, H5T_NATIVE_DOUBLE, &x);
-        v = cJSON_CreateNumber(x);
+    } else if (cls == H5T_INTEGER) {
+        if (read_int64(a, ty, whole)) snprintf(why, whylen, "must be an integer from -2^63 to 2^63 - 1");
+        else v = cJSON_CreateNumber((double)*whole), *is_whole = 1;
+    } else if (cls == H5T_FLOAT) {
+        if (H5Aread(a, H5T_NATIVE_DOUBLE, &x) < 0) snprintf(why, whylen, "cannot be read");
+        else v = cJSON_CreateNumber(x);
+    } else {
+        snprintf(why, whylen, "expected a number or a string");
     }
-    H5Tclose(ty);
-    H5Aclose(a);
-    char err[256];
+    if (ty >= 0) H5Tclose(ty);
+    if (sp >= 0) H5Sclose(sp);
+    return v;
+}
+
+/* v as a message shows it */
+static void value_str(char *buf, size_t len, const cJSON *v) {
+    if (cJSON_IsString(v)) snprintf(buf, len, "'%.60s'", v->valuestring);
+    else snprintf(buf, len, "%g", v->valuedouble);
+}
+
+/* Each root attribute is a manifest config key, seed, or density_weight. */
+static herr_t on_attr(hid_t loc, const char *name, const H5A_info_t *info, void *vctx) {
+    (void)info;
+    attr_ctx *c = vctx;
+    char err[256] = "", got[80] = "";
+    int64_t whole = 0;
+    int is_whole = 0;
+    const hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    cJSON *v = a >= 0 ? read_attr(a, &whole, &is_whole, err, sizeof err) : NULL;
+    if (a >= 0) H5Aclose(a);
+    else snprintf(err, sizeof err, "cannot be read");
+    if (v) value_str(got, sizeof got, v);
     if (!v) {
-        fprintf(stderr, "sbmbench op: %s: attribute %s: expected a number or a string\n", c->file, name);
-        c->bad = 1;
+        /* err says why */
     } else if (!strcmp(name, "density_weight")) {
-        c->density_weight = v->valuedouble;
+        /* handed to the call as a float: NaN, an infinity or a double past
+         * FLT_MAX made every gradient NaN, and op still succeeded */
+        const double x = v->valuedouble;
+        if (cJSON_IsNumber(v) && isfinite(x) && fabs(x) <= FLT_MAX) c->density_weight = x;
+        else snprintf(err, sizeof err, "must be a finite number within float range, not %s", got);
     } else if (!strcmp(name, "seed")) {
-        c->seed = (int64_t)v->valuedouble;
+        /* the manifest's seed: a whole number, whose 64 bits key the random
+         * streams; a fraction was cut silently, and NaN or a double past
+         * int64 has no int64 value (the cast was undefined) */
+        const double x = v->valuedouble;
+        if (is_whole) c->seed = whole;
+        else if (cJSON_IsNumber(v) && x == floor(x) && x >= -0x1p63 && x < 0x1p63) c->seed = (int64_t)x;
+        else snprintf(err, sizeof err, "must be a whole number from -2^63 to 2^63 - 1, not %s", got);
     } else {
         const sb_config_key *k = sb_config_find_key(name);
         if (k && k->type == SB_KEY_BOOL && cJSON_IsNumber(v)) {
@@ -126,13 +180,12 @@ static herr_t on_attr(hid_t loc, const char *name, const H5A_info_t *info, void 
             cJSON_Delete(v);
             v = b;
         }
-        if (!k) {
-            fprintf(stderr, "sbmbench op: %s: attribute %s: unknown setting (see 'sbmbench run --help')\n", c->file, name);
-            c->bad = 1;
-        } else if (sb_config_set(c->cfg, k, v, err, sizeof err)) {
-            fprintf(stderr, "sbmbench op: %s: attribute %s: %s\n", c->file, name, err);
-            c->bad = 1;
-        }
+        if (!k) snprintf(err, sizeof err, "unknown setting (see 'sbmbench run --help')");
+        else if (!sb_config_set(c->cfg, k, v, err, sizeof err)) err[0] = 0; /* taken */
+    }
+    if (err[0]) {
+        fprintf(stderr, "sbmbench op: %s: attribute %s: %s\n", c->file, name, err);
+        c->bad = 1;
     }
     cJSON_Delete(v);
     return 0;

@@ -1,7 +1,9 @@
 # `sbmbench op` against fixtures made by PyTorch implementations of the
 # reference semantics (tests/reference/make_attention_fixtures.py), and its
 # errors for bad input files.
+# Usage: bash test_op_fixtures.sh PATH/TO/sbmbench PATH/TO/set_h5_attr
 FIX=$(cd "$(dirname "$0")/../reference/fixtures" && pwd)
+SET_ATTR=${2:?usage: $0 SBMBENCH SET_H5_ATTR}
 . "$(dirname "$0")/lib.sh"
 command -v h5diff >/dev/null || { fail "h5diff (hdf5-tools) is needed"; finish; exit; }
 for fx in "$FIX"/*.h5; do
@@ -52,5 +54,32 @@ expect_error "mis-shaped dataset" 2 'shape.h5: dataset /dout is float \[2,16\], 
 expect_error "missing parameters" 2 'dataset /params/C missing \(expected \[2,128,8\]\)' -- "$SBM" op sbm --in "$FIX/full.h5" --out o.h5
 expect_error "not HDF5" 2 'cannot open as HDF5' -- "$SBM" op full --in "$FIX/../make_attention_fixtures.py" --out o.h5
 expect_error "unknown model" 2 "unknown model 'nope'" -- "$SBM" op nope --in "$FIX/full.h5" --out o.h5
+# root attributes as h5py writes them (set_h5_attr NAME KIND VALUE [COUNT]),
+# each refused by name as the errors above: an array where one value goes
+# (read into one value it overflowed the stack: a segfault); a density_weight
+# that is not finite, or past float (every gradient came out NaN, exit 0); a
+# seed that is no int64 (a fraction was cut, NaN and 1e30 cast undefined)
+n=0
+for c in "seed float 1 4000:seed: must be a single value \(it holds 4000\)" \
+         "sbm_sampler vlen fastrg 3:sbm_sampler: must be a single value \(it holds 3\)" \
+         "density_weight float nan:density_weight: must be a finite number" \
+         "density_weight float -inf:density_weight: must be a finite number" \
+         "density_weight float 1e300:density_weight: must be a finite number" \
+         "density_weight vlen 0.5:density_weight: must be a finite number" \
+         "seed float 1.5:seed: must be a whole number" "seed float 1e30:seed: must be a whole number" \
+         "seed float nan:seed: must be a whole number" "seed uint 18446744073709551615:seed: must be an integer from"; do
+    n=$((n + 1))
+    # shellcheck disable=SC2086 # NAME KIND VALUE [COUNT]: split into words
+    cp "$FIX/full.h5" attr$n.h5 && chmod u+w attr$n.h5 && "$SET_ATTR" attr$n.h5 ${c%%:*} || fail "set_h5_attr ${c%%:*}"
+    expect_error "attribute ${c%%:*}" 2 "attr$n\.h5: attribute ${c#*:}" -- "$SBM" op full --in attr$n.h5 --out o.h5
+done
+# ...while one value of each kind h5py writes is taken: an int64 seed past
+# 2^53, a density_weight, and strings
+# variable-length UTF-8 (str) and fixed-length (numpy bytes_)
+cp "$FIX/full.h5" attr_ok.h5 && chmod u+w attr_ok.h5 && "$SET_ATTR" attr_ok.h5 seed int 4611686018427387905 &&
+    "$SET_ATTR" attr_ok.h5 density_weight float 0.5 && "$SET_ATTR" attr_ok.h5 sbm_sampler vlen bernoulli &&
+    "$SET_ATTR" attr_ok.h5 sbm_reg fixed expected || fail "set_h5_attr attr_ok.h5"
+"$SBM" op full --in attr_ok.h5 --out ok.h5 2>err.txt && h5diff -d 2e-5 ok.h5 "$FIX/full.h5" /out /expected/out >/dev/null 2>&1 &&
+    pass "single-valued attributes of each kind are taken" || fail "single-valued attributes: $(cat err.txt)"
 [ ! -e o.h5 ] && [ ! -e o.h5.tmp ] && pass "no output written on error" || fail "output left behind"
 finish
