@@ -7,7 +7,17 @@
 #include <unistd.h>
 
 #define CKPT_MAGIC "SBMCKPT\n"
-#define CKPT_VERSION 1u
+/* Version 2 follows each section's bytes with their checksum (version 1,
+ * which best.bin files of earlier runs hold, had none and is still read). */
+#define CKPT_VERSION 2u
+
+uint64_t sb_checkpoint_checksum(const void *data, size_t bytes) {
+    /* FNV-1a, 64 bits: a flipped or overwritten byte changes it */
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < bytes; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
 
 int sb_checkpoint_write(const char *path, const sb_ckpt_section *sec, int n, char *err, size_t errlen) {
     sb_atomic_file a;
@@ -18,9 +28,9 @@ int sb_checkpoint_write(const char *path, const sb_ckpt_section *sec, int n, cha
     for (int i = 0; ok && i < n; i++) {
         char name[32] = {0};
         strncpy(name, sec[i].name, sizeof name - 1);
-        uint64_t bytes = sec[i].bytes;
+        uint64_t bytes = sec[i].bytes, sum = sb_checkpoint_checksum(sec[i].data, sec[i].bytes);
         ok = fwrite(name, 1, sizeof name, f) == sizeof name && fwrite(&bytes, sizeof bytes, 1, f) == 1 &&
-             (bytes == 0 || fwrite(sec[i].data, 1, bytes, f) == bytes);
+             (bytes == 0 || fwrite(sec[i].data, 1, bytes, f) == bytes) && fwrite(&sum, sizeof sum, 1, f) == 1;
     }
     return sb_atomic_close(&a, ok, err, errlen);
 }
@@ -38,7 +48,7 @@ int sb_checkpoint_read(const char *path, const sb_ckpt_section *sec, int n, char
         fclose(f);
         return -1;
     }
-    if (hdr[0] != CKPT_VERSION || hdr[1] != (uint32_t)n) {
+    if ((hdr[0] != CKPT_VERSION && hdr[0] != 1u) || hdr[1] != (uint32_t)n) {
         snprintf(err, errlen, "%s: checkpoint version %u with %u sections, expected version %u with %d",
                  path, hdr[0], hdr[1], CKPT_VERSION, n);
         fclose(f);
@@ -64,7 +74,24 @@ int sb_checkpoint_read(const char *path, const sb_ckpt_section *sec, int n, char
             fclose(f);
             return -1;
         }
+        uint64_t sum;
+        if (hdr[0] >= 2u && fread(&sum, sizeof sum, 1, f) != 1) {
+            snprintf(err, errlen, "%s: truncated after section '%s' (its checksum)", path, sec[i].name);
+            fclose(f);
+            return -1;
+        }
+        if (hdr[0] >= 2u && sum != sb_checkpoint_checksum(sec[i].data, sec[i].bytes)) {
+            snprintf(err, errlen, "%s: section '%s' is corrupt (its bytes do not match its checksum)", path,
+                     sec[i].name);
+            fclose(f);
+            return -1;
+        }
     }
+    const int trailing = fgetc(f) != EOF;
     fclose(f);
+    if (trailing) {
+        snprintf(err, errlen, "%s: bytes after its last section '%s'", path, n ? sec[n - 1].name : "");
+        return -1;
+    }
     return 0;
 }

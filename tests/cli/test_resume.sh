@@ -1,6 +1,7 @@
 # A run interrupted by SIGINT resumes with --resume and ends exactly as an
 # uninterrupted run with the same seed: same parameters, metrics and results.
 . "$(dirname "$0")/lib.sh"
+RESIGN=${2:?usage: $0 PATH/TO/sbmbench PATH/TO/resign_checkpoint}
 
 cat > m.json <<'J'
 {"experiment": "resume", "tasks": ["synthetic"], "models": ["full"], "seeds": [7],
@@ -30,6 +31,10 @@ cp -r b bc
 off=$(grep -obUaP 'state\x00{27}' bc/$run/checkpoint.bin | head -1 | cut -d: -f1)
 # the section: name[32], size (8 bytes), then next_step, best_dev_step, n_train (int32 each)
 printf '\x00\xe1\xf5\x05' | dd of=bc/$run/checkpoint.bin bs=1 seek=$((off + 48)) conv=notrunc 2>/dev/null
+# changed bytes fail the section's checksum first, naming it
+expect_error "changed bytes in a checkpoint" 1 "checkpoint.bin: section 'state' is corrupt \\(its bytes do not match its checksum\\)" \
+    -- "$SBM" run m.json --out bc --threads 2 --resume
+"$RESIGN" bc/$run/checkpoint.bin || fail "resign_checkpoint failed"
 expect_error "corrupt checkpoint counters" 1 "checkpoint.bin: section 'state' is corrupt \\(next step 45, 100000000 training" \
     -- "$SBM" run m.json --out bc --threads 2 --resume
 # counters within the arrays but not the ones 45 steps write: 6 dev points (the
@@ -37,6 +42,7 @@ expect_error "corrupt checkpoint counters" 1 "checkpoint.bin: section 'state' is
 # evaluation would write past them
 rm -rf bc && cp -r b bc
 printf '\x06\x00\x00\x00' | dd of=bc/$run/checkpoint.bin bs=1 seek=$((off + 52)) conv=notrunc 2>/dev/null
+"$RESIGN" bc/$run/checkpoint.bin || fail "resign_checkpoint failed"
 expect_error "checkpoint counters out of step" 1 "section 'state' is corrupt \\(next step 45, 45 training and 6 dev points" \
     -- "$SBM" run m.json --out bc --threads 2 --resume
 
@@ -85,12 +91,19 @@ refused "long section" "section 'adam_v' \\($((n + 4)) bytes\\) where 'adam_v' \
 rm -rf bc && cp -r b bc
 printf 'adam_w' | dd of=bc/$run/$ck bs=1 seek="$at" conv=notrunc 2>/dev/null
 refused "renamed section" "section 'adam_w' \\($n bytes\\) where 'adam_v' \\($n bytes\\) was expected"
+# bytes appended after the last section
+rm -rf bc && cp -r b bc
+printf 'junk' >> bc/$run/$ck
+refused "bytes after the last section" "bytes after its last section"
 # the file cut in the middle of adam_v
 rm -rf bc && cp -r b bc
 head -c $((data + n / 2)) b/$run/$ck > bc/$run/$ck
 refused "file cut mid-section" "truncated in section 'adam_v'"
 rm -rf bc
 
+# the resume below reads b's checkpoint as version 1 (no checksums), the
+# format earlier runs' best.bin files hold: it must still give the same result
+"$RESIGN" --v1 b/$run/$ck b/$run/$ck.v1 && mv b/$run/$ck.v1 b/$run/$ck || fail "resign_checkpoint --v1 failed"
 "$SBM" run m.json --out b --threads 2 --resume >/dev/null 2>b2.err || fail "resume failed: $(cat b2.err)"
 grep -q 'resuming at step 45' b2.err && pass "resumed at step 45" || fail "resume message: $(cat b2.err)"
 cmp -s a/$run/best.bin b/$run/best.bin && pass "best parameters identical" || fail "best.bin differs"
