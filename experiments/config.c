@@ -327,8 +327,10 @@ int sb_config_from_json(const cJSON *stored, const char *name, sb_run_config *c,
             continue;
         }
         if (!strcmp(it->string, "seed")) {
-            if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble)) {
-                snprintf(err, errlen, "%s: key 'seed': expected an integer", name);
+            /* the manifest's bound on seeds; past int64 the cast would be undefined */
+            if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) || it->valuedouble < 0 ||
+                it->valuedouble > 9e15) {
+                snprintf(err, errlen, "%s: key 'seed': expected an integer from 0 to 9e15", name);
                 return -1;
             }
             c->seed = (int64_t)it->valuedouble;

@@ -89,8 +89,12 @@ mv metrics.keep $sbm/metrics.h5
 cp $sbm/config.json cfg.keep
 sed -i 's/"sbm_k":/"sbm_kk":/' $sbm/config.json
 expect_error "an unknown config key" 2 "synthetic-sbm-s1/config.json: unknown key 'sbm_kk'" -- "$SBM" remeasure r
-sed -i 's/"data_file":[[:space:]]*""/"data_file":\t"gone.h5"/' $sbm/config.json
 sed -i 's/"sbm_kk":/"sbm_k":/' $sbm/config.json
+# a seed past int64 (converting it was undefined behaviour)
+sed -i 's/"seed":[[:space:]]*[0-9]*/"seed":\t1e300/' $sbm/config.json
+expect_error "a seed out of range" 2 "synthetic-sbm-s1/config.json: key 'seed': expected an integer from 0 to 9e15" -- "$SBM" remeasure r
+cp cfg.keep $sbm/config.json
+sed -i 's/"data_file":[[:space:]]*""/"data_file":\t"gone.h5"/' $sbm/config.json
 expect_error "a missing data file" 2 "config.json: data_file: gone.h5: cannot read it" -- "$SBM" remeasure r
 cp cfg.keep $sbm/config.json
 # a run that set no data_file read its task's default: checked the same way
