@@ -303,6 +303,11 @@ static int cmd_run(int argc, char **argv) {
     sb_fatal_set_hook(NULL);
     free(statuses);
     int rc = failed ? 1 : 0;
+    if (!interrupted && sb_interrupted) { /* Ctrl-C in the last step, or while the tables and figures were written */
+        fprintf(stderr, "sbmbench: interrupted at the end: every run is saved; '%s report %s' writes the tables "
+                        "and figures again if one is missing\n", prog, out_dir);
+        rc = 130;
+    }
     if (interrupted) {
         fprintf(stderr, "sbmbench: interrupted; checkpoint written. Continue with: %s run%s%s%s%s --resume\n", prog,
                 manifest_path ? " " : "", manifest_path ? manifest_path : "", out ? " --out " : "", out ? out : "");

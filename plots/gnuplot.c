@@ -22,7 +22,8 @@ static const char *templates_dir(void) {
     return dir;
 }
 
-/* Run argv in dir with stdout and stderr to log_path; the exit status, or -1. */
+/* Run argv in dir with stdout and stderr to log_path; the exit status, or -1
+ * (it could not start, or a signal ended it: Ctrl-C reaches the whole group). */
 static int run_in(const char *dir, char *const argv[], const char *log_path) {
     pid_t pid = fork();
     if (pid < 0) return -1;
@@ -111,6 +112,7 @@ int sb_gnuplot_render(const char *fig_dir, const char *name, const char *templat
             last_line(log_path, why, sizeof why);
             if (!drawn)
                 snprintf(err, errlen, "figure %s: gnuplot failed (%s): %s", name, ext[i], why[0] ? why : "no output");
+            if (st < 0) unlink(log_path); /* stopped, not an error of its own: nothing in it to keep */
             unlink(tmp);
             sb_temp_release(slot);
             return -1;

@@ -135,6 +135,14 @@ grep -v '"nystrom_conv"' b/$run/config.json > old.json && mv old.json b/$run/con
 echo '{"experiment": "resume", "tasks": ["synthetic"], "models": ["full"], "seeds": [7], "config": {"seq_len": 16, "batch_size": 16, "micro_batch": 8, "steps": 90, "warmup_steps": 10, "lr": 1e-3, "dropout": 0.1, "attn_dropout": 0.1, "eval_every": 20, "checkpoint_every": 30, "eval_batches": 2, "test_batches": 4, "nystrom_conv": 5}}' > m3.json
 expect_error "newer key changed from its default" 2 "key 'nystrom_conv'" -- "$SBM" run m3.json --out b --threads 2
 
+# Ctrl-C in the last step (the hook at step 90 of 90): the run completes, and
+# the command still says it was interrupted (exit 130) and how to redraw the
+# tables and figures, which gnuplot may not have finished
+SBMBENCH_INTERRUPT_AT_STEP=89 "$SBM" run m.json --out e --threads 2 >/dev/null 2>e.err
+rc=$?
+[ "$rc" -eq 130 ] && [ -f e/$run/final.json ] && grep -qF "interrupted at the end: every run is saved; '$SBM report e'" e.err &&
+    pass "interrupted at the end: exit 130, the run complete, report suggested" || fail "interrupted at the end: exit $rc, $(cat e.err)"
+
 # a folder another process holds (here flock(1) on its lock file, as a live
 # run holds it) is refused by run, report and remeasure, before anything is
 # read or written; b's interrupted run then resumes as before once it is free
