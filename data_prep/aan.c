@@ -4,7 +4,6 @@
  * -> HDF5 with two sequences per example, each byte + 1 of the text's first
  * --max-length bytes (LRA cuts at 10000 bytes then pads/truncates to 4000),
  * zero-padded. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,22 +11,13 @@
 #include "data_prep/prep_args.h"
 
 static int convert_file(sb_h5ds_writer *w, int split, const char *path, int L) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "sbmbench prep retrieval: %s: cannot open: %s\n", path, strerror(errno));
-        return -1;
-    }
+    sb_prep_lines r;
+    if (sb_prep_lines_open(&r, "prep retrieval", path)) return -1;
     int32_t *ids0 = malloc(sizeof(int32_t) * (size_t)L), *ids1 = malloc(sizeof(int32_t) * (size_t)L);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int64_t lineno = 0;
-    int rc = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-        if (len == 0) continue;
-        char *col[5], *p = line;
+    int rc = 0, got;
+    while ((got = sb_prep_lines_next(&r)) > 0) {
+        if (r.len == 0) continue;
+        char *col[5], *p = r.line;
         int nc = 0;
         for (;;) { /* split on every tab (no quoting); count the columns */
             if (nc < 5) col[nc] = p;
@@ -41,7 +31,7 @@ static int convert_file(sb_h5ds_writer *w, int split, const char *path, int L) {
         double label = nc == 5 ? strtod(col[0], &end) : -1;
         if (nc != 5 || end == col[0] || *end || (label != 0.0 && label != 1.0)) {
             fprintf(stderr, "sbmbench prep retrieval: %s:%lld: expected 5 tab-separated columns "
-                    "label(0/1) id1 id2 text1 text2\n", path, (long long)lineno);
+                    "label(0/1) id1 id2 text1 text2\n", path, (long long)r.lineno);
             rc = -1;
             break;
         }
@@ -52,8 +42,9 @@ static int convert_file(sb_h5ds_writer *w, int split, const char *path, int L) {
             break;
         }
     }
-    free(line), free(ids0), free(ids1);
-    fclose(f);
+    if (got < 0) rc = -1;
+    free(ids0), free(ids1);
+    sb_prep_lines_close(&r);
     return rc;
 }
 

@@ -26,9 +26,10 @@ static void image_attrs(sb_h5ds_writer *w, const char *source, int side, int64_t
 
 
 /* One train/test pair of idx files into the writer; train records at index
- * >= n_train - holdout go to dev. */
+ * >= n_train - holdout go to dev. The rows were sized from the training
+ * images (side x side, mnist_side), so images of any other size are refused. */
 static int mnist_split(sb_h5ds_writer *w, const char *dir, const char *stem, int is_train, int64_t *holdout,
-                       int shrink) {
+                       int side, int shrink) {
     char pi[4200], pl[4200], err[8600];
     snprintf(pi, sizeof pi, "%s/%s-images-idx3-ubyte", dir, stem);
     snprintf(pl, sizeof pl, "%s/%s-labels-idx1-ubyte", dir, stem);
@@ -40,8 +41,13 @@ static int mnist_split(sb_h5ds_writer *w, const char *dir, const char *stem, int
                  (long long)lb.n);
         goto fail2;
     }
+    if (im.dims[1] != (uint32_t)side || im.dims[2] != (uint32_t)side) {
+        snprintf(err, sizeof err, "%s: images are %ux%u, but the training images are %dx%d", im.path, im.dims[1],
+                 im.dims[2], side, side);
+        goto fail2;
+    }
     if (*holdout < 0 && is_train) *holdout = im.n / 10;
-    int n_px = (int)im.record_bytes, side = (int)im.dims[1];
+    int n_px = side * side;
     uint8_t *px = malloc(im.record_bytes);
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)n_px);
     int rc = 0;
@@ -105,7 +111,8 @@ static int prep_mnist(const char *dir, const char *out, int64_t holdout, int shr
     if (!w) return 1;
     char src[4300];
     snprintf(src, sizeof src, "MNIST-format idx files in %s ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])", dir);
-    int ok = mnist_split(w, dir, "train", 1, &holdout, shrink) == 0 && mnist_split(w, dir, "t10k", 0, &holdout, shrink) == 0;
+    int ok = mnist_split(w, dir, "train", 1, &holdout, side, shrink) == 0 &&
+             mnist_split(w, dir, "t10k", 0, &holdout, side, shrink) == 0;
     image_attrs(w, src, side, holdout, shrink);
     return sb_prep_commit(w, ok, out);
 }

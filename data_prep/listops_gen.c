@@ -92,6 +92,23 @@ static int fp_insert(fp_set *s, const uint64_t k[2]) {
     }
 }
 
+/* How many draws in a row may give nothing new (a tree out of bounds, or one
+ * kept before) before --min-length/--max-length are taken to allow too few
+ * distinct expressions for the counts asked (the reference then draws
+ * forever); the kept trees took drawn_to_last draws. At least 10^6: the
+ * defaults keep a tree every ~12 draws and docs/lra.md's reduced bounds
+ * (32..256) every ~32, so a run of 10^6 by chance has probability below
+ * e^-30000, while 10^6 draws of up to 2000 tokens take about 2 s. Bounds
+ * whose trees are rare but plentiful (a narrow window of long trees: 1990..2000
+ * keeps one in ~5000) get 1000 times the mean draws per kept tree so far.
+ * Collecting nearly every distinct tree is slower at the end (a coupon
+ * collector: the last of all 400 trees of 4 tokens waits ~60 times the mean),
+ * and still well within the bound. */
+static int64_t fruitless_limit(int64_t drawn_to_last, int64_t kept) {
+    const int64_t at_least = 1000000, scaled = kept ? 1000 * (drawn_to_last / kept) : 0;
+    return scaled > at_least ? scaled : at_least;
+}
+
 int sb_gen_listops(int argc, char **argv) {
     sb_prep_args a;
     if (sb_prep_args_parse(&a, "gen listops", argc, argv,
@@ -149,9 +166,19 @@ int sb_gen_listops(int argc, char **argv) {
     fp_set seen = {0};
     const int src_cap = 8 * max_len + 64;
     char *src = malloc((size_t)src_cap);
-    int64_t drawn = 0, duplicates = 0;
+    int64_t drawn = 0, duplicates = 0, drawn_to_last = 0;
     for (int split = 0; split < 3 && ok; split++)
         while (ok && sb_h5ds_count(w, split) < sizes[split]) {
+            if (drawn - drawn_to_last >= fruitless_limit(drawn_to_last, (int64_t)seen.n)) {
+                fprintf(stderr,
+                        "sbmbench gen listops: %s: %s got %lld of %lld examples asked; %lld draws in a row gave "
+                        "no new tree: --min-length %d --max-length %d allow too few distinct expressions "
+                        "(widen them, or ask for fewer); nothing written\n",
+                        out, sb_h5ds_split_names[split], (long long)sb_h5ds_count(w, split), (long long)sizes[split],
+                        (long long)(drawn - drawn_to_last), min_len, max_len);
+                ok = 0;
+                break;
+            }
             g.n = 0;
             g.overflow = 0;
             int value = generate_tree(&g, 1);
@@ -163,6 +190,7 @@ int sb_gen_listops(int argc, char **argv) {
                 duplicates++;
                 continue;
             }
+            drawn_to_last = drawn;
             if (n_tsv == 3) {
                 if (sb_listops_to_source(g.ids, g.n, src, src_cap) < 0) {
                     fprintf(stderr, "sbmbench gen listops: internal error: tree does not serialise\n");

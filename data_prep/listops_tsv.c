@@ -2,7 +2,6 @@
  * "Source\tTarget", then the parenthesised expression and its value 0-9) ->
  * HDF5. As LRA's input pipeline: parentheses dropped, tokens split on
  * whitespace, unknown tokens -> OOV, truncated or zero-padded to max_length. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,28 +11,21 @@
 
 /* One TSV into a split; -1 after printing the file and line at fault. */
 static int convert_file(sb_h5ds_writer *w, int split, const char *path, int L, int64_t *oov) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "sbmbench prep listops: %s: cannot open: %s\n", path, strerror(errno));
-        return -1;
-    }
+    sb_prep_lines r;
+    if (sb_prep_lines_open(&r, "prep listops", path)) return -1;
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)L);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int64_t lineno = 0;
-    int rc = 0;
-    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-        if (len == 0) continue;
+    int rc = 0, got = 0;
+    while (rc == 0 && (got = sb_prep_lines_next(&r)) > 0) {
+        char *line = r.line;
+        const long long lineno = (long long)r.lineno;
+        if (r.len == 0) continue;
         if (lineno == 1 && !strcmp(line, "Source\tTarget")) continue;
         char *tab = strchr(line, '\t');
         char *end = NULL;
         long target = tab ? strtol(tab + 1, &end, 10) : -1;
         if (!tab || strchr(tab + 1, '\t') || end == tab + 1 || *end || target < 0 || target > 9) {
             fprintf(stderr, "sbmbench prep listops: %s:%lld: expected 'Source<TAB>Target' with Target 0-9\n", path,
-                    (long long)lineno);
+                    lineno);
             rc = -1;
             break;
         }
@@ -51,20 +43,16 @@ static int convert_file(sb_h5ds_writer *w, int split, const char *path, int L, i
             p = q;
         }
         if (n == 0) {
-            fprintf(stderr, "sbmbench prep listops: %s:%lld: empty Source\n", path, (long long)lineno);
+            fprintf(stderr, "sbmbench prep listops: %s:%lld: empty Source\n", path, lineno);
             rc = -1;
             break;
         }
         for (int i = n; i < L; i++) ids[i] = 0;
         if (sb_h5ds_append(w, split, ids, NULL, (int32_t)target)) rc = -1;
     }
-    if (rc == 0 && ferror(f)) {
-        fprintf(stderr, "sbmbench prep listops: %s: read error\n", path);
-        rc = -1;
-    }
-    free(line);
+    if (rc == 0 && got < 0) rc = -1;
     free(ids);
-    fclose(f);
+    sb_prep_lines_close(&r);
     return rc;
 }
 

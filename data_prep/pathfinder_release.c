@@ -35,17 +35,12 @@ static int by_number(const void *a, const void *b) {
 
 /* Every line of one metadata file into the list; -1 after printing the file:line at fault. */
 static int read_metadata(const char *dir, const char *meta_path, entry_list *l) {
-    FILE *f = fopen(meta_path, "rb");
-    if (!f) {
-        fprintf(stderr, "sbmbench prep pathfinder: %s: cannot open: %s\n", meta_path, strerror(errno));
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    int64_t lineno = 0;
-    int rc = 0;
-    while (getline(&line, &cap, f) >= 0) {
-        lineno++;
+    sb_prep_lines r;
+    if (sb_prep_lines_open(&r, "prep pathfinder", meta_path)) return -1;
+    int rc = 0, got;
+    while ((got = sb_prep_lines_next(&r)) > 0) {
+        char *line = r.line;
+        const long long lineno = (long long)r.lineno;
         char *fields[4] = {0};
         int nf = 0;
         for (char *tok = strtok(line, " \t\r\n"); tok && nf < 4; tok = strtok(NULL, " \t\r\n")) fields[nf++] = tok;
@@ -54,13 +49,13 @@ static int read_metadata(const char *dir, const char *meta_path, entry_list *l) 
         long label = nf == 4 ? strtol(fields[3], &end, 10) : -1;
         if (nf < 4 || *end || (label != 0 && label != 1)) {
             fprintf(stderr, "sbmbench prep pathfinder: %s:%lld: expected 'imgs/<k> <file> <i> <label 0|1> ...'\n",
-                    meta_path, (long long)lineno);
+                    meta_path, lineno);
             rc = -1;
             break;
         }
         char path[8400], where[8500];
         snprintf(path, sizeof path, "%s/%s/%s", dir, fields[0], fields[1]);
-        snprintf(where, sizeof where, "%s:%lld", meta_path, (long long)lineno);
+        snprintf(where, sizeof where, "%s:%lld", meta_path, lineno);
         struct stat st;
         if (stat(path, &st) != 0) {
             fprintf(stderr, "sbmbench prep pathfinder: %s: %s named by %s\n", path, strerror(errno), where);
@@ -74,8 +69,8 @@ static int read_metadata(const char *dir, const char *meta_path, entry_list *l) 
         if (l->n == l->cap) l->e = realloc(l->e, sizeof(entry) * (size_t)(l->cap = l->cap ? 2 * l->cap : 4096));
         l->e[l->n++] = (entry){strdup(path), strdup(where), (int)label};
     }
-    free(line);
-    fclose(f);
+    if (got < 0) rc = -1;
+    sb_prep_lines_close(&r);
     return rc;
 }
 

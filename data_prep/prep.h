@@ -8,6 +8,7 @@
 #define SB_PREP_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "data_prep/h5_dataset.h"
 
 int sb_prep_image(int argc, char **argv);      /* data_prep/image_prep.c: --mnist DIR | --cifar DIR */
@@ -29,6 +30,25 @@ sb_h5ds_writer *sb_prep_create(const char *path, const char *task, int n_seqs, i
  * reduced CPU runs; f = 1 copies. */
 typedef enum { SB_SHRINK_MAX, SB_SHRINK_MEAN } sb_shrink_mode;
 void sb_prep_shrink(const uint8_t *px, int side, int f, sb_shrink_mode mode, int32_t *ids);
+/* A text input (a release TSV, Pathfinder's metadata) read line by line,
+ * so that every converter reports an unreadable file (a folder of that name,
+ * an I/O error) instead of taking it for an empty one, and drops a UTF-8
+ * byte-order mark (EF BB BF) opening the file, which some editors and
+ * spreadsheet exports put there: kept, it would make line 1 malformed (a
+ * header or label it no longer matches) or ride into its first token. */
+typedef struct {
+    FILE *f;
+    const char *cmd, *path; /* "prep listops", the file: for messages */
+    char *line;             /* the current line, its line end ("\n", "\r\n") cut */
+    size_t cap, len;
+    int64_t lineno;
+} sb_prep_lines;
+/* 0, or -1 after printing "sbmbench CMD: PATH: cannot open: why". */
+int sb_prep_lines_open(sb_prep_lines *r, const char *cmd, const char *path);
+/* The next line into r->line[r->len]: 1; 0 at the end of the file; -1 after
+ * printing "sbmbench CMD: PATH: read error: why". */
+int sb_prep_lines_next(sb_prep_lines *r);
+void sb_prep_lines_close(sb_prep_lines *r);
 /* ids = byte + 1 of the first min(n, L) bytes, zero-padded to L (LRA's ByteTextEncoder). */
 void sb_prep_bytes_to_ids(const unsigned char *bytes, size_t n, int L, int32_t *ids);
 

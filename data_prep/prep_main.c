@@ -1,6 +1,8 @@
 /* `sbmbench prep TASK` and `sbmbench gen TASK`: dispatch to the task's
  * converter or generator (data_prep/prep.h), plus the helpers they share. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/atomic_file.h"
 #include "data_prep/prep.h"
@@ -83,6 +85,41 @@ sb_h5ds_writer *sb_prep_create(const char *path, const char *task, int n_seqs, i
     }
     for (int s = 0; s < 3; s++) sb_h5ds_set_limit(w, s, limits[s]);
     return w;
+}
+
+int sb_prep_lines_open(sb_prep_lines *r, const char *cmd, const char *path) {
+    *r = (sb_prep_lines){.cmd = cmd, .path = path};
+    r->f = fopen(path, "rb"); /* a folder opens too: its first read fails (EISDIR) */
+    if (!r->f) {
+        fprintf(stderr, "sbmbench %s: %s: cannot open: %s\n", cmd, path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int sb_prep_lines_next(sb_prep_lines *r) {
+    errno = 0;
+    ssize_t len = getline(&r->line, &r->cap, r->f);
+    if (len < 0) {
+        if (!ferror(r->f)) return 0;
+        fprintf(stderr, "sbmbench %s: %s: read error%s%s\n", r->cmd, r->path, errno ? ": " : "",
+                errno ? strerror(errno) : "");
+        return -1;
+    }
+    r->lineno++;
+    while (len > 0 && (r->line[len - 1] == '\n' || r->line[len - 1] == '\r')) r->line[--len] = 0;
+    if (r->lineno == 1 && len >= 3 && !memcmp(r->line, "\xEF\xBB\xBF", 3)) {
+        memmove(r->line, r->line + 3, (size_t)len - 2); /* with the NUL */
+        len -= 3;
+    }
+    r->len = (size_t)len;
+    return 1;
+}
+
+void sb_prep_lines_close(sb_prep_lines *r) {
+    if (r->f) fclose(r->f);
+    free(r->line);
+    *r = (sb_prep_lines){0};
 }
 
 void sb_prep_bytes_to_ids(const unsigned char *bytes, size_t n, int L, int32_t *ids) {

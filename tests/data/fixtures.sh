@@ -1,15 +1,18 @@
 # Small fixtures in each official raw format, written from scratch (no
 # network, no Python): make_<format> DIR. Sourced by the data tests.
 be32() { printf "\\x$(printf %02x $(($1 >> 24 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"; }
-# MNIST idx: STEM-images-idx3-ubyte (N x S x S bytes) and STEM-labels-idx1-ubyte
-idx_pair() { # dir stem n side
-    { printf '\x00\x00\x08\x03'; be32 "$3"; be32 "$4"; be32 "$4"; head -c $(($3 * $4 * $4)) /dev/urandom; } > "$1/$2-images-idx3-ubyte"
+# MNIST idx: STEM-images-idx3-ubyte (N x S x S bytes, or N x S x W) and STEM-labels-idx1-ubyte
+idx_pair() { # dir stem n side [width]
+    local w=${5:-$4}
+    { printf '\x00\x00\x08\x03'; be32 "$3"; be32 "$4"; be32 "$w"; head -c $(($3 * $4 * w)) /dev/urandom; } > "$1/$2-images-idx3-ubyte"
     { printf '\x00\x00\x08\x01'; be32 "$3"; for i in $(seq 1 "$3"); do printf "\\x0$((i % 10))"; done; } > "$1/$2-labels-idx1-ubyte"
 }
 make_mnist() { mkdir -p "$1"; idx_pair "$1" train 40 8; idx_pair "$1" t10k 10 8; gzip -f "$1"/*-ubyte; }
 # CIFAR-10 binary: records of label byte + 3072 pixel bytes
 cifar_file() { for i in $(seq 1 "$2"); do printf "\\x0$((i % 10))"; head -c 3072 /dev/urandom; done > "$1"; }
 make_cifar() { mkdir -p "$1"; for b in 1 2 3 4 5; do cifar_file "$1/data_batch_$b.bin" 4; done; cifar_file "$1/test_batch.bin" 6; }
+# A UTF-8 byte-order mark put before a file's first line (as some editors save it)
+add_bom() { { printf '\xef\xbb\xbf'; cat "$1"; } > "$1.bom" && mv "$1.bom" "$1"; }
 # ListOps release TSVs
 make_listops_tsv() {
     mkdir -p "$1"

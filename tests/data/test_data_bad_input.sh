@@ -9,6 +9,16 @@ no_output a.h5
 make_cifar c; head -c 5000 c/data_batch_3.bin > c/t && mv c/t c/data_batch_3.bin
 expect_error "truncated cifar" 1 "data_batch_3.bin: record 1 is truncated" -- "$SBM" prep image --cifar c --out b.h5
 no_output b.h5
+# t10k images of another size than the training images, which sized the rows:
+# smaller ones would be read past their end, larger ones cropped
+n=0
+for size in '7 7' '9 9' '8 7'; do
+    n=$((n + 1))
+    make_mnist ms$n; rm ms$n/t10k-*; idx_pair ms$n t10k 10 $size
+    expect_error "mnist t10k images ${size/ /x}" 1 "ms$n/t10k-images-idx3-ubyte: images are ${size/ /x}, but the training images are 8x8" \
+        -- "$SBM" prep image --mnist ms$n --out ms$n.h5
+    no_output ms$n.h5
+done
 make_listops_tsv l; printf '( ( [MAX 1 ) ] )\n' >> l/basic_val.tsv
 expect_error "malformed listops line" 1 "basic_val.tsv:5: expected 'Source<TAB>Target'" -- "$SBM" prep listops --in l --out c.h5
 no_output c.h5
@@ -58,6 +68,21 @@ no_output f.h5
 "$SBM" gen pathfinder --preview p2/imgs/0/sample_4.png >/dev/null 2>&1 # a PNG of the wrong size
 expect_error "wrong-size png" 1 "sample_4.png: image is [0-9]+x[0-9]+, expected 32x32" -- "$SBM" prep pathfinder --in p2 --out g.h5
 no_output g.h5
+# a folder where an input file goes opens but cannot be read: refused by name,
+# not read as an empty file (which --dev 0 would then accept)
+make_aan rdir; rm rdir/new_aan_pairs.eval.tsv; mkdir rdir/new_aan_pairs.eval.tsv
+for dev in '' '--dev 0'; do
+    expect_error "aan file a folder${dev:+, $dev}" 1 "rdir/new_aan_pairs.eval.tsv: read error" \
+        -- "$SBM" prep retrieval --in rdir --out rdir.h5 $dev
+    no_output rdir.h5
+done
+make_listops_tsv ldir; rm ldir/basic_test.tsv; mkdir ldir/basic_test.tsv
+expect_error "listops file a folder" 1 "ldir/basic_test.tsv: read error" -- "$SBM" prep listops --in ldir --out ldir.h5
+no_output ldir.h5
+"$SBM" gen pathfinder --out release-pdir.h5 --release pdir --train 6 --dev 1 --test 1 >/dev/null 2>&1
+mkdir pdir/metadata/9.npy
+expect_error "pathfinder metadata file a folder" 1 "pdir/metadata/9.npy: read error" -- "$SBM" prep pathfinder --in pdir --out pdir.h5
+no_output pdir.h5
 expect_error "missing metadata folder" 1 "nowhere/metadata: cannot open folder" -- "$SBM" prep pathfinder --in nowhere --out h.h5
 make_listops_tsv le; : > le/basic_train.tsv # empty: no training examples
 expect_error "empty listops file" 1 "k.h5: the input gave no train examples" -- "$SBM" prep listops --in le --out k.h5
@@ -80,6 +105,24 @@ for s in dev test; do
 done
 expect_error "a run on empty dev and test" 1 "lz.h5: splits train 4, dev 0, test 0: .*non-empty dev and test" -- "$SBM" run /dev/stdin \
     --out rz <<<'{"experiment":"z","tasks":["listops"],"models":["full"],"config":{"data_file":"lz.h5","seq_len":40,"steps":2,"warmup_steps":1,"batch_size":4}}'
+# gen listops with length bounds that allow too few distinct trees for the
+# counts asked (none at all of 2 tokens; 400 of 4 tokens, then dev wants more)
+# stops after a bounded run of draws that give nothing new, instead of drawing
+# forever (the timeout turns a hang into exit 124, a failure)
+expect_error "gen listops: no tree fits the bounds" 1 \
+    "x1.h5: train got 0 of 4 examples asked; [0-9]+ draws in a row gave no new tree: --min-length 1 --max-length 3 allow too few distinct expressions" \
+    -- timeout 120 "$SBM" gen listops --out x1.h5 --train 4 --dev 2 --test 2 --min-length 1 --max-length 3
+no_output x1.h5
+mkdir -p tsv_few
+expect_error "gen listops: too few distinct trees for a split" 1 \
+    "x2.h5: dev got 100 of 2000 examples asked; .*--min-length 1 --max-length 5 allow too few distinct expressions" \
+    -- timeout 120 "$SBM" gen listops --out x2.h5 --tsv tsv_few --train 300 --min-length 1 --max-length 5
+no_output x2.h5
+[ -z "$(ls tsv_few)" ] && pass "no TSV (nor temporary) left after too few trees" || fail "left in tsv_few: $(ls tsv_few)"
+# ...while all 400 of them, asked for, are found
+timeout 120 "$SBM" gen listops --out x3.h5 --train 400 --dev 0 --test 0 --min-length 1 --max-length 5 >out.txt 2>err.txt &&
+    grep -q "x3.h5: train 400, dev 0, test 0" out.txt && pass "gen listops finds all 400 trees of 4 tokens" ||
+    fail "gen listops --train 400 of 400 refused: $(cat err.txt)"
 # Ctrl-C (SIGINT) or SIGTERM in the middle of writing: neither the file nor its
 # temporary is left, nor the temporaries of the TSV copy (--tsv)
 for sig in INT TERM; do

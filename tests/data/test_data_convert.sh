@@ -32,6 +32,15 @@ make_listops_tsv lo
 expect_counts "listops tsv" lo.h5 "train 3, dev 3, test 3" -- "$SBM" prep listops --in lo --out lo.h5
 row=$(h5dump -d /train/input_ids -s 0,0 -c 1,6 lo.h5 | sed -n 's/.*(0,0): //p')
 [ "$row" = "12, 5, 6, 4, 15, 0" ] && pass "listops ids ($row)" || fail "listops ids: $row"
+# a UTF-8 byte-order mark opening a TSV is dropped: the header is still one,
+# and on a first line that is no header the mark is no (OOV) token
+make_listops_tsv lobom; add_bom lobom/basic_train.tsv
+expect_counts "listops tsv with a BOM" lobom.h5 "train 3, dev 3, test 3" -- "$SBM" prep listops --in lobom --out lobom.h5
+make_listops_tsv lonh; sed -i 1d lonh/*.tsv; add_bom lonh/basic_train.tsv
+expect_counts "listops tsv, no header, with a BOM" lonh.h5 "train 3, dev 3, test 3" -- "$SBM" prep listops --in lonh --out lonh.h5
+row=$(h5dump -d /train/input_ids -s 0,0 -c 1,6 lonh.h5 | sed -n 's/.*(0,0): //p')
+[ "$row" = "12, 5, 6, 4, 15, 0" ] && [ "$(attr lonh.h5 oov_tokens)" = 0 ] && pass "listops: the BOM is no token ($row)" ||
+    fail "listops ids after a BOM: $row, oov_tokens $(attr lonh.h5 oov_tokens)"
 make_imdb imdb
 expect_counts "imdb" text.h5 "train 4, dev 4, test 4" -- "$SBM" prep text --in imdb --out text.h5 --max-length 64
 row=$(h5dump -d /train/input_ids -s 0,0 -c 1,2 text.h5 | sed -n 's/.*(0,0): //p')
@@ -55,6 +64,10 @@ r=$(row_of ws3.h5 test 3)
 make_aan aan
 expect_counts "aan" ret.h5 "train 4, dev 4, test 4" -- "$SBM" prep retrieval --in aan --out ret.h5 --max-length 32
 [ "$(attr ret.h5 n_seqs)" = 2 ] && h5dump -H ret.h5 | grep -q input_ids_1 && pass "aan: two sequences" || fail "aan: n_seqs"
+make_aan aanbom; add_bom aanbom/new_aan_pairs.train.tsv
+expect_counts "aan with a BOM" retbom.h5 "train 4, dev 4, test 4" -- "$SBM" prep retrieval --in aanbom --out retbom.h5 --max-length 32
+h5dump -g /train ret.h5 | tail -n +3 >a.txt && h5dump -g /train retbom.h5 | tail -n +3 >b.txt && cmp -s a.txt b.txt &&
+    pass "aan with a BOM: /train as without it" || fail "aan with a BOM: /train differs"
 "$SBM" gen pathfinder --out pf.h5 --release pf --train 40 --dev 5 --test 5 --per-folder 20 --contour-length 6 --preview pv.png >out.txt 2>&1 \
     && grep -q "pf.h5: train 40, dev 5, test 5" out.txt && [ -s pf/metadata/2.npy ] && [ -s pf/imgs/1/sample_0.png ] && [ -s pv.png ] \
     && pass "gen pathfinder: release layout + HDF5 + preview" || fail "gen pathfinder: $(cat out.txt)"
