@@ -14,7 +14,12 @@ int sb_cifar_open(sb_cifar_file *c, const char *path, char *err, size_t errlen) 
 }
 
 int sb_cifar_next(sb_cifar_file *c, uint8_t rec[SB_CIFAR_RECORD], char *err, size_t errlen) {
+    errno = 0;
     size_t got = fread(rec, 1, SB_CIFAR_RECORD, c->f);
+    if (ferror(c->f)) { /* e.g. a folder where a batch file goes: not a truncation */
+        snprintf(err, errlen, "%s: read error%s%s", c->path, errno ? ": " : "", errno ? strerror(errno) : "");
+        return -1;
+    }
     if (got == 0 && feof(c->f)) return 0;
     if (got != SB_CIFAR_RECORD) {
         snprintf(err, errlen, "%s: record %lld is truncated (%zu of %d bytes)", c->path, (long long)c->next, got,

@@ -101,10 +101,13 @@ static int convert_split(sb_h5ds_writer *w, const char *root, const char *name, 
             rc = -1;
             break;
         }
+        errno = 0;
         const long got = read_stripped(f, buf, L);
+        const int why = errno; /* before fclose can change it */
         fclose(f);
         if (got < 0) {
-            fprintf(stderr, "sbmbench prep text: %s: read error\n", r[i].path);
+            fprintf(stderr, "sbmbench prep text: %s: read error%s%s\n", r[i].path, why ? ": " : "",
+                    why ? strerror(why) : "");
             rc = -1;
             break;
         }

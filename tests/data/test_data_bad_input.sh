@@ -9,6 +9,10 @@ no_output a.h5
 make_cifar c; head -c 5000 c/data_batch_3.bin > c/t && mv c/t c/data_batch_3.bin
 expect_error "truncated cifar" 1 "data_batch_3.bin: record 1 is truncated" -- "$SBM" prep image --cifar c --out b.h5
 no_output b.h5
+# a folder where a batch file goes is a read error with its reason, not a truncation
+make_cifar cd; rm cd/data_batch_2.bin; mkdir cd/data_batch_2.bin
+expect_error "cifar batch that is a folder" 1 "cd/data_batch_2.bin: read error: Is a directory" -- "$SBM" prep image --cifar cd --out bd.h5
+no_output bd.h5
 # t10k images of another size than the training images, which sized the rows:
 # smaller ones would be read past their end, larger ones cropped
 n=0
@@ -59,6 +63,9 @@ for row in '1.0\ta\tb\ttext one\ttext two\textra' '1.0\ta\tb\ttext one' '0.5\ta\
 done
 make_imdb i; rm -r i/test/neg
 expect_error "missing imdb folder" 1 "i/test/neg: cannot open folder" -- "$SBM" prep text --in i --out e.h5
+make_imdb id; mkdir id/test/pos/3_7.txt # a review that is a folder: its read fails, and says why
+expect_error "imdb review that is a folder" 1 "id/test/pos/3_7.txt: read error: Is a directory" -- "$SBM" prep text --in id --out ed.h5
+no_output ed.h5
 no_output e.h5
 "$SBM" gen pathfinder --out release-p.h5 --release p --train 6 --dev 1 --test 1 >/dev/null 2>&1
 cp m/t10k-labels-idx1-ubyte.gz p/imgs/0/sample_2.png
