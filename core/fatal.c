@@ -7,6 +7,7 @@
 
 static sb_fatal_hook fatal_hook;
 static atomic_int reporting;
+static _Thread_local int reporting_here; /* this thread is in sb_fatal (its hook failed too) */
 
 sb_fatal_hook sb_fatal_set_hook(sb_fatal_hook hook) {
     const sb_fatal_hook was = fatal_hook;
@@ -16,15 +17,18 @@ sb_fatal_hook sb_fatal_set_hook(sb_fatal_hook hook) {
 
 void sb_fatal(int status, const char *fmt, ...) {
     /* inside a parallel region several threads can fail at once (each its
-     * own scratch allocation): one message, one exit */
-    if (atomic_exchange(&reporting, 1))
+     * own scratch allocation): one message, one exit; a failure inside the
+     * hook itself skips the hook and exits at once */
+    const int nested = reporting_here;
+    if (!nested && atomic_exchange(&reporting, 1))
         for (;;) pause();
+    reporting_here = 1;
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     fprintf(stderr, "sbmbench: %s\n", msg);
-    if (fatal_hook) fatal_hook(msg, status);
+    if (fatal_hook && !nested) fatal_hook(msg, status);
     exit(status);
 }
