@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 static sb_fatal_hook fatal_hook;
+static void (*cleanups[4])(void);
+static int n_cleanups;
 static atomic_int reporting;
 static _Thread_local int reporting_here; /* this thread is in sb_fatal (its hook failed too) */
 
@@ -13,6 +15,12 @@ sb_fatal_hook sb_fatal_set_hook(sb_fatal_hook hook) {
     const sb_fatal_hook was = fatal_hook;
     fatal_hook = hook;
     return was;
+}
+
+int sb_fatal_at_exit(void (*cleanup)(void)) {
+    if (n_cleanups == (int)(sizeof cleanups / sizeof cleanups[0])) return -1;
+    cleanups[n_cleanups++] = cleanup;
+    return 0;
 }
 
 void sb_fatal(int status, const char *fmt, ...) {
@@ -30,5 +38,7 @@ void sb_fatal(int status, const char *fmt, ...) {
     va_end(ap);
     fprintf(stderr, "sbmbench: %s\n", msg);
     if (fatal_hook && !nested) fatal_hook(msg, status);
-    exit(status);
+    for (int i = n_cleanups - 1; i >= 0; i--) cleanups[i]();
+    fflush(NULL);
+    _exit(status);
 }

@@ -165,19 +165,25 @@ static int check_data_files(const sb_manifest *m, const char *name, const char *
     return 0;
 }
 
-/* The run in progress, for sb_fatal's hook (live.current < 0: none). */
+/* The run in progress, for sb_fatal's hook (live.current < 0: none), and
+ * memory held back for the hook: out of memory, it frees this first so that
+ * writing error.txt and summary.json can allocate. */
 static struct {
     const sb_manifest *m;
     const char **statuses;
     const char *out_dir;
     int current;
     char dir[4096];
+    void *reserve;
 } live = {.current = -1};
+#define FATAL_RESERVE_BYTES (8u << 20)
 
 /* sb_fatal's hook during `run`: the run in progress cannot go on and the
  * process ends (out of memory, or a call an op refuses), so its reason goes
  * where a failed run's goes, error.txt and summary.json, before the exit. */
 static void run_fatal(const char *msg, int status) {
+    free(live.reserve);
+    live.reserve = NULL;
     if (live.current < 0) return;
     char e[4400];
     if (sb_run_error_keep(live.dir, msg, e, sizeof e)) fprintf(stderr, "sbmbench: %s\n", e);
@@ -260,6 +266,8 @@ static int cmd_run(int argc, char **argv) {
             m.n_runs == 1 ? "" : "s", omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s", out_dir);
     const char **statuses = calloc((size_t)m.n_runs, sizeof *statuses);
     live.m = &m, live.statuses = statuses, live.out_dir = out_dir;
+    live.reserve = malloc(FATAL_RESERVE_BYTES);
+    if (live.reserve) memset(live.reserve, 1, FATAL_RESERVE_BYTES); /* backed by pages, not just promised */
     sb_fatal_set_hook(run_fatal);
     int failed = 0, interrupted = 0, skipped = 0;
     for (int i = 0; i < m.n_runs && !interrupted; i++) {
@@ -301,12 +309,14 @@ static int cmd_run(int argc, char **argv) {
         failed++;
     }
     sb_fatal_set_hook(NULL);
+    free(live.reserve);
+    live.reserve = NULL;
     free(statuses);
     int rc = failed ? 1 : 0;
     if (!interrupted && sb_interrupted) { /* Ctrl-C in the last step, or while the tables and figures were written */
-        fprintf(stderr, "sbmbench: interrupted at the end: every run is saved; '%s report %s' writes the tables "
-                        "and figures again if one is missing\n", prog, out_dir);
-        rc = 130;
+        fprintf(stderr, "sbmbench: interrupted at the end: the runs' results are saved; '%s report %s' writes the "
+                        "tables and figures again if one is missing\n", prog, out_dir);
+        if (!failed) rc = 130; /* a failed run's status stands */
     }
     if (interrupted) {
         fprintf(stderr, "sbmbench: interrupted; checkpoint written. Continue with: %s run%s%s%s%s --resume\n", prog,

@@ -1,5 +1,6 @@
 #include "experiments/util.h"
 #include "core/atomic_file.h"
+#include "core/fatal.h"
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
@@ -159,6 +160,10 @@ int sb_run_error_keep(const char *run_dir, const char *msg, char *err, size_t er
     sb_path(path, sizeof path, "%s/error.txt", run_dir);
     size_t n = strlen(msg);
     char *text = malloc(n + 2);
+    if (!text) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
     memcpy(text, msg, n);
     text[n] = '\n', text[n + 1] = 0;
     int rc = sb_write_file_atomic(path, text, err, errlen);
@@ -216,6 +221,17 @@ void sb_path(char *out, size_t outlen, const char *fmt, ...) {
 
 static char lock_path[4200]; /* the held lock's file, removed at exit */
 
+/* The folder's lock file, opened to lock: created readable and writable by
+ * all the umask allows (a shared results folder's group); one left by a
+ * process that died, and not ours to write, opened read-only (flock needs no
+ * write access). -1 with errno set when neither works. */
+static int lock_file_open(const char *path, int *writable) {
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    *writable = fd >= 0;
+    if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fd;
+}
+
 static void dir_lock_release(void) {
     if (lock_path[0]) unlink(lock_path);
 }
@@ -229,7 +245,8 @@ int sb_dir_lock(const char *dir, char *err, size_t errlen) {
         return -1;
     }
     for (;;) {
-        const int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        int writable;
+        const int fd = lock_file_open(path, &writable);
         if (fd < 0) {
             snprintf(err, errlen, "%s: cannot create the folder's lock file: %s", path, strerror(errno));
             return -1;
@@ -253,10 +270,15 @@ int sb_dir_lock(const char *dir, char *err, size_t errlen) {
         if (fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
             char pid[32];
             const int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-            const int noted = ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) == n;
+            const int noted = writable && ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) == n;
             (void)noted; /* the pid only words another process's refusal */
             memcpy(lock_path, path, sizeof path);
+            /* removed however the process ends: normally, through sb_fatal
+             * (which skips atexit), or by a signal report and remeasure
+             * catch (their temporaries' handler) */
             atexit(dir_lock_release);
+            sb_fatal_at_exit(dir_lock_release);
+            sb_temp_register(lock_path);
             return 0; /* fd stays open (the lock lives with it) until the process ends */
         }
         close(fd);

@@ -140,7 +140,7 @@ expect_error "newer key changed from its default" 2 "key 'nystrom_conv'" -- "$SB
 # tables and figures, which gnuplot may not have finished
 SBMBENCH_INTERRUPT_AT_STEP=89 "$SBM" run m.json --out e --threads 2 >/dev/null 2>e.err
 rc=$?
-[ "$rc" -eq 130 ] && [ -f e/$run/final.json ] && grep -qF "interrupted at the end: every run is saved; '$SBM report e'" e.err &&
+[ "$rc" -eq 130 ] && [ -f e/$run/final.json ] && grep -qF "interrupted at the end: the runs' results are saved; '$SBM report e'" e.err &&
     pass "interrupted at the end: exit 130, the run complete, report suggested" || fail "interrupted at the end: exit $rc, $(cat e.err)"
 
 # a folder another process holds (here flock(1) on its lock file, as a live

@@ -123,16 +123,21 @@ done
 # a run whose parameters cannot be allocated (about 830 GB) stops the process
 # with exit 3, but first records why where a failed run does (error.txt,
 # summary.json's error) and names the run; the run after it is not started.
-# (Under AddressSanitizer the allocation must come back NULL, as malloc's does.)
+# The allocation must fail whatever the host's overcommit policy: a cap on
+# address space (ulimit -v) makes it fail; under AddressSanitizer, whose
+# shadow memory needs more address space than any cap, its own cap on one
+# allocation does (returning NULL, as malloc does, when told to).
 cat > oom.json <<'J'
 {"experiment": "oom", "tasks": ["synthetic"], "models": ["full", "sbm", "linear"], "seeds": [1],
  "config": {"seq_len": 16, "batch_size": 8, "steps": 2, "warmup_steps": 1, "eval_every": 2,
             "eval_batches": 1, "test_batches": 1},
  "model_config": {"sbm": {"d_model": 8192, "d_ffn": 65536, "n_layers": 64, "n_heads": 64, "d_head": 1024}}}
 J
-ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1 \
+cap=33554432 # KiB: 32 GiB of address space
+ldd "$SBM" 2>/dev/null | grep -q libasan && cap=unlimited
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1:max_allocation_size_mb=65536 \
     expect_error "a run out of memory" 3 "run synthetic-sbm-s1 failed, and the process stops here \\(exit status 3\\)" \
-    -- "$SBM" run oom.json --out oom --threads 2
+    -- bash -c 'ulimit -v "$1" && shift && exec "$@"' cap "$cap" "$SBM" run oom.json --out oom --threads 2
 grep -q "out of memory allocating" oom/synthetic-sbm-s1/error.txt 2>/dev/null &&
     pass "the run's error.txt says out of memory" || fail "error.txt: $(cat oom/synthetic-sbm-s1/error.txt 2>&1)"
 statuses=$(grep -o '"status":[[:space:]]*"[a-z_]*"' oom/summary.json | sed 's/.*"\([a-z_]*\)"$/\1/' | tr '\n' ' ')
