@@ -193,23 +193,49 @@ int sb_h5ds_finish(sb_h5ds_writer *w, int ok, char *err, size_t errlen) {
 
 /* ---- reader ---- */
 
+H5T_class_t sb_h5_attr_one_class(hid_t a, char *why, size_t whylen) {
+    const hid_t t = a >= 0 ? H5Aget_type(a) : -1, sp = a >= 0 ? H5Aget_space(a) : -1;
+    const H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    const hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    if (n < 0 || cls == H5T_NO_CLASS) snprintf(why, whylen, "cannot be read");
+    else if (n != 1) snprintf(why, whylen, "must be a single value (it holds %lld)", (long long)n);
+    else return cls;
+    return H5T_NO_CLASS;
+}
+
+int sb_h5_attr_read_str(hid_t a, char *buf, size_t len) {
+    buf[0] = 0;
+    const hid_t ft = H5Aget_type(a), mt = H5Tcopy(H5T_C_S1);
+    int ok = ft >= 0 && mt >= 0 && H5Tset_cset(mt, H5Tget_cset(ft)) >= 0;
+    if (ok && H5Tis_variable_str(ft) > 0) {
+        char *s = NULL;
+        ok = H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Aread(a, mt, &s) >= 0;
+        if (ok && s) snprintf(buf, len, "%s", s);
+        /* one string: H5free_memory frees it as H5Dvlen_reclaim (1.10) or
+         * H5Treclaim (1.12+) would, and is in both */
+        if (s) H5free_memory(s);
+    } else if (ok) {
+        /* HDF5 cuts a longer string to len - 1 bytes and ends it with a NUL */
+        ok = H5Tset_size(mt, len) >= 0 && H5Tset_strpad(mt, H5T_STR_NULLTERM) >= 0 && H5Aread(a, mt, buf) >= 0;
+        buf[ok ? len - 1 : 0] = 0;
+    }
+    if (mt >= 0) H5Tclose(mt);
+    if (ft >= 0) H5Tclose(ft);
+    return ok ? 0 : -1;
+}
+
 /* Root attribute `name`, open, when it holds one value of class cls: 1 and
  * *a (the caller closes it), 0 when there is none, -1 with what is wrong in
- * why. h5py stores a numpy array as an attribute of that many values: read
- * into one value, it wrote past it (a segfault). */
+ * why. */
 static int open_attr(hid_t f, const char *name, H5T_class_t cls, hid_t *a, char *why, size_t whylen) {
     *a = -1;
     if (H5Aexists(f, name) <= 0) return 0;
     *a = H5Aopen(f, name, H5P_DEFAULT);
-    const hid_t t = *a >= 0 ? H5Aget_type(*a) : -1, sp = *a >= 0 ? H5Aget_space(*a) : -1;
-    const H5T_class_t got = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
-    const hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-    if (t >= 0) H5Tclose(t);
-    if (sp >= 0) H5Sclose(sp);
-    if (*a < 0 || n < 0 || got == H5T_NO_CLASS) snprintf(why, whylen, "cannot be read");
-    else if (n != 1) snprintf(why, whylen, "must be a single value (it holds %lld)", (long long)n);
-    else if (got != cls) snprintf(why, whylen, "must be %s", cls == H5T_STRING ? "a string" : "an integer");
-    else return 1;
+    const H5T_class_t got = sb_h5_attr_one_class(*a, why, whylen);
+    if (got == cls) return 1;
+    if (got != H5T_NO_CLASS) snprintf(why, whylen, "must be %s", cls == H5T_STRING ? "a string" : "an integer");
     if (*a >= 0) H5Aclose(*a);
     *a = -1;
     return -1;
@@ -229,31 +255,13 @@ static int get_int_attr(hid_t f, const char *name, int64_t *v, char *why, size_t
 }
 
 /* A root string attribute into buf (cut to len - 1 bytes): 1, or 0 when
- * there is none, -1 (what is wrong in why) when it is not one string. h5py
- * writes a str as a variable-length UTF-8 string and numpy bytes as a
- * fixed-length one; HDF5 converts neither kind into the other, nor UTF-8
- * into ASCII, so the memory type matches the stored one in both. */
+ * there is none, -1 (what is wrong in why) when it is not one string. */
 static int get_str_attr(hid_t f, const char *name, char *buf, size_t len, char *why, size_t whylen) {
     buf[0] = 0;
     hid_t a;
     const int got = open_attr(f, name, H5T_STRING, &a, why, whylen);
     if (got != 1) return got;
-    const hid_t ft = H5Aget_type(a), mt = H5Tcopy(H5T_C_S1);
-    int ok = ft >= 0 && mt >= 0 && H5Tset_cset(mt, H5Tget_cset(ft)) >= 0;
-    if (ok && H5Tis_variable_str(ft) > 0) {
-        char *s = NULL;
-        ok = H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Aread(a, mt, &s) >= 0;
-        if (ok && s) snprintf(buf, len, "%s", s);
-        /* one string: H5free_memory frees it as H5Dvlen_reclaim (1.10) or
-         * H5Treclaim (1.12+) would, and is in both */
-        if (s) H5free_memory(s);
-    } else if (ok) {
-        /* HDF5 cuts a longer string to len - 1 bytes and ends it with a NUL */
-        ok = H5Tset_size(mt, len) >= 0 && H5Tset_strpad(mt, H5T_STR_NULLTERM) >= 0 && H5Aread(a, mt, buf) >= 0;
-        buf[ok ? len - 1 : 0] = 0;
-    }
-    if (mt >= 0) H5Tclose(mt);
-    if (ft >= 0) H5Tclose(ft);
+    const int ok = sb_h5_attr_read_str(a, buf, len) == 0;
     H5Aclose(a);
     if (!ok) snprintf(why, whylen, "cannot be read");
     return ok ? 1 : -1;

@@ -63,4 +63,18 @@ void sb_h5ds_read_attr_str(sb_h5ds_reader *r, const char *name, char *buf, size_
 int sb_h5ds_read_attr_int(sb_h5ds_reader *r, const char *name, int64_t *v);
 void sb_h5ds_close(sb_h5ds_reader *r);
 
+/* ---- one attribute (the reader's and `sbmbench op`'s) ---- */
+
+/* The class of attribute a (open) when it holds exactly one value; else
+ * H5T_NO_CLASS with what is wrong in why. h5py stores a numpy array as an
+ * attribute of that many values: read into one value, it wrote past it (a
+ * segfault). */
+H5T_class_t sb_h5_attr_one_class(hid_t a, char *why, size_t whylen);
+/* String attribute a's one value into buf (cut to len - 1 bytes): 0, or -1
+ * when it cannot be read. h5py writes a str as a variable-length UTF-8
+ * string and numpy bytes as a fixed-length one; HDF5 converts neither kind
+ * into the other, nor UTF-8 into ASCII, so the memory type matches the
+ * stored one in both. */
+int sb_h5_attr_read_str(hid_t a, char *buf, size_t len);
+
 #endif

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "core/atomic_file.h"
+#include "data_prep/h5_dataset.h"
 #include "core/attention.h"
 #include "core/backend.h"
 #include "experiments/config.h"
@@ -87,8 +88,12 @@ typedef struct {
 /* An integer attribute's value, exactly (a seed past 2^53 is no double):
  * 0, or -1 when it cannot be read or is past int64 (HDF5 would clip it to
  * 2^63 - 1 silently). */
-static int read_int64(hid_t a, hid_t ty, int64_t *v) {
-    if (H5Tget_sign(ty) == H5T_SGN_NONE) {
+static int read_int64(hid_t a, int64_t *v) {
+    const hid_t ty = H5Aget_type(a);
+    const H5T_sign_t sign = ty >= 0 ? H5Tget_sign(ty) : H5T_SGN_ERROR;
+    if (ty >= 0) H5Tclose(ty);
+    if (sign == H5T_SGN_ERROR) return -1;
+    if (sign == H5T_SGN_NONE) {
         uint64_t u = 0;
         if (H5Aread(a, H5T_NATIVE_UINT64, &u) < 0 || u > (uint64_t)INT64_MAX) return -1;
         *v = (int64_t)u;
@@ -100,33 +105,17 @@ static int read_int64(hid_t a, hid_t ty, int64_t *v) {
 /* Attribute a's one value as JSON (a string or a number; integers also
  * exactly into *whole, with *is_whole set), or NULL with what is wrong in why. */
 static cJSON *read_attr(hid_t a, int64_t *whole, int *is_whole, char *why, size_t whylen) {
-    const hid_t ty = H5Aget_type(a), sp = H5Aget_space(a);
-    const H5T_class_t cls = ty >= 0 ? H5Tget_class(ty) : H5T_NO_CLASS;
-    /* h5py stores a numpy array as an attribute of that many values: read
-     * into one, it wrote past it (a segfault) */
-    const hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    const H5T_class_t cls = sb_h5_attr_one_class(a, why, whylen); /* an array is refused */
     cJSON *v = NULL;
     double x = 0;
-    if (ty < 0 || n < 0) {
-        snprintf(why, whylen, "cannot be read");
-    } else if (n != 1) {
-        snprintf(why, whylen, "must be a single value (it holds %lld)", (long long)n);
+    char buf[256];
+    if (cls == H5T_NO_CLASS) {
+        /* why says what is wrong */
     } else if (cls == H5T_STRING) {
-        char buf[256] = {0};
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_cset(mt, H5Tget_cset(ty)); /* h5py writes UTF-8; HDF5 will not convert it to ASCII */
-        if (H5Tis_variable_str(ty) > 0) {
-            char *s = NULL;
-            H5Tset_size(mt, H5T_VARIABLE);
-            if (H5Aread(a, mt, &s) >= 0 && s) snprintf(buf, sizeof buf, "%s", s), H5free_memory(s);
-        } else {
-            H5Tset_size(mt, sizeof buf - 1);
-            H5Aread(a, mt, buf);
-        }
-        H5Tclose(mt);
-        v = cJSON_CreateString(buf);
+        if (sb_h5_attr_read_str(a, buf, sizeof buf)) snprintf(why, whylen, "cannot be read");
+        else v = cJSON_CreateString(buf);
     } else if (cls == H5T_INTEGER) {
-        if (read_int64(a, ty, whole)) snprintf(why, whylen, "must be an integer from -2^63 to 2^63 - 1");
+        if (read_int64(a, whole)) snprintf(why, whylen, "must be an integer from -2^63 to 2^63 - 1");
         else v = cJSON_CreateNumber((double)*whole), *is_whole = 1;
     } else if (cls == H5T_FLOAT) {
         if (H5Aread(a, H5T_NATIVE_DOUBLE, &x) < 0) snprintf(why, whylen, "cannot be read");
@@ -134,8 +123,6 @@ static cJSON *read_attr(hid_t a, int64_t *whole, int *is_whole, char *why, size_
     } else {
         snprintf(why, whylen, "expected a number or a string");
     }
-    if (ty >= 0) H5Tclose(ty);
-    if (sp >= 0) H5Sclose(sp);
     return v;
 }
 
