@@ -178,6 +178,14 @@ static struct {
 } live = {.current = -1};
 #define FATAL_RESERVE_BYTES (8u << 20)
 
+/* Run i failed for msg: the reason kept where it outlives stderr (the
+ * run's error.txt, then summary.json's error) and its status set. */
+static void keep_run_failure(const char **statuses, int i, const char *dir, const char *msg) {
+    char e[4400];
+    if (sb_run_error_keep(dir, msg, e, sizeof e)) fprintf(stderr, "sbmbench: %s\n", e);
+    statuses[i] = "failed";
+}
+
 /* sb_fatal's hook during `run`: the run in progress cannot go on and the
  * process ends (out of memory, or a call an op refuses), so its reason goes
  * where a failed run's goes, error.txt and summary.json, before the exit. */
@@ -185,9 +193,8 @@ static void run_fatal(const char *msg, int status) {
     free(live.reserve);
     live.reserve = NULL;
     if (live.current < 0) return;
+    keep_run_failure(live.statuses, live.current, live.dir, msg);
     char e[4400];
-    if (sb_run_error_keep(live.dir, msg, e, sizeof e)) fprintf(stderr, "sbmbench: %s\n", e);
-    live.statuses[live.current] = "failed";
     if (sb_summary_write(live.m, live.out_dir, live.statuses, e, sizeof e)) fprintf(stderr, "sbmbench: %s\n", e);
     fprintf(stderr, "sbmbench: run %s failed, and the process stops here (exit status %d): the runs after it were not "
             "started; change or remove that run, then run the manifest again\n", live.m->runs[live.current].id, status);
@@ -292,9 +299,7 @@ static int cmd_run(int argc, char **argv) {
         live.current = -1;
         if (st == SB_RUN_FAILED) {
             fprintf(stderr, "sbmbench: run %s failed: %s\n", r->id, err);
-            char kerr[4400]; /* the reason outlives stderr: error.txt, then summary.json */
-            if (sb_run_error_keep(dir, err, kerr, sizeof kerr)) fprintf(stderr, "sbmbench: %s\n", kerr);
-            statuses[i] = "failed";
+            keep_run_failure(statuses, i, dir, err);
             failed++;
         } else if (st == SB_RUN_INTERRUPTED) {
             interrupted = 1;
